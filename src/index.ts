@@ -1,9 +1,11 @@
-import { DurableObject } from "cloudflare:workers";
+// Worker entry point: wires the HTTP app and exports the Durable Object classes.
+import { buildApp } from "./app";
+import type { Env } from "./env";
 
-export class StreamDO extends DurableObject {}
+export { StreamDO } from "./stream/stream-do";
+
+const app = buildApp();
 
 export default {
-  async fetch(): Promise<Response> {
-    return new Response("placeholder", { status: 503 });
-  },
-} satisfies ExportedHandler;
+  fetch: app.fetch,
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,33 @@
+// Builds the edge Worker's Hono app: middleware, routes, and the one place errors become responses.
+import { Hono } from "hono";
+import { ApiError, errorResponse } from "./errors";
+import type { AppEnv } from "./http/context";
+import { corsMiddleware, securityHeaders } from "./http/security";
+import { deleteStream } from "./streams/delete";
+import { readStream } from "./streams/get";
+import { headStream } from "./streams/head";
+import { appendToStream } from "./streams/post";
+import { putStream } from "./streams/put";
+
+export function buildApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("*", securityHeaders, corsMiddleware);
+
+  app.get("/", (c) => c.json({ service: "durable-estuary", protocol: "durable-streams" }));
+
+  // HEAD is routed before GET: Hono would otherwise answer HEAD with the GET handler.
+  app.on("HEAD", "/v1/stream/*", headStream);
+  app.get("/v1/stream/*", readStream);
+  app.put("/v1/stream/*", putStream);
+  app.post("/v1/stream/*", appendToStream);
+  app.delete("/v1/stream/*", deleteStream);
+  app.all("/v1/stream/*", (c) => errorResponse("method_not_allowed", `${c.req.method} is not supported on streams`));
+
+  app.notFound(() => errorResponse("not_found", "no such route"));
+  app.onError((error, c) => {
+    if (error instanceof ApiError) return errorResponse(error.code, error.message, error.headers);
+    console.error(`unhandled error on ${c.req.method} ${c.req.path}`, error);
+    return errorResponse("internal", "internal error");
+  });
+  return app;
+}

@@ -1,0 +1,24 @@
+// Runtime tunables, read from `env` vars and validated once per isolate.
+import { z } from "zod";
+
+const ConfigSchema = z.object({
+  /** How long a long-poll read waits for data before answering 204. */
+  LONG_POLL_TIMEOUT_MS: z.coerce.number().int().min(50).max(300_000).default(20_000),
+  /** SSE connections are closed after this long so CDNs can collapse new clients (protocol §8.2). */
+  SSE_MAX_DURATION_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+const cache = new WeakMap<object, Config>();
+
+export function loadConfig(env: object): Config {
+  let config = cache.get(env);
+  if (!config) {
+    const parsed = ConfigSchema.safeParse(env);
+    if (!parsed.success) throw new Error(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+    config = parsed.data;
+    cache.set(env, config);
+  }
+  return config;
+}

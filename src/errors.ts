@@ -1,0 +1,66 @@
+// The project's error vocabulary: one union of codes, one status map, one wire shape.
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+export type ErrorCode =
+  | "bad_request"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "method_not_allowed"
+  | "conflict"
+  | "gone"
+  | "too_large"
+  | "rate_limited"
+  | "internal";
+
+const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  gone: 410,
+  too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+};
+
+/** An expected failure as a plain value, so it survives Durable Object RPC intact. */
+export interface Failure {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+  /** Protocol headers the failure must carry (e.g. Stream-Closed on a 409). */
+  headers?: Record<string, string>;
+}
+
+export function fail(code: ErrorCode, message: string, headers?: Record<string, string>): Failure {
+  return headers ? { ok: false, code, message, headers } : { ok: false, code, message };
+}
+
+/** Thrown by HTTP handlers; turned into a response by the app's single onError. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  static from(failure: Failure): ApiError {
+    return new ApiError(failure.code, failure.message, failure.headers);
+  }
+}
+
+export function statusOf(code: ErrorCode): ContentfulStatusCode {
+  return STATUS[code];
+}
+
+export function errorResponse(code: ErrorCode, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify({ error: { code, message } }), {
+    status: STATUS[code],
+    headers: { ...headers, "Content-Type": "application/json" },
+  });
+}

@@ -1,0 +1,102 @@
+// The StreamDO RPC inputs, validated at the object's boundary, and the shapes it answers with.
+import { z } from "zod";
+import type { Failure } from "../errors";
+
+/** Bytes as they arrive over RPC (any backing buffer). */
+const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, "expected bytes");
+
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+export const ProducerSchema = z.object({ id: z.string().min(1), epoch: Count, seq: Count });
+
+export const CreateCommandSchema = z.object({
+  /** "project/stream": the object's own name, kept for fork bookkeeping. */
+  name: z.string().min(1),
+  contentType: z.string().optional(),
+  ttlSeconds: Count.optional(),
+  expiresAt: z.number().optional(),
+  closed: z.boolean(),
+  body: Bytes,
+  fork: z
+    .object({ source: z.string().min(1), position: Count.optional(), subOffset: Count })
+    .optional(),
+});
+export type CreateCommand = z.infer<typeof CreateCommandSchema>;
+
+export const AppendCommandSchema = z.object({
+  contentType: z.string().optional(),
+  body: Bytes,
+  close: z.boolean(),
+  streamSeq: z.string().optional(),
+  producer: ProducerSchema.optional(),
+});
+export type AppendCommand = z.infer<typeof AppendCommandSchema>;
+
+export const ReadCommandSchema = z.object({
+  offset: z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("start") }),
+    z.object({ kind: z.literal("now") }),
+    z.object({ kind: z.literal("at"), position: Count }),
+  ]),
+  /** 0 for catch-up; otherwise wait up to this long at the tail for new data. */
+  waitMs: Count,
+});
+export type ReadCommand = z.infer<typeof ReadCommandSchema>;
+
+export const RegisterForkSchema = z.object({
+  forkName: z.string().min(1),
+  position: Count.optional(),
+  subOffset: Count,
+  contentType: z.string().optional(),
+});
+export type RegisterFork = z.infer<typeof RegisterForkSchema>;
+
+/** A run of stored bytes; `messageEnd` marks where a JSON message (or byte-mode append) ends. */
+export interface Segment {
+  data: Uint8Array;
+  messageEnd: boolean;
+}
+
+export interface StreamInfo {
+  contentType: string;
+  generation: number;
+  tail: number;
+  closed: boolean;
+  ttlSeconds: number | null;
+  expiresAt: number | null;
+}
+
+export type CreateResult = ({ ok: true; created: boolean } & StreamInfo) | Failure;
+
+export type AppendResult =
+  | {
+      ok: true;
+      /** false for a producer duplicate: nothing was written. */
+      written: boolean;
+      tail: number;
+      closed: boolean;
+      producer?: { epoch: number; seq: number };
+    }
+  | Failure;
+
+export type ReadResult =
+  | ({ ok: true; start: number; next: number; segments: Segment[]; upToDate: boolean } & StreamInfo)
+  | Failure;
+
+export type HeadResult = ({ ok: true } & StreamInfo) | Failure;
+
+export type DeleteResult = { ok: true } | Failure;
+
+export type RegisterForkResult =
+  | {
+      ok: true;
+      contentType: string;
+      ttlSeconds: number | null;
+      expiresAt: number | null;
+      position: number;
+      /** The partial append selected by Stream-Fork-Sub-Offset, as messages to store in the fork. */
+      prefix: Uint8Array[];
+    }
+  | Failure;
+
+export type SliceResult = { ok: true; segments: Segment[]; next: number } | Failure;

@@ -1,0 +1,179 @@
+// StreamDO's only door to SQLite: SQL text, row shapes and row-to-domain mapping live here.
+import type { ProducerState } from "./producer";
+
+export type StreamStatus = "active" | "soft_deleted" | "deleted";
+
+export interface ClosedBy {
+  id: string;
+  epoch: number;
+  seq: number;
+}
+
+export interface StreamMeta {
+  generation: number;
+  status: StreamStatus;
+  name: string;
+  contentType: string;
+  ttlSeconds: number | null;
+  expiresAt: number | null;
+  lastAccess: number;
+  tail: number;
+  closed: boolean;
+  closedBy: ClosedBy | null;
+  lastStreamSeq: string | null;
+  forkSource: string | null;
+  forkPosition: number | null;
+  forkSubOffset: number | null;
+}
+
+export interface Chunk {
+  start: number;
+  end: number;
+  data: Uint8Array;
+  messageEnd: boolean;
+  appendEnd: boolean;
+}
+
+type StreamRow = {
+  generation: number;
+  status: string;
+  name: string;
+  content_type: string;
+  ttl_seconds: number | null;
+  expires_at: number | null;
+  last_access: number;
+  tail: number;
+  closed: number;
+  closed_by: string | null;
+  last_stream_seq: string | null;
+  fork_source: string | null;
+  fork_position: number | null;
+  fork_sub_offset: number | null;
+};
+
+type ChunkRow = { start_pos: number; end_pos: number; data: ArrayBuffer; message_end: number; append_end: number };
+
+export class StreamRepository {
+  constructor(private readonly sql: SqlStorage) {}
+
+  loadMeta(): StreamMeta | null {
+    const row = this.sql.exec<StreamRow>("SELECT * FROM stream WHERE id = 1").toArray()[0];
+    if (!row) return null;
+    return {
+      generation: row.generation,
+      status: row.status as StreamStatus,
+      name: row.name,
+      contentType: row.content_type,
+      ttlSeconds: row.ttl_seconds,
+      expiresAt: row.expires_at,
+      lastAccess: row.last_access,
+      tail: row.tail,
+      closed: row.closed === 1,
+      closedBy: row.closed_by ? (JSON.parse(row.closed_by) as ClosedBy) : null,
+      lastStreamSeq: row.last_stream_seq,
+      forkSource: row.fork_source,
+      forkPosition: row.fork_position,
+      forkSubOffset: row.fork_sub_offset,
+    };
+  }
+
+  saveMeta(meta: StreamMeta): void {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO stream (id, generation, status, name, content_type, ttl_seconds, expires_at,
+         last_access, tail, closed, closed_by, last_stream_seq, fork_source, fork_position, fork_sub_offset)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      meta.generation,
+      meta.status,
+      meta.name,
+      meta.contentType,
+      meta.ttlSeconds,
+      meta.expiresAt,
+      meta.lastAccess,
+      meta.tail,
+      meta.closed ? 1 : 0,
+      meta.closedBy ? JSON.stringify(meta.closedBy) : null,
+      meta.lastStreamSeq,
+      meta.forkSource,
+      meta.forkPosition,
+      meta.forkSubOffset,
+    );
+  }
+
+  touch(lastAccess: number): void {
+    this.sql.exec("UPDATE stream SET last_access = ? WHERE id = 1", lastAccess);
+  }
+
+  insertChunks(chunks: readonly Chunk[]): void {
+    for (const chunk of chunks) {
+      this.sql.exec(
+        "INSERT INTO chunks (start_pos, end_pos, data, message_end, append_end) VALUES (?, ?, ?, ?, ?)",
+        chunk.start,
+        chunk.end,
+        chunk.data,
+        chunk.messageEnd ? 1 : 0,
+        chunk.appendEnd ? 1 : 0,
+      );
+    }
+  }
+
+  /** Chunks overlapping [from, limit), in order; a lazy iterator so readers stop when full. */
+  *chunksBetween(from: number, limit: number): Generator<Chunk> {
+    const cursor = this.sql.exec<ChunkRow>(
+      "SELECT * FROM chunks WHERE end_pos > ? AND start_pos < ? ORDER BY start_pos",
+      from,
+      limit,
+    );
+    for (const row of cursor) {
+      yield {
+        start: row.start_pos,
+        end: row.end_pos,
+        data: new Uint8Array(row.data),
+        messageEnd: row.message_end === 1,
+        appendEnd: row.append_end === 1,
+      };
+    }
+  }
+
+  /** True when one of the stream's own messages ends exactly at this position. */
+  messageEndsAt(position: number): boolean {
+    const row = this.sql
+      .exec<{ message_end: number }>("SELECT message_end FROM chunks WHERE end_pos = ?", position)
+      .toArray()[0];
+    return row?.message_end === 1;
+  }
+
+  producer(id: string): ProducerState | undefined {
+    const row = this.sql
+      .exec<{ epoch: number; last_seq: number }>("SELECT epoch, last_seq FROM producers WHERE id = ?", id)
+      .toArray()[0];
+    return row ? { epoch: row.epoch, lastSeq: row.last_seq } : undefined;
+  }
+
+  saveProducer(id: string, state: ProducerState): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO producers (id, epoch, last_seq) VALUES (?, ?, ?)",
+      id,
+      state.epoch,
+      state.lastSeq,
+    );
+  }
+
+  addFork(name: string): void {
+    this.sql.exec("INSERT OR IGNORE INTO forks (name) VALUES (?)", name);
+  }
+
+  removeFork(name: string): void {
+    this.sql.exec("DELETE FROM forks WHERE name = ?", name);
+  }
+
+  forkCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM forks").one().n;
+  }
+
+  /** Drops the stream's data, producers and fork references; the stream row stays for its generation. */
+  wipe(): void {
+    this.sql.exec("DELETE FROM chunks");
+    this.sql.exec("DELETE FROM producers");
+    this.sql.exec("DELETE FROM forks");
+  }
+}

@@ -1,0 +1,45 @@
+// StreamDO's schema, as an append-only list of migrations. Never edit an applied entry.
+import type { Migration } from "../storage/migrations";
+
+export const STREAM_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    sql: `
+      -- One row describing this object's stream. It outlives deletion so the generation keeps
+      -- counting: a re-created stream never matches an ETag or cursor of its predecessor.
+      CREATE TABLE stream (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        generation INTEGER NOT NULL,
+        status TEXT NOT NULL,            -- active | soft_deleted | deleted
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        ttl_seconds INTEGER,
+        expires_at INTEGER,              -- ms since epoch, from Stream-Expires-At
+        last_access INTEGER NOT NULL,    -- ms since epoch, anchors the sliding TTL
+        tail INTEGER NOT NULL,           -- position after the last stored byte
+        closed INTEGER NOT NULL,
+        closed_by TEXT,                  -- producer tuple that closed the stream, as JSON
+        last_stream_seq TEXT,
+        fork_source TEXT,                -- "project/stream" this stream was forked from
+        fork_position INTEGER,           -- positions below this are read from the source
+        fork_sub_offset INTEGER
+      );
+      -- Stored data. A row never exceeds ROW_BYTES (DO SQLite caps a value at 2 MB), so large
+      -- appends and large JSON messages span several rows.
+      CREATE TABLE chunks (
+        start_pos INTEGER PRIMARY KEY,
+        end_pos INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        message_end INTEGER NOT NULL,    -- a message (JSON value, or append in byte mode) ends here
+        append_end INTEGER NOT NULL      -- an append ends here
+      );
+      CREATE TABLE producers (
+        id TEXT PRIMARY KEY,
+        epoch INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL
+      );
+      -- Streams forked from this one; while any remain, deleting this stream only soft-deletes it.
+      CREATE TABLE forks (name TEXT PRIMARY KEY);
+    `,
+  },
+];

@@ -1,0 +1,384 @@
+// StreamDO: one Durable Streams stream in SQLite. Its RPC methods are the whole protocol state machine;
+// HTTP lives in the Worker.
+import { DurableObject } from "cloudflare:workers";
+import { streamStub, type Env } from "../env";
+import { fail, type Failure } from "../errors";
+import { applyMigrations } from "../storage/migrations";
+import { planAppend } from "./append";
+import { gather, READ_CHUNK_BYTES, toChunks, messagesOf, concatBytes, type Gathered } from "./chunks";
+import {
+  AppendCommandSchema,
+  CreateCommandSchema,
+  ReadCommandSchema,
+  RegisterForkSchema,
+  type AppendResult,
+  type CreateCommand,
+  type CreateResult,
+  type DeleteResult,
+  type HeadResult,
+  type ReadResult,
+  type RegisterForkResult,
+  type SliceResult,
+  type StreamInfo,
+} from "./commands";
+import { DEFAULT_CONTENT_TYPE, isJsonMode, sameMediaType } from "./content-type";
+import { splitJsonMessages } from "./json-messages";
+import { StreamRepository, type StreamMeta } from "./repository";
+import { STREAM_MIGRATIONS } from "./schema";
+import { Waiters } from "./waiters";
+
+export class StreamDO extends DurableObject<Env> {
+  private readonly repo: StreamRepository;
+  private meta: StreamMeta | null = null;
+  private readonly waiters = new Waiters();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.repo = new StreamRepository(ctx.storage.sql);
+    void ctx.blockConcurrencyWhile(async () => {
+      applyMigrations(ctx.storage, STREAM_MIGRATIONS);
+      this.meta = this.repo.loadMeta();
+    });
+  }
+
+  async create(input: CreateCommand): Promise<CreateResult> {
+    const cmd = CreateCommandSchema.parse(input);
+    const now = Date.now();
+    const existing = await this.live(now);
+    if (existing.ok) return this.confirmExisting(existing.meta, cmd);
+    if (existing.code === "gone") return fail("conflict", "stream was deleted but is still referenced by forks");
+
+    let contentType = cmd.contentType ?? DEFAULT_CONTENT_TYPE;
+    let ttlSeconds = cmd.ttlSeconds ?? null;
+    let expiresAt = cmd.expiresAt ?? null;
+    let forkPosition: number | null = null;
+    let prefix: Uint8Array[] = [];
+    if (cmd.fork) {
+      const source = await streamStub(this.env, cmd.fork.source).registerFork({
+        forkName: cmd.name,
+        position: cmd.fork.position,
+        subOffset: cmd.fork.subOffset,
+        contentType: cmd.contentType,
+      });
+      if (!source.ok) return source;
+      contentType = cmd.contentType ?? source.contentType;
+      if (cmd.ttlSeconds === undefined && cmd.expiresAt === undefined) {
+        ttlSeconds = source.ttlSeconds;
+        expiresAt = source.expiresAt;
+      }
+      forkPosition = source.position;
+      prefix = source.prefix;
+    }
+
+    const messages = isJsonMode(contentType) ? splitJsonMessages(cmd.body, true) : cmd.body.length ? [cmd.body] : [];
+    if (!Array.isArray(messages)) {
+      if (cmd.fork) await streamStub(this.env, cmd.fork.source).releaseFork(cmd.name);
+      return messages;
+    }
+
+    const start = forkPosition ?? 0;
+    const prefixChunks = toChunks(start, prefix);
+    const bodyStart = prefixChunks.at(-1)?.end ?? start;
+    const bodyChunks = toChunks(bodyStart, messages);
+    const meta: StreamMeta = {
+      generation: (this.meta?.generation ?? 0) + 1,
+      status: "active",
+      name: cmd.name,
+      contentType,
+      ttlSeconds,
+      expiresAt,
+      lastAccess: now,
+      tail: bodyChunks.at(-1)?.end ?? bodyStart,
+      closed: cmd.closed,
+      closedBy: null,
+      lastStreamSeq: null,
+      forkSource: cmd.fork?.source ?? null,
+      forkPosition,
+      forkSubOffset: cmd.fork ? cmd.fork.subOffset : null,
+    };
+    this.ctx.storage.transactionSync(() => {
+      this.repo.wipe();
+      this.repo.saveMeta(meta);
+      this.repo.insertChunks(prefixChunks);
+      this.repo.insertChunks(bodyChunks);
+    });
+    this.meta = meta;
+    await this.scheduleExpiry();
+    return { ok: true, created: true, ...info(meta) };
+  }
+
+  async append(input: unknown): Promise<AppendResult> {
+    const cmd = AppendCommandSchema.parse(input);
+    const now = Date.now();
+    const current = await this.live(now);
+    if (!current.ok) return current;
+    const meta = current.meta;
+    const plan = planAppend(meta, cmd, (id) => this.repo.producer(id));
+    if (!plan.ok) return plan;
+    if (plan.kind === "duplicate" || plan.kind === "noop") {
+      return { ok: true, written: false, tail: meta.tail, closed: meta.closed, producer: plan.producer };
+    }
+    const chunks = toChunks(meta.tail, plan.messages);
+    const next: StreamMeta = {
+      ...meta,
+      tail: chunks.at(-1)?.end ?? meta.tail,
+      closed: meta.closed || cmd.close,
+      closedBy: cmd.close && cmd.producer ? { ...cmd.producer } : meta.closedBy,
+      lastStreamSeq: cmd.streamSeq ?? meta.lastStreamSeq,
+      lastAccess: meta.ttlSeconds !== null ? now : meta.lastAccess,
+    };
+    this.ctx.storage.transactionSync(() => {
+      this.repo.insertChunks(chunks);
+      if (cmd.producer) this.repo.saveProducer(cmd.producer.id, { epoch: cmd.producer.epoch, lastSeq: cmd.producer.seq });
+      this.repo.saveMeta(next);
+    });
+    this.meta = next;
+    this.waiters.wake();
+    return { ok: true, written: true, tail: next.tail, closed: next.closed, producer: plan.producer };
+  }
+
+  async read(input: unknown): Promise<ReadResult> {
+    const cmd = ReadCommandSchema.parse(input);
+    const now = Date.now();
+    const current = await this.live(now);
+    if (!current.ok) return current;
+    let meta = current.meta;
+    this.touch(meta, now);
+
+    const { offset } = cmd;
+    const start = offset.kind === "start" ? 0 : offset.kind === "now" ? meta.tail : offset.position;
+    if (start > meta.tail) return fail("bad_request", "offset is beyond the end of the stream");
+    if (!this.isReadBoundary(meta, start)) return fail("bad_request", "offset is not a message boundary");
+
+    if (start === meta.tail && cmd.waitMs > 0 && !meta.closed) {
+      await this.waiters.wait(cmd.waitMs);
+      const after = await this.live(Date.now());
+      if (!after.ok) return after;
+      meta = after.meta;
+    }
+    const gathered = await this.gatherFrom(meta, start, meta.tail, false);
+    if (!gathered.ok) return gathered;
+    return {
+      ok: true,
+      start,
+      next: gathered.next,
+      segments: gathered.segments,
+      upToDate: gathered.next === meta.tail,
+      ...info(meta),
+    };
+  }
+
+  async head(): Promise<HeadResult> {
+    const current = await this.live(Date.now());
+    if (!current.ok) return current;
+    return { ok: true, ...info(current.meta) };
+  }
+
+  async delete(): Promise<DeleteResult> {
+    const current = await this.live(Date.now());
+    if (!current.ok) return current;
+    await this.remove();
+    return { ok: true };
+  }
+
+  /** Called by a new fork: validates the fork point, pins this stream's data, returns what the fork inherits. */
+  async registerFork(input: unknown): Promise<RegisterForkResult> {
+    const req = RegisterForkSchema.parse(input);
+    const current = await this.live(Date.now());
+    if (!current.ok) {
+      return current.code === "gone" ? fail("conflict", "cannot fork a deleted stream") : current;
+    }
+    const meta = current.meta;
+    if (req.contentType !== undefined && !sameMediaType(req.contentType, meta.contentType)) {
+      return fail("conflict", "fork content type must match the source stream");
+    }
+    const position = req.position ?? meta.tail;
+    if (position > meta.tail) return fail("bad_request", "fork offset is beyond the end of the source stream");
+    if (!this.isReadBoundary(meta, position)) return fail("bad_request", "fork offset is not a message boundary");
+
+    let prefix: Uint8Array[] = [];
+    if (req.subOffset > 0) {
+      const selected = await this.selectSubOffset(meta, position, req.subOffset);
+      if (!Array.isArray(selected)) return selected;
+      prefix = selected;
+    }
+    this.repo.addFork(req.forkName);
+    return {
+      ok: true,
+      contentType: meta.contentType,
+      ttlSeconds: meta.ttlSeconds,
+      expiresAt: meta.expiresAt,
+      position,
+      prefix,
+    };
+  }
+
+  /** Called by a fork when it goes away; the last one out finishes a soft delete. */
+  async releaseFork(forkName: string): Promise<void> {
+    this.repo.removeFork(forkName);
+    if (this.meta?.status === "soft_deleted" && this.repo.forkCount() === 0) await this.remove();
+  }
+
+  /** Inherited data for a fork: served even while soft-deleted, since the fork still needs it. */
+  async readSlice(from: number, limit: number, maxBytes: number, stopAtAppendEnd: boolean): Promise<SliceResult> {
+    const meta = this.meta;
+    if (!meta || meta.status === "deleted") return fail("not_found", "fork source data is gone");
+    const gathered = await this.gatherFrom(meta, from, limit, stopAtAppendEnd, maxBytes);
+    if (!gathered.ok) return gathered;
+    return { ok: true, segments: gathered.segments, next: gathered.next };
+  }
+
+  override async alarm(): Promise<void> {
+    const meta = this.meta;
+    if (!meta || meta.status !== "active") return;
+    if (isExpired(meta, Date.now())) await this.remove();
+    else await this.scheduleExpiry();
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  /** The active stream, or why there is none. Expiry is also enforced here, not only by alarm. */
+  private async live(now: number): Promise<{ ok: true; meta: StreamMeta } | Failure> {
+    const meta = this.meta;
+    if (!meta || meta.status === "deleted") return fail("not_found", "stream not found");
+    if (meta.status === "soft_deleted") return fail("gone", "stream was deleted");
+    if (isExpired(meta, now)) {
+      await this.remove();
+      return fail("not_found", "stream not found");
+    }
+    return { ok: true, meta };
+  }
+
+  private confirmExisting(meta: StreamMeta, cmd: CreateCommand): CreateResult {
+    const fork = cmd.fork;
+    const matches =
+      (cmd.contentType === undefined && fork
+        ? true
+        : sameMediaType(cmd.contentType ?? DEFAULT_CONTENT_TYPE, meta.contentType)) &&
+      (fork && cmd.ttlSeconds === undefined && cmd.expiresAt === undefined
+        ? true
+        : (cmd.ttlSeconds ?? null) === meta.ttlSeconds && (cmd.expiresAt ?? null) === meta.expiresAt) &&
+      cmd.closed === meta.closed &&
+      (fork?.source ?? null) === meta.forkSource &&
+      (fork?.position === undefined || fork.position === meta.forkPosition) &&
+      (fork ? fork.subOffset : null) === meta.forkSubOffset;
+    if (!matches) return fail("conflict", "stream already exists with a different configuration");
+    return { ok: true, created: false, ...info(meta) };
+  }
+
+  /** Deletes now, or soft-deletes while forks still read this stream's data. */
+  private async remove(): Promise<void> {
+    const meta = this.meta;
+    if (!meta || meta.status === "deleted") return;
+    if (this.repo.forkCount() > 0) {
+      this.meta = { ...meta, status: "soft_deleted" };
+      this.repo.saveMeta(this.meta);
+    } else {
+      this.meta = { ...meta, status: "deleted", tail: 0, closed: false, forkSource: null };
+      this.ctx.storage.transactionSync(() => {
+        this.repo.wipe();
+        if (this.meta) this.repo.saveMeta(this.meta);
+      });
+      if (meta.forkSource) await streamStub(this.env, meta.forkSource).releaseFork(meta.name);
+    }
+    this.waiters.wake();
+  }
+
+  private touch(meta: StreamMeta, now: number): void {
+    if (meta.ttlSeconds === null) return;
+    meta.lastAccess = now;
+    this.repo.touch(now);
+  }
+
+  private async scheduleExpiry(): Promise<void> {
+    const meta = this.meta;
+    const due = meta && meta.status === "active" ? expiryOf(meta) : null;
+    if (due !== null) await this.ctx.storage.setAlarm(due);
+  }
+
+  /** JSON streams may only be read from between messages; byte streams from any position. */
+  private isReadBoundary(meta: StreamMeta, position: number): boolean {
+    if (!isJsonMode(meta.contentType)) return true;
+    const ownStart = meta.forkPosition ?? 0;
+    if (position === meta.tail || position === ownStart) return true;
+    // Inherited positions were validated by the source when the fork was made; below the fork
+    // point a JSON offset can only have come from a read, which always stops between messages.
+    if (position < ownStart) return true;
+    return this.repo.messageEndsAt(position);
+  }
+
+  /** Reads [from, limit): the inherited part from the fork source, then this stream's own rows. */
+  private async gatherFrom(
+    meta: StreamMeta,
+    from: number,
+    limit: number,
+    stopAtAppendEnd: boolean,
+    maxBytes = READ_CHUNK_BYTES,
+  ): Promise<({ ok: true } & Gathered) | Failure> {
+    const jsonMode = isJsonMode(meta.contentType);
+    const ownStart = meta.forkPosition ?? 0;
+    let inherited: Gathered = { segments: [], next: from, bytes: 0, appendEnded: false };
+    if (from < ownStart && meta.forkSource) {
+      const slice = await streamStub(this.env, meta.forkSource).readSlice(
+        from,
+        Math.min(limit, ownStart),
+        maxBytes,
+        stopAtAppendEnd,
+      );
+      if (!slice.ok) return slice;
+      const bytes = slice.segments.reduce((sum, segment) => sum + segment.data.length, 0);
+      inherited = { segments: slice.segments, next: slice.next, bytes, appendEnded: false };
+      const full = inherited.next < Math.min(limit, ownStart) || bytes >= maxBytes || stopAtAppendEnd;
+      if (full) return { ok: true, ...inherited };
+    }
+    const own = gather(this.repo.chunksBetween(inherited.next, limit), inherited.next, limit, {
+      maxBytes: maxBytes - inherited.bytes,
+      jsonMode,
+      stopAtAppendEnd,
+    });
+    return {
+      ok: true,
+      segments: [...inherited.segments, ...own.segments],
+      next: own.next,
+      bytes: inherited.bytes + own.bytes,
+      appendEnded: own.appendEnded,
+    };
+  }
+
+  /** The first `count` bytes (byte mode) or messages (JSON mode) of the append at `position`. */
+  private async selectSubOffset(meta: StreamMeta, position: number, count: number): Promise<Uint8Array[] | Failure> {
+    const overshoot = fail("bad_request", "fork sub-offset is beyond the end of the append at the fork offset");
+    if (position >= meta.tail) return overshoot;
+    const gathered = await this.gatherFrom(meta, position, meta.tail, true, Number.MAX_SAFE_INTEGER);
+    if (!gathered.ok) return gathered;
+    if (isJsonMode(meta.contentType)) {
+      const messages = messagesOf(gathered.segments);
+      return count <= messages.length ? messages.slice(0, count) : overshoot;
+    }
+    const bytes = concatBytes(gathered.segments.map((segment) => segment.data));
+    return count <= bytes.length ? [bytes.subarray(0, count)] : overshoot;
+  }
+}
+
+function info(meta: StreamMeta): StreamInfo {
+  return {
+    contentType: meta.contentType,
+    generation: meta.generation,
+    tail: meta.tail,
+    closed: meta.closed,
+    ttlSeconds: meta.ttlSeconds,
+    expiresAt: meta.expiresAt,
+  };
+}
+
+function expiryOf(meta: StreamMeta): number | null {
+  const sliding = meta.ttlSeconds !== null ? meta.lastAccess + meta.ttlSeconds * 1000 : null;
+  if (sliding === null) return meta.expiresAt;
+  if (meta.expiresAt === null) return sliding;
+  return Math.min(sliding, meta.expiresAt);
+}
+
+function isExpired(meta: StreamMeta, now: number): boolean {
+  const due = expiryOf(meta);
+  return due !== null && now >= due;
+}

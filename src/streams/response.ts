@@ -1,0 +1,16 @@
+// Response headers shared by the stream routes.
+import { ApiError, type Failure } from "../errors";
+import type { StreamInfo } from "../stream/commands";
+import { formatOffset } from "../stream/offsets";
+
+export function streamHeaders(info: Pick<StreamInfo, "contentType" | "closed">, next: number): Headers {
+  const headers = new Headers({ "Content-Type": info.contentType, "Stream-Next-Offset": formatOffset(next) });
+  if (info.closed) headers.set("Stream-Closed", "true");
+  return headers;
+}
+
+/** Unwraps a Durable Object result, turning an expected failure into the app's error response. */
+export function orThrow<R extends { ok: boolean }>(result: R): Exclude<R, { ok: false }> {
+  if (!result.ok) throw ApiError.from(result as unknown as Failure);
+  return result as Exclude<R, { ok: false }>;
+}

@@ -15,9 +15,8 @@ export function buildApp(): Hono<AppEnv> {
 
   app.get("/", (c) => c.json({ service: "durable-estuary", protocol: "durable-streams" }));
 
-  // HEAD is routed before GET: Hono would otherwise answer HEAD with the GET handler.
-  app.on("HEAD", "/v1/stream/*", headStream);
-  app.get("/v1/stream/*", readStream);
+  // Hono dispatches HEAD through GET routes (dropping the body), so the GET route tells them apart.
+  app.get("/v1/stream/*", (c) => (c.req.method === "HEAD" ? headStream(c) : readStream(c)));
   app.put("/v1/stream/*", putStream);
   app.post("/v1/stream/*", appendToStream);
   app.delete("/v1/stream/*", deleteStream);

@@ -70,7 +70,8 @@ export class StreamDO extends DurableObject<Env> {
       prefix = source.prefix;
     }
 
-    const messages = isJsonMode(contentType) ? splitJsonMessages(cmd.body, true) : cmd.body.length ? [cmd.body] : [];
+    const messages =
+      cmd.body.length === 0 ? [] : isJsonMode(contentType) ? splitJsonMessages(cmd.body, true) : [cmd.body];
     if (!Array.isArray(messages)) {
       if (cmd.fork) await streamStub(this.env, cmd.fork.source).releaseFork(cmd.name);
       return messages;

@@ -3,6 +3,10 @@ import { Hono } from "hono";
 import { ApiError, errorResponse } from "./errors";
 import type { AppEnv } from "./http/context";
 import { corsMiddleware, securityHeaders } from "./http/security";
+import { getEstuary, removeEstuary } from "./estuary/routes/estuary";
+import { subscribeEstuary } from "./estuary/routes/subscribe";
+import { getFanoutStatus } from "./estuary/routes/subscribers";
+import { unsubscribeEstuary } from "./estuary/routes/unsubscribe";
 import { deleteStream } from "./streams/delete";
 import { readStream } from "./streams/get";
 import { headStream } from "./streams/head";
@@ -21,6 +25,13 @@ export function buildApp(): Hono<AppEnv> {
   app.post("/v1/stream/*", appendToStream);
   app.delete("/v1/stream/*", deleteStream);
   app.all("/v1/stream/*", (c) => errorResponse("method_not_allowed", `${c.req.method} is not supported on streams`));
+
+  // The subscribe/subscribers prefixes come first: they would otherwise read as estuary paths.
+  app.post("/v1/estuary/subscribe/*", subscribeEstuary);
+  app.delete("/v1/estuary/subscribe/*", unsubscribeEstuary);
+  app.get("/v1/estuary/subscribers/*", getFanoutStatus);
+  app.get("/v1/estuary/*", getEstuary);
+  app.delete("/v1/estuary/*", removeEstuary);
 
   app.notFound(() => errorResponse("not_found", "no such route"));
   app.onError((error, c) => {

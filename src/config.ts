@@ -6,6 +6,12 @@ const ConfigSchema = z.object({
   LONG_POLL_TIMEOUT_MS: z.coerce.number().int().min(50).max(300_000).default(20_000),
   /** SSE connections are closed after this long so CDNs can collapse new clients (protocol §8.2). */
   SSE_MAX_DURATION_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
+  /** Sources with more subscribers than this fan out through the Cloudflare Queue instead of inline. */
+  FANOUT_QUEUE_THRESHOLD: z.coerce.number().int().min(0).max(100_000).default(200),
+  /** An estuary with no subscribe and no read for this long expires (its subscriptions end). */
+  ESTUARY_TTL_SECONDS: z.coerce.number().int().min(1).default(86_400),
+  /** How long an open fan-out circuit breaker waits before a probing round. */
+  BREAKER_COOLDOWN_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

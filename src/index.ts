@@ -1,11 +1,14 @@
-// Worker entry point: wires the HTTP app and exports the Durable Object classes.
+// Worker entry point: wires the HTTP app and the fan-out queue consumer, exports the Durable Objects.
 import { buildApp } from "./app";
 import type { Env } from "./env";
+import { consumeFanout } from "./estuary/queue-consumer";
 
 export { StreamDO } from "./stream/stream-do";
+export { StreamSubscribersDO } from "./estuary/subscribers-do";
 
 const app = buildApp();
 
 export default {
   fetch: app.fetch,
+  queue: (batch, env) => consumeFanout(batch, env),
 } satisfies ExportedHandler<Env>;

@@ -50,3 +50,8 @@ export function parseStreamPath(pathOrUrl: string): StreamAddress {
   }
   return parseAddress(path.slice(STREAM_PREFIX.length));
 }
+
+/** The public path of a stream from its StreamDO name, e.g. "p/s" -> "/v1/stream/p/s". */
+export function streamPathOf(key: string): string {
+  return `${STREAM_PREFIX}${key}`;
+}

@@ -17,6 +17,8 @@ export const CreateCommandSchema = z.object({
   expiresAt: z.number().optional(),
   closed: z.boolean(),
   body: Bytes,
+  /** Marks the stream as an estuary (created by a subscription). */
+  estuary: z.boolean().optional(),
   fork: z
     .object({ source: z.string().min(1), position: Count.optional(), subOffset: Count })
     .optional(),
@@ -100,3 +102,18 @@ export type RegisterForkResult =
   | Failure;
 
 export type SliceResult = { ok: true; segments: Segment[]; next: number } | Failure;
+
+export const AttachSourceSchema = z.object({
+  source: z.string().min(1),
+  contentType: z.string().min(1),
+  /** Source position the estuary starts from. */
+  position: Count,
+  /** Name of the estuary stream itself, "project/stream". */
+  name: z.string().min(1),
+  ttlSeconds: Count,
+});
+export type AttachSource = z.infer<typeof AttachSourceSchema>;
+
+export type AttachResult =
+  | { ok: true; created: boolean; attached: boolean; applied: number; generation: number }
+  | Failure;

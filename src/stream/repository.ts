@@ -24,6 +24,10 @@ export interface StreamMeta {
   forkSource: string | null;
   forkPosition: number | null;
   forkSubOffset: number | null;
+  /** Created by an estuary subscription: receives fan-out deliveries. */
+  estuary: boolean;
+  /** Has subscribers: every append is published to its StreamSubscribersDO. */
+  fanout: boolean;
 }
 
 export interface Chunk {
@@ -49,6 +53,8 @@ type StreamRow = {
   fork_source: string | null;
   fork_position: number | null;
   fork_sub_offset: number | null;
+  estuary: number;
+  fanout: number;
 };
 
 type ChunkRow = { start_pos: number; end_pos: number; data: ArrayBuffer; message_end: number; append_end: number };
@@ -74,14 +80,16 @@ export class StreamRepository {
       forkSource: row.fork_source,
       forkPosition: row.fork_position,
       forkSubOffset: row.fork_sub_offset,
+      estuary: row.estuary === 1,
+      fanout: row.fanout === 1,
     };
   }
 
   saveMeta(meta: StreamMeta): void {
     this.sql.exec(
       `INSERT OR REPLACE INTO stream (id, generation, status, name, content_type, ttl_seconds, expires_at,
-         last_access, tail, closed, closed_by, last_stream_seq, fork_source, fork_position, fork_sub_offset)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         last_access, tail, closed, closed_by, last_stream_seq, fork_source, fork_position, fork_sub_offset, estuary, fanout)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       meta.generation,
       meta.status,
       meta.name,
@@ -96,6 +104,8 @@ export class StreamRepository {
       meta.forkSource,
       meta.forkPosition,
       meta.forkSubOffset,
+      meta.estuary ? 1 : 0,
+      meta.fanout ? 1 : 0,
     );
   }
 
@@ -170,8 +180,31 @@ export class StreamRepository {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM forks").one().n;
   }
 
+  /** Source position up to which an estuary has applied `source`, or undefined if not subscribed. */
+  appliedFrom(source: string): number | undefined {
+    return this.sql
+      .exec<{ applied_pos: number }>("SELECT applied_pos FROM estuary_sources WHERE source = ?", source)
+      .toArray()[0]?.applied_pos;
+  }
+
+  setApplied(source: string, position: number): void {
+    this.sql.exec("INSERT OR REPLACE INTO estuary_sources (source, applied_pos) VALUES (?, ?)", source, position);
+  }
+
+  removeSource(source: string): void {
+    this.sql.exec("DELETE FROM estuary_sources WHERE source = ?", source);
+  }
+
+  sources(): { source: string; applied: number }[] {
+    return this.sql
+      .exec<{ source: string; applied_pos: number }>("SELECT source, applied_pos FROM estuary_sources ORDER BY source")
+      .toArray()
+      .map((row) => ({ source: row.source, applied: row.applied_pos }));
+  }
+
   /** Drops the stream's data, producers and fork references; the stream row stays for its generation. */
   wipe(): void {
+    this.sql.exec("DELETE FROM estuary_sources");
     this.sql.exec("DELETE FROM chunks");
     this.sql.exec("DELETE FROM producers");
     this.sql.exec("DELETE FROM forks");

@@ -42,4 +42,16 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE forks (name TEXT PRIMARY KEY);
     `,
   },
+  {
+    id: 2,
+    sql: `
+      -- Estuary streams receive fan-out; fanout = this stream has subscribers to publish to.
+      ALTER TABLE stream ADD COLUMN estuary INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE stream ADD COLUMN fanout INTEGER NOT NULL DEFAULT 0;
+      -- For an estuary: how far (in the source's positions) each source has been applied. It is
+      -- written in the same transaction as the delivered data, which is what makes delivery
+      -- exactly-once: a re-delivery below this position is dropped.
+      CREATE TABLE estuary_sources (source TEXT PRIMARY KEY, applied_pos INTEGER NOT NULL);
+    `,
+  },
 ];

@@ -1,17 +1,19 @@
 // StreamDO: one Durable Streams stream in SQLite. Its RPC methods are the whole protocol state machine;
 // HTTP lives in the Worker.
 import { DurableObject } from "cloudflare:workers";
-import { streamStub, type Env } from "../env";
+import { streamStub, subscribersStub, type Env } from "../env";
 import { fail, type Failure } from "../errors";
 import { applyMigrations } from "../storage/migrations";
 import { planAppend } from "./append";
 import { gather, READ_CHUNK_BYTES, toChunks, messagesOf, concatBytes, type Gathered } from "./chunks";
 import {
+  AttachSourceSchema,
   AppendCommandSchema,
   CreateCommandSchema,
   ReadCommandSchema,
   RegisterForkSchema,
   type AppendResult,
+  type AttachResult,
   type CreateCommand,
   type CreateResult,
   type DeleteResult,
@@ -25,12 +27,22 @@ import { DEFAULT_CONTENT_TYPE, isJsonMode, sameMediaType } from "./content-type"
 import { splitJsonMessages } from "./json-messages";
 import { StreamRepository, type StreamMeta } from "./repository";
 import { STREAM_MIGRATIONS } from "./schema";
+import { DeliverySchema, planDelivery, type DeliveryOutcome } from "./estuary-inbox";
+import type { Chunk } from "./repository";
 import { Waiters } from "./waiters";
+
+/**
+ * After an append to a stream with subscribers, an alarm this far out re-publishes the tail, so
+ * fan-out resumes even if the publish made in waitUntil was lost with the isolate.
+ */
+const FANOUT_SAFETY_NET_MS = 5_000;
 
 export class StreamDO extends DurableObject<Env> {
   private readonly repo: StreamRepository;
   private meta: StreamMeta | null = null;
   private readonly waiters = new Waiters();
+  /** When the fan-out safety-net alarm is due, if this isolate armed one. */
+  private fanoutCheckAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -96,6 +108,8 @@ export class StreamDO extends DurableObject<Env> {
       forkSource: cmd.fork?.source ?? null,
       forkPosition,
       forkSubOffset: cmd.fork ? cmd.fork.subOffset : null,
+      estuary: cmd.estuary ?? false,
+      fanout: false,
     };
     this.ctx.storage.transactionSync(() => {
       this.repo.wipe();
@@ -128,13 +142,9 @@ export class StreamDO extends DurableObject<Env> {
       lastStreamSeq: cmd.streamSeq ?? meta.lastStreamSeq,
       lastAccess: meta.ttlSeconds !== null ? now : meta.lastAccess,
     };
-    this.ctx.storage.transactionSync(() => {
-      this.repo.insertChunks(chunks);
+    this.commit(next, chunks, () => {
       if (cmd.producer) this.repo.saveProducer(cmd.producer.id, { epoch: cmd.producer.epoch, lastSeq: cmd.producer.seq });
-      this.repo.saveMeta(next);
     });
-    this.meta = next;
-    this.waiters.wake();
     return { ok: true, written: true, tail: next.tail, closed: next.closed, producer: plan.producer };
   }
 
@@ -229,14 +239,126 @@ export class StreamDO extends DurableObject<Env> {
     return { ok: true, segments: gathered.segments, next: gathered.next };
   }
 
+  // --- estuary side of fan-out ----------------------------------------------------------------
+
+  /** Subscribes this stream, as an estuary, to `source`; creates the estuary stream if needed. */
+  async attachSource(input: unknown): Promise<AttachResult> {
+    const req = AttachSourceSchema.parse(input);
+    const now = Date.now();
+    const current = await this.live(now);
+    let created = false;
+    if (!current.ok) {
+      if (current.code === "gone") return fail("conflict", "estuary stream was deleted but is still referenced by forks");
+      const made = await this.create({
+        name: req.name,
+        contentType: req.contentType,
+        ttlSeconds: req.ttlSeconds,
+        closed: false,
+        body: new Uint8Array(0),
+        estuary: true,
+      });
+      if (!made.ok) return made;
+      created = true;
+    }
+    const meta = this.meta;
+    if (!meta || meta.status !== "active") return fail("not_found", "estuary stream not found");
+    if (!meta.estuary) return fail("conflict", "a stream that is not an estuary already has this name");
+    if (!sameMediaType(meta.contentType, req.contentType)) {
+      return fail("conflict", `estuary content type ${meta.contentType} differs from the source's ${req.contentType}`);
+    }
+    this.touch(meta, now);
+    const applied = this.repo.appliedFrom(req.source);
+    if (applied !== undefined) return { ok: true, created, attached: false, applied, generation: meta.generation };
+    this.repo.setApplied(req.source, req.position);
+    return { ok: true, created, attached: true, applied: req.position, generation: meta.generation };
+  }
+
+  async detachSource(source: string): Promise<void> {
+    this.repo.removeSource(source);
+  }
+
+  /** The sources this estuary is subscribed to, with how far each has been applied. */
+  async estuarySources(): Promise<{ source: string; applied: number }[] | null> {
+    const meta = this.meta;
+    if (!meta || meta.status !== "active" || !meta.estuary) return null;
+    return this.repo.sources();
+  }
+
+  /** Applies a fan-out delivery exactly once: the data and the applied position commit together. */
+  async deliver(input: unknown): Promise<DeliveryOutcome> {
+    const delivery = DeliverySchema.parse(input);
+    const meta = this.meta;
+    const usable = meta && meta.status === "active" && meta.estuary && !meta.closed && !isExpired(meta, Date.now());
+    if (!usable) return { ok: true, status: "unsubscribed", applied: 0 };
+    const plan = planDelivery(this.repo.appliedFrom(delivery.source), delivery);
+    if (plan.kind === "skip") return plan.outcome;
+    const chunks = toChunks(meta.tail, plan.messages);
+    // Deliveries are not reads or subscribes, so they do not slide the estuary's TTL.
+    this.commit({ ...meta, tail: chunks.at(-1)?.end ?? meta.tail }, chunks, () =>
+      this.repo.setApplied(delivery.source, delivery.to),
+    );
+    return { ok: true, status: "applied", applied: delivery.to };
+  }
+
+  /** Switched by this stream's StreamSubscribersDO as it gains its first or loses its last subscriber. */
+  async setFanout(enabled: boolean): Promise<{ tail: number; contentType: string } | null> {
+    const meta = this.meta;
+    if (!meta || meta.status !== "active") return null;
+    if (meta.fanout !== enabled) {
+      this.meta = { ...meta, fanout: enabled };
+      this.repo.saveMeta(this.meta);
+    }
+    return { tail: meta.tail, contentType: meta.contentType };
+  }
+
   override async alarm(): Promise<void> {
+    this.fanoutCheckAt = null;
     const meta = this.meta;
     if (!meta || meta.status !== "active") return;
-    if (isExpired(meta, Date.now())) await this.remove();
-    else await this.scheduleExpiry();
+    if (isExpired(meta, Date.now())) {
+      await this.remove();
+      return;
+    }
+    if (meta.fanout && !(await this.publishTail(meta.name, meta.tail))) this.armFanoutCheck();
+    await this.scheduleExpiry();
   }
 
   // --- internals -------------------------------------------------------------------------------
+
+  /** Commits new rows and metadata in one transaction, then wakes live readers and publishes. */
+  private commit(next: StreamMeta, chunks: readonly Chunk[], alsoInTransaction: () => void): void {
+    this.ctx.storage.transactionSync(() => {
+      this.repo.insertChunks(chunks);
+      alsoInTransaction();
+      this.repo.saveMeta(next);
+    });
+    this.meta = next;
+    this.waiters.wake();
+    if (next.fanout) {
+      this.armFanoutCheck();
+      this.ctx.waitUntil(this.publishTail(next.name, next.tail));
+    }
+  }
+
+  /** Tells the subscribers object how far the stream now reaches; false if that call failed. */
+  private async publishTail(name: string, tail: number): Promise<boolean> {
+    try {
+      await subscribersStub(this.env, name).publish({ source: name, tail });
+      return true;
+    } catch (error) {
+      console.warn(`publish to subscribers of ${name} failed; the alarm will retry`, error);
+      return false;
+    }
+  }
+
+  /** Arms the safety-net alarm in the same output gate as the append, so it is durable with it. */
+  private armFanoutCheck(): void {
+    const due = Date.now() + FANOUT_SAFETY_NET_MS;
+    if (this.fanoutCheckAt !== null && this.fanoutCheckAt <= due) return;
+    this.fanoutCheckAt = due;
+    const expiry = this.meta ? expiryOf(this.meta) : null;
+    void this.ctx.storage.setAlarm(expiry !== null ? Math.min(expiry, due) : due);
+  }
 
   /** The active stream, or why there is none. Expiry is also enforced here, not only by alarm. */
   private async live(now: number): Promise<{ ok: true; meta: StreamMeta } | Failure> {
@@ -275,12 +397,17 @@ export class StreamDO extends DurableObject<Env> {
       this.meta = { ...meta, status: "soft_deleted" };
       this.repo.saveMeta(this.meta);
     } else {
-      this.meta = { ...meta, status: "deleted", tail: 0, closed: false, forkSource: null };
+      const sources = meta.estuary ? this.repo.sources() : [];
+      this.meta = { ...meta, status: "deleted", tail: 0, closed: false, forkSource: null, estuary: false, fanout: false };
       this.ctx.storage.transactionSync(() => {
         this.repo.wipe();
         if (this.meta) this.repo.saveMeta(this.meta);
       });
       if (meta.forkSource) await streamStub(this.env, meta.forkSource).releaseFork(meta.name);
+      // A deleted source ends its subscriptions (a re-created stream restarts positions at zero);
+      // a deleted estuary leaves the sources it was subscribed to.
+      if (meta.fanout) await subscribersStub(this.env, meta.name).sourceDeleted(meta.name);
+      for (const { source } of sources) await subscribersStub(this.env, source).unsubscribe(meta.name);
     }
     this.waiters.wake();
   }
@@ -293,7 +420,8 @@ export class StreamDO extends DurableObject<Env> {
 
   private async scheduleExpiry(): Promise<void> {
     const meta = this.meta;
-    const due = meta && meta.status === "active" ? expiryOf(meta) : null;
+    const expiry = meta && meta.status === "active" ? expiryOf(meta) : null;
+    const due = expiry !== null && this.fanoutCheckAt !== null ? Math.min(expiry, this.fanoutCheckAt) : (expiry ?? this.fanoutCheckAt);
     if (due !== null) await this.ctx.storage.setAlarm(due);
   }
 

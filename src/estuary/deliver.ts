@@ -1,0 +1,80 @@
+// Hands a range of a source to estuaries. Shared by the inline path and the queue consumer.
+// Safe to repeat: estuaries drop what they already applied, and report gaps to be filled from the source.
+import { streamStub, type Env } from "../env";
+import type { Segment } from "../stream/commands";
+
+/** A fan-out slice may carry a whole 8 MiB append plus some neighbours; RPC allows 32 MiB. */
+export const FANOUT_SLICE_BYTES = 9 * 1024 * 1024;
+
+/** Concurrent delivery RPCs from one fan-out round. */
+export const DELIVERY_CONCURRENCY = 16;
+
+/** Gap catch-up reads per estuary in one attempt, so a far-behind estuary cannot hog a round. */
+const MAX_CATCH_UP_STEPS = 8;
+
+export interface Slice {
+  segments: Segment[];
+  next: number;
+}
+
+export type DeliveryResult =
+  | { estuary: string; kind: "delivered"; applied: number }
+  | { estuary: string; kind: "unsubscribed" }
+  | { estuary: string; kind: "failed"; applied: number | null; error: unknown };
+
+export async function readSource(env: Env, source: string, from: number, to: number): Promise<Slice | null> {
+  const slice = await streamStub(env, source).readSlice(from, to, FANOUT_SLICE_BYTES, false);
+  return slice.ok ? { segments: slice.segments, next: slice.next } : null;
+}
+
+/** Delivers [from, slice.next) to each estuary, then catches up any estuary that reports a gap. */
+export async function deliverSlice(
+  env: Env,
+  source: string,
+  estuaries: readonly string[],
+  from: number,
+  slice: Slice,
+): Promise<DeliveryResult[]> {
+  return mapLimit(estuaries, DELIVERY_CONCURRENCY, (estuary) => deliverOne(env, source, estuary, from, slice));
+}
+
+/** Brings one estuary up to `target`, starting from where it says it is. */
+export async function catchUp(env: Env, source: string, estuary: string, from: number, target: number): Promise<DeliveryResult> {
+  let position = from;
+  try {
+    for (let step = 0; step < MAX_CATCH_UP_STEPS && position < target; step++) {
+      const slice = await readSource(env, source, position, target);
+      if (!slice) return { estuary, kind: "unsubscribed" };
+      const outcome = await streamStub(env, estuary).deliver({ source, from: position, to: slice.next, segments: slice.segments });
+      if (outcome.status === "unsubscribed") return { estuary, kind: "unsubscribed" };
+      position = outcome.status === "gap" ? outcome.applied : Math.max(outcome.applied, slice.next);
+    }
+    return { estuary, kind: "delivered", applied: position };
+  } catch (error) {
+    return { estuary, kind: "failed", applied: position, error };
+  }
+}
+
+async function deliverOne(env: Env, source: string, estuary: string, from: number, slice: Slice): Promise<DeliveryResult> {
+  try {
+    const outcome = await streamStub(env, estuary).deliver({ source, from, to: slice.next, segments: slice.segments });
+    if (outcome.status === "unsubscribed") return { estuary, kind: "unsubscribed" };
+    if (outcome.status === "gap") return catchUp(env, source, estuary, outcome.applied, slice.next);
+    return { estuary, kind: "delivered", applied: outcome.applied };
+  } catch (error) {
+    return { estuary, kind: "failed", applied: null, error };
+  }
+}
+
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

@@ -1,0 +1,49 @@
+// Queue consumer for fan-out jobs above the inline threshold, and for their dead letters.
+// A job names a source range and up to 100 estuaries; the range is read once and delivered to each.
+import { subscribersStub, type Env } from "../env";
+import { deliverSlice, readSource } from "./deliver";
+import { FanoutJobSchema, type FanoutJob } from "./messages";
+
+export const DEAD_LETTER_QUEUE = "estuary-fanout-dlq";
+
+export async function consumeFanout(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const deadLetters = batch.queue === DEAD_LETTER_QUEUE;
+  for (const message of batch.messages) {
+    const parsed = FanoutJobSchema.safeParse(message.body);
+    if (!parsed.success) {
+      console.error("dropping malformed fan-out job", parsed.error.message);
+      message.ack();
+      continue;
+    }
+    try {
+      // A dead-lettered job is handed back to its source's subscribers object, which repairs the
+      // estuaries from the durable source on its own schedule: nothing is dropped.
+      if (deadLetters) await subscribersStub(env, parsed.data.source).repair(parsed.data);
+      else if (!(await runJob(parsed.data, env))) {
+        message.retry();
+        continue;
+      }
+      message.ack();
+    } catch (error) {
+      console.warn("fan-out job failed; retrying", error);
+      message.retry();
+    }
+  }
+}
+
+/** Delivers the job's range; false if any estuary failed (a retry is safe: estuaries deduplicate). */
+async function runJob(job: FanoutJob, env: Env): Promise<boolean> {
+  let from = job.from;
+  let estuaries = job.estuaries;
+  while (from < job.to && estuaries.length > 0) {
+    const slice = await readSource(env, job.source, from, job.to);
+    if (!slice) return true;
+    const results = await deliverSlice(env, job.source, estuaries, from, slice);
+    const gone = results.filter((result) => result.kind === "unsubscribed").map((result) => result.estuary);
+    for (const estuary of gone) await subscribersStub(env, job.source).unsubscribe(estuary);
+    if (results.some((result) => result.kind === "failed")) return false;
+    estuaries = estuaries.filter((estuary) => !gone.includes(estuary));
+    from = slice.next;
+  }
+  return true;
+}

@@ -1,0 +1,16 @@
+// POST /v1/estuary/subscribe/{project}/{stream} {"estuaryId","from"?}: subscribe an estuary to a source.
+import type { AppContext } from "../../http/context";
+import { loadConfig } from "../../config";
+import { parseAddress } from "../../http/stream-path";
+import { subscribe } from "../subscriptions";
+import { parseFrom, readJson, SubscribeBodySchema } from "./body";
+
+export const SUBSCRIBE_PREFIX = "/v1/estuary/subscribe/";
+
+export async function subscribeEstuary(c: AppContext): Promise<Response> {
+  const source = parseAddress(c.req.path.slice(SUBSCRIBE_PREFIX.length));
+  const body = await readJson(c.req.raw, SubscribeBodySchema);
+  const estuary = parseAddress(`${source.project}/${body.estuaryId}`);
+  const { created } = await subscribe(c.env, loadConfig(c.env), source, estuary, parseFrom(body.from));
+  return c.json({ source: source.stream, estuaryId: estuary.stream, stream: `/v1/stream/${estuary.key}` }, created ? 201 : 200);
+}

@@ -1,0 +1,19 @@
+// GET /v1/estuary/subscribers/{project}/{stream}: the source's fan-out status.
+import type { AppContext } from "../../http/context";
+import { parseAddress } from "../../http/stream-path";
+import { formatOffset } from "../../stream/offsets";
+import { fanoutStatus } from "../subscriptions";
+
+export const SUBSCRIBERS_PREFIX = "/v1/estuary/subscribers/";
+
+export async function getFanoutStatus(c: AppContext): Promise<Response> {
+  const status = await fanoutStatus(c.env, parseAddress(c.req.path.slice(SUBSCRIBERS_PREFIX.length)));
+  return c.json({
+    subscribers: status.subscribers,
+    mode: status.mode,
+    breaker: status.breaker,
+    fannedOutOffset: formatOffset(status.fannedOutPosition),
+    targetOffset: formatOffset(status.targetPosition),
+    pendingRepairs: status.pendingRepairs,
+  });
+}

@@ -1,0 +1,13 @@
+// DELETE /v1/estuary/subscribe/{project}/{stream} {"estuaryId"}: end one subscription.
+import type { AppContext } from "../../http/context";
+import { parseAddress } from "../../http/stream-path";
+import { unsubscribe } from "../subscriptions";
+import { readJson, UnsubscribeBodySchema } from "./body";
+import { SUBSCRIBE_PREFIX } from "./subscribe";
+
+export async function unsubscribeEstuary(c: AppContext): Promise<Response> {
+  const source = parseAddress(c.req.path.slice(SUBSCRIBE_PREFIX.length));
+  const body = await readJson(c.req.raw, UnsubscribeBodySchema);
+  await unsubscribe(c.env, source, parseAddress(`${source.project}/${body.estuaryId}`));
+  return new Response(null, { status: 204 });
+}

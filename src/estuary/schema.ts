@@ -1,0 +1,29 @@
+// StreamSubscribersDO's schema, as an append-only list of migrations. Never edit an applied entry.
+import type { Migration } from "../storage/migrations";
+
+export const SUBSCRIBERS_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    sql: `
+      -- Fan-out progress for the one source this object serves, in source positions.
+      CREATE TABLE fanout (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        source TEXT NOT NULL,
+        target_pos INTEGER NOT NULL,     -- how far the source reaches (recorded on publish)
+        cohort_pos INTEGER NOT NULL,     -- every in-step subscriber has been handed data up to here
+        breaker_state TEXT NOT NULL,
+        breaker_failures INTEGER NOT NULL,
+        breaker_opened_at INTEGER
+      );
+      -- lag_pos NULL: in step with the cohort. Otherwise the subscriber is caught up on its own from
+      -- lag_pos (backfill, or repair after failed deliveries), not before next_attempt_at.
+      CREATE TABLE subscribers (
+        estuary TEXT PRIMARY KEY,
+        lag_pos INTEGER,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX subscribers_lagging ON subscribers (lag_pos) WHERE lag_pos IS NOT NULL;
+    `,
+  },
+];

@@ -1,0 +1,290 @@
+// StreamSubscribersDO: one per source stream. Owns the subscriber list and fan-out progress, and
+// delivers each published range to every estuary: inline up to the threshold, through the queue above.
+// Progress is durable (SQLite + alarm), so a lost publish, an eviction or a crash only delays delivery.
+import { DurableObject } from "cloudflare:workers";
+import { loadConfig, type Config } from "../config";
+import { streamStub, type Env } from "../env";
+import { applyMigrations } from "../storage/migrations";
+import { admit, CLOSED, recordFailure, recordSuccess, retryAt } from "./breaker";
+import { deliverSlice, readSource, type DeliveryResult, type Slice } from "./deliver";
+import { FanoutJobSchema, PublishSchema, SubscribeSchema, type FanoutJob, type FanoutStatus } from "./messages";
+import { SubscribersRepository, type FanoutState } from "./repository";
+import { SUBSCRIBERS_MIGRATIONS } from "./schema";
+
+/** Estuaries named in one queue message; the consumer reads the source range once for all of them. */
+export const ESTUARIES_PER_JOB = 100;
+/** Queue messages per sendBatch call, keeping each call well under the 256 KB batch limit. */
+const JOBS_PER_SEND = 20;
+/** If the object dies mid-round, its alarm resumes the round after this long. */
+const ROUND_RESUME_MS = 2_000;
+/** A subscriber whose delivery failed is retried on its own after this long. */
+const RETRY_BACKOFF_MS = 1_000;
+/** Bounds one run so a long backlog is worked off across alarms instead of in one invocation. */
+const MAX_PASSES_PER_RUN = 16;
+
+export class StreamSubscribersDO extends DurableObject<Env> {
+  private readonly repo: SubscribersRepository;
+  private running: Promise<void> | null = null;
+  private again = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.repo = new SubscribersRepository(ctx.storage.sql);
+    void ctx.blockConcurrencyWhile(async () => applyMigrations(ctx.storage, SUBSCRIBERS_MIGRATIONS));
+  }
+
+  /** Adds an estuary; it is caught up from `position` if that is not where the cohort stands. */
+  async subscribe(input: unknown): Promise<{ ok: true; added: boolean } | { ok: false }> {
+    const req = SubscribeSchema.parse(input);
+    let state = this.repo.load();
+    if (!state) {
+      const source = await streamStub(this.env, req.source).setFanout(true);
+      if (!source) return { ok: false };
+      state = { source: req.source, target: source.tail, cohort: source.tail, breaker: CLOSED };
+      this.repo.save(state);
+    }
+    if (this.repo.has(req.estuary)) return { ok: true, added: false };
+    this.repo.add(req.estuary, req.position === state.cohort ? null : req.position);
+    if (req.position !== state.cohort) this.kick();
+    return { ok: true, added: true };
+  }
+
+  async unsubscribe(estuary: string): Promise<boolean> {
+    const removed = this.repo.remove(estuary);
+    await this.releaseIfEmpty();
+    return removed;
+  }
+
+  /** The source was deleted: its subscriptions end, and estuaries forget its positions. */
+  async sourceDeleted(source: string): Promise<void> {
+    const estuaries = this.repo.all();
+    this.repo.clear();
+    await this.ctx.storage.deleteAlarm();
+    for (const estuary of estuaries) await streamStub(this.env, estuary).detachSource(source);
+  }
+
+  /** The source now reaches `tail`; recorded durably, then delivered. */
+  async publish(input: unknown): Promise<void> {
+    const { tail } = PublishSchema.parse(input);
+    const state = this.repo.load();
+    if (!state) return;
+    if (tail > state.target) {
+      state.target = tail;
+      this.repo.save(state);
+    }
+    this.kick();
+  }
+
+  /** Estuaries whose queued delivery was dead-lettered: caught up from the source by this object. */
+  async repair(input: unknown): Promise<void> {
+    const job = FanoutJobSchema.parse(input);
+    for (const estuary of job.estuaries) {
+      if (this.repo.has(estuary)) this.repo.setLagging(estuary, job.from, Date.now(), 0);
+    }
+    this.kick();
+  }
+
+  async status(): Promise<FanoutStatus | null> {
+    const state = this.repo.load();
+    if (!state) return null;
+    const subscribers = this.repo.count();
+    return {
+      source: state.source,
+      subscribers,
+      mode: subscribers > this.config().FANOUT_QUEUE_THRESHOLD ? "queue" : "inline",
+      breaker: state.breaker.state,
+      fannedOutPosition: state.cohort,
+      targetPosition: state.target,
+      pendingRepairs: this.repo.laggardCount(),
+    };
+  }
+
+  override async alarm(): Promise<void> {
+    await this.run();
+  }
+
+  // --- the fan-out loop --------------------------------------------------------------------------
+
+  private kick(): void {
+    this.ctx.waitUntil(this.run());
+  }
+
+  /** Single flight: publishes arriving during a run make it go round again. */
+  private run(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = (async () => {
+      let passes = 0;
+      do {
+        this.again = false;
+        await this.pass();
+      } while (this.again && ++passes < MAX_PASSES_PER_RUN);
+    })()
+      .catch((error: unknown) => console.error("fan-out run failed; the alarm will resume it", error))
+      .finally(() => {
+        this.running = null;
+      });
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const config = this.config();
+    const state = this.repo.load();
+    if (!state) return;
+    const now = Date.now();
+    const admitted = admit(state.breaker, now, config.BREAKER_COOLDOWN_MS);
+    if (!admitted) return this.armAlarm(retryAt(state.breaker, now, config.BREAKER_COOLDOWN_MS));
+    state.breaker = admitted;
+
+    if (state.cohort < state.target) {
+      // Durable before any delivery: if this object dies mid-round, the alarm resumes from cohort_pos.
+      await this.armAlarm(now + ROUND_RESUME_MS);
+      const advanced = await this.advanceCohort(state, config);
+      if (advanced === "gone") return;
+      state.breaker = advanced ? recordSuccess() : recordFailure(state.breaker, Date.now());
+      this.repo.save(state);
+      if (!advanced) return this.armAlarm(retryAt(state.breaker, Date.now(), config.BREAKER_COOLDOWN_MS));
+    }
+    await this.repairLaggards(state, config);
+    await this.armNext(state);
+  }
+
+  /** Delivers [cohort, target) to every in-step subscriber; false if the round failed as a whole. */
+  private async advanceCohort(state: FanoutState, config: Config): Promise<boolean | "gone"> {
+    while (state.cohort < state.target) {
+      const members = this.repo.cohort();
+      if (members.length === 0) {
+        state.cohort = state.target;
+        break;
+      }
+      let slice: Slice | null;
+      try {
+        slice = await readSource(this.env, state.source, state.cohort, state.target);
+      } catch {
+        return false;
+      }
+      if (!slice) {
+        await this.sourceDeleted(state.source);
+        return "gone";
+      }
+      if (members.length > config.FANOUT_QUEUE_THRESHOLD) {
+        if (!(await this.enqueue(state.source, state.cohort, slice.next, members))) return false;
+      } else {
+        const results = await deliverSlice(this.env, state.source, members, state.cohort, slice);
+        const failed = results.filter((result) => result.kind === "failed").length;
+        // Most deliveries failing means the downstream is unwell: count it against the breaker and
+        // retry the whole round later. A few failing estuaries are repaired on their own instead.
+        if (failed > 0 && failed * 2 >= members.length) return false;
+        await this.settle(results, state.cohort, slice.next, true);
+      }
+      state.cohort = slice.next;
+      this.repo.save(state);
+    }
+    return true;
+  }
+
+  /** Catches up subscribers that are out of step, grouped by position so each group reads once. */
+  private async repairLaggards(state: FanoutState, config: Config): Promise<void> {
+    const now = Date.now();
+    const due = this.repo.dueLaggards(now, config.FANOUT_QUEUE_THRESHOLD * 5);
+    const groups = new Map<number, string[]>();
+    for (const laggard of due) {
+      if (laggard.position === state.cohort) {
+        this.repo.rejoin(laggard.estuary);
+        continue;
+      }
+      groups.set(laggard.position, [...(groups.get(laggard.position) ?? []), laggard.estuary]);
+    }
+    for (const [position, estuaries] of groups) {
+      if (position >= state.target) {
+        // Ahead of a stalled cohort: wait for it rather than spin.
+        for (const estuary of estuaries) this.repo.setLagging(estuary, position, now + ROUND_RESUME_MS, 0);
+        continue;
+      }
+      const slice = await readSource(this.env, state.source, position, state.target).catch(() => null);
+      if (!slice) continue;
+      if (estuaries.length > config.FANOUT_QUEUE_THRESHOLD) {
+        if (await this.enqueue(state.source, position, slice.next, estuaries)) {
+          for (const estuary of estuaries) this.repo.setLagging(estuary, slice.next, now, 0);
+        }
+        continue;
+      }
+      const results = await deliverSlice(this.env, state.source, estuaries, position, slice);
+      await this.settle(results, position, state.cohort, false);
+    }
+  }
+
+  /**
+   * Records delivery results. Subscribers that reached `cohortPos` are in step (cohort members stay
+   * so without a write); others keep catching up, failures retry after a backoff, and estuaries
+   * that are gone or closed are unsubscribed.
+   */
+  private async settle(
+    results: readonly DeliveryResult[],
+    from: number,
+    cohortPos: number,
+    alreadyInStep: boolean,
+  ): Promise<void> {
+    const now = Date.now();
+    for (const result of results) {
+      if (result.kind === "unsubscribed") {
+        this.repo.remove(result.estuary);
+      } else if (result.kind === "failed") {
+        this.repo.setLagging(result.estuary, result.applied ?? from, now + RETRY_BACKOFF_MS, 1);
+      } else if (result.applied === cohortPos) {
+        if (!alreadyInStep) this.repo.rejoin(result.estuary);
+      } else {
+        this.repo.setLagging(result.estuary, result.applied, now, 0);
+      }
+    }
+    await this.releaseIfEmpty();
+  }
+
+  private async enqueue(source: string, from: number, to: number, estuaries: readonly string[]): Promise<boolean> {
+    const jobs: FanoutJob[] = [];
+    for (let i = 0; i < estuaries.length; i += ESTUARIES_PER_JOB) {
+      jobs.push({ source, from, to, estuaries: estuaries.slice(i, i + ESTUARIES_PER_JOB) });
+    }
+    try {
+      for (let i = 0; i < jobs.length; i += JOBS_PER_SEND) {
+        await this.env.FANOUT_QUEUE.sendBatch(jobs.slice(i, i + JOBS_PER_SEND).map((body) => ({ body })));
+      }
+      return true;
+    } catch (error) {
+      console.warn(`enqueueing fan-out of ${source} failed`, error);
+      return false;
+    }
+  }
+
+  private async armNext(state: FanoutState): Promise<void> {
+    const now = Date.now();
+    const laggardAt = this.repo.nextLaggardAttempt();
+    const candidates = [
+      state.cohort < state.target ? now + ROUND_RESUME_MS : null,
+      laggardAt !== null ? Math.max(laggardAt, now + 50) : null,
+    ].filter((at): at is number => at !== null);
+    if (candidates.length > 0) await this.armAlarm(Math.min(...candidates));
+    else await this.ctx.storage.deleteAlarm();
+    // Laggards that are due right now go round again without waiting for the alarm.
+    if (laggardAt !== null && laggardAt <= now) this.again = true;
+  }
+
+  private async armAlarm(at: number): Promise<void> {
+    await this.ctx.storage.setAlarm(at);
+  }
+
+  private async releaseIfEmpty(): Promise<void> {
+    const state = this.repo.load();
+    if (!state || this.repo.count() > 0) return;
+    this.repo.clear();
+    await this.ctx.storage.deleteAlarm();
+    await streamStub(this.env, state.source).setFanout(false);
+  }
+
+  private config(): Config {
+    return loadConfig(this.env);
+  }
+}
+

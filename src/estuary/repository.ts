@@ -41,11 +41,25 @@ export class SubscribersRepository {
     };
   }
 
-  save(state: FanoutState): void {
+  /** Starts fan-out state for a first subscriber; a concurrent first subscribe keeps the earlier row. */
+  create(state: FanoutState): void {
     this.sql.exec(
-      `INSERT OR REPLACE INTO fanout (id, source, target_pos, cohort_pos, breaker_state, breaker_failures, breaker_opened_at)
+      `INSERT OR IGNORE INTO fanout (id, source, target_pos, cohort_pos, breaker_state, breaker_failures, breaker_opened_at)
        VALUES (1, ?, ?, ?, ?, ?, ?)`,
       state.source,
+      state.target,
+      state.cohort,
+      state.breaker.state,
+      state.breaker.failures,
+      state.breaker.openedAt,
+    );
+  }
+
+  /** Updates only: a round finishing after the last unsubscribe must not bring the state back. */
+  save(state: FanoutState): void {
+    this.sql.exec(
+      `UPDATE fanout SET target_pos = ?, cohort_pos = ?, breaker_state = ?, breaker_failures = ?, breaker_opened_at = ?
+       WHERE id = 1`,
       state.target,
       state.cohort,
       state.breaker.state,

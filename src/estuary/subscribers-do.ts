@@ -40,8 +40,9 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (!state) {
       const source = await streamStub(this.env, req.source).setFanout(true);
       if (!source) return { ok: false };
-      state = { source: req.source, target: source.tail, cohort: source.tail, breaker: CLOSED };
-      this.repo.save(state);
+      this.repo.create({ source: req.source, target: source.tail, cohort: source.tail, breaker: CLOSED });
+      state = this.repo.load();
+      if (!state) return { ok: false };
     }
     if (this.repo.has(req.estuary)) return { ok: true, added: false };
     this.repo.add(req.estuary, req.position === state.cohort ? null : req.position);
@@ -51,7 +52,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
 
   async unsubscribe(estuary: string): Promise<boolean> {
     const removed = this.repo.remove(estuary);
-    await this.releaseIfEmpty();
+    if (removed) await this.releaseIfEmpty();
     return removed;
   }
 
@@ -148,6 +149,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
       if (!advanced) return this.armAlarm(retryAt(state.breaker, Date.now(), config.BREAKER_COOLDOWN_MS));
     }
     await this.repairLaggards(state, config);
+    if (await this.releaseIfEmpty()) return;
     await this.armNext(state);
   }
 
@@ -239,7 +241,6 @@ export class StreamSubscribersDO extends DurableObject<Env> {
         this.repo.setLagging(result.estuary, result.applied, now, 0);
       }
     }
-    await this.releaseIfEmpty();
   }
 
   private async enqueue(source: string, from: number, to: number, estuaries: readonly string[]): Promise<boolean> {
@@ -275,12 +276,15 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(at);
   }
 
-  private async releaseIfEmpty(): Promise<void> {
+  /** With no subscribers left, fan-out state goes and the source stops publishing. True if released. */
+  private async releaseIfEmpty(): Promise<boolean> {
     const state = this.repo.load();
-    if (!state || this.repo.count() > 0) return;
+    if (!state) return true;
+    if (this.repo.count() > 0) return false;
     this.repo.clear();
     await this.ctx.storage.deleteAlarm();
     await streamStub(this.env, state.source).setFanout(false);
+    return true;
   }
 
   private config(): Config {

@@ -17,6 +17,7 @@ export class Waiters {
   }
 
   wake(): void {
-    for (const done of [...this.pending]) done();
+    // Deleting the current entry while iterating a Set is safe; each waiter removes itself.
+    for (const done of this.pending) done();
   }
 }

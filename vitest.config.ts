@@ -7,7 +7,8 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       // A short long-poll timeout keeps tests that wait at the tail quick.
-      miniflare: { bindings: { LONG_POLL_TIMEOUT_MS: "500" } },
+      // A short breaker cool-down lets fault tests watch it open and close.
+      miniflare: { bindings: { LONG_POLL_TIMEOUT_MS: "500", BREAKER_COOLDOWN_MS: "200" } },
     }),
   ],
   test: {

@@ -1,0 +1,107 @@
+// Helpers for estuary tests in the Workers runtime: set-up, reads, waiting, and fault injection.
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { streamStub, subscribersStub } from "../../src/env";
+import type { StreamDO } from "../../src/stream/stream-do";
+import { call } from "./worker";
+
+const json = { "Content-Type": "application/json" };
+
+export async function createSource(project: string, source: string): Promise<void> {
+  expect((await call(`/v1/stream/${project}/${source}`, { method: "PUT", headers: json })).status).toBe(201);
+}
+
+export async function subscribe(project: string, source: string, estuaryId: string, from?: string): Promise<number> {
+  const response = await call(`/v1/estuary/subscribe/${project}/${source}`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify(from === undefined ? { estuaryId } : { estuaryId, from }),
+  });
+  return response.status;
+}
+
+export async function publish(project: string, source: string, messages: unknown[]): Promise<void> {
+  const response = await call(`/v1/stream/${project}/${source}`, {
+    method: "POST",
+    headers: json,
+    body: JSON.stringify(messages),
+  });
+  expect(response.status).toBe(204);
+}
+
+export async function readJson(project: string, stream: string): Promise<unknown[]> {
+  const response = await call(`/v1/stream/${project}/${stream}?offset=-1`);
+  expect(response.status).toBe(200);
+  return response.json<unknown[]>();
+}
+
+/** Polls until `check` stops throwing, or fails with its last error after `timeoutMs`. */
+export async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+export function estuaryObject(project: string, estuaryId: string): DurableObjectStub<StreamDO> {
+  return streamStub(env, `${project}/${estuaryId}`);
+}
+
+export function subscribersObject(project: string, source: string) {
+  return subscribersStub(env, `${project}/${source}`);
+}
+
+export interface Fault {
+  /** How many deliveries were refused so far. */
+  readonly refused: number;
+  /** Restores normal delivery. */
+  heal(): void;
+}
+
+/**
+ * Makes `deliver` on the given estuaries throw (or hang), as a failing downstream would, until
+ * healed or `times` failures. Patches the class the runtime really uses, found through a live instance.
+ */
+export async function failDeliveries(
+  targets: DurableObjectStub<StreamDO>[],
+  options: { times?: number; hang?: boolean } = {},
+): Promise<Fault> {
+  const times = options.times ?? Infinity;
+  const instances = new WeakSet<StreamDO>();
+  let prototype: StreamDO | undefined;
+  for (const target of targets) {
+    await runInDurableObject(target, (instance: StreamDO) => {
+      instances.add(instance);
+      prototype = Object.getPrototypeOf(instance) as StreamDO;
+    });
+  }
+  if (!prototype) throw new Error("no estuary to fail");
+  const patched = prototype;
+  const original = patched.deliver;
+  let refused = 0;
+  let healed = false;
+  patched.deliver = async function (this: StreamDO, input: unknown) {
+    if (!healed && instances.has(this) && refused < times) {
+      refused++;
+      if (options.hang) return new Promise<never>(() => undefined);
+      throw new Error("injected delivery failure");
+    }
+    return original.call(this, input);
+  };
+  return {
+    get refused() {
+      return refused;
+    },
+    heal() {
+      healed = true;
+      patched.deliver = original;
+    },
+  };
+}

@@ -38,17 +38,19 @@ export async function readJson(project: string, stream: string): Promise<unknown
 
 /** Polls until `check` stops throwing, or fails with its last error after `timeoutMs`. */
 export async function eventually(check: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  // Counts attempts rather than reading the clock, so it also works while Date is faked.
+  for (let attempt = 0; ; attempt++) {
     try {
       await check();
       return;
     } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      if (attempt * POLL_MS > timeoutMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
 }
+
+const POLL_MS = 20;
 
 export function estuaryObject(project: string, estuaryId: string): DurableObjectStub<StreamDO> {
   return streamStub(env, `${project}/${estuaryId}`);

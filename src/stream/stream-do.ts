@@ -37,6 +37,12 @@ import { Waiters } from "./waiters";
  */
 const FANOUT_SAFETY_NET_MS = 5_000;
 
+/**
+ * Alarms cannot be set past the year 2189; a later expiry is approached in steps of this size
+ * (each alarm finds the stream not yet expired and re-arms).
+ */
+const ALARM_HORIZON_MS = 50 * 365 * 24 * 3_600_000;
+
 export class StreamDO extends DurableObject<Env> {
   private readonly repo: StreamRepository;
   private meta: StreamMeta | null = null;
@@ -357,7 +363,7 @@ export class StreamDO extends DurableObject<Env> {
     if (this.fanoutCheckAt !== null && this.fanoutCheckAt <= due) return;
     this.fanoutCheckAt = due;
     const expiry = this.meta ? expiryOf(this.meta) : null;
-    void this.ctx.storage.setAlarm(expiry !== null ? Math.min(expiry, due) : due);
+    void this.setAlarm(expiry !== null ? Math.min(expiry, due) : due);
   }
 
   /** The active stream, or why there is none. Expiry is also enforced here, not only by alarm. */
@@ -422,7 +428,11 @@ export class StreamDO extends DurableObject<Env> {
     const meta = this.meta;
     const expiry = meta && meta.status === "active" ? expiryOf(meta) : null;
     const due = expiry !== null && this.fanoutCheckAt !== null ? Math.min(expiry, this.fanoutCheckAt) : (expiry ?? this.fanoutCheckAt);
-    if (due !== null) await this.ctx.storage.setAlarm(due);
+    if (due !== null) await this.setAlarm(due);
+  }
+
+  private setAlarm(at: number): Promise<void> {
+    return this.ctx.storage.setAlarm(Math.min(at, Date.now() + ALARM_HORIZON_MS));
   }
 
   /** JSON streams may only be read from between messages; byte streams from any position. */

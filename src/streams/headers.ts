@@ -5,6 +5,9 @@ import { parseOffset, type OffsetQuery } from "../stream/offsets";
 
 const CANONICAL_INTEGER = /^(0|[1-9]\d*)$/;
 const DIGITS = /^\d+$/;
+/** A media type (RFC 9110 tokens) with optional parameters, at most 256 characters. */
+const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*(;.*)?$/;
+const MAX_CONTENT_TYPE_LENGTH = 256;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 function invalid(message: string): ApiError {
@@ -17,6 +20,16 @@ function canonicalInteger(value: string, name: string): number {
     throw invalid(`${name} must be a non-negative integer without leading zeros`);
   }
   return number;
+}
+
+/** The request's Content-Type, if any; malformed or oversized ones are 400. */
+export function parseContentType(headers: Headers): string | undefined {
+  const value = headers.get("Content-Type");
+  if (value === null || value === "") return undefined;
+  if (value.length > MAX_CONTENT_TYPE_LENGTH || !MEDIA_TYPE.test(value)) {
+    throw invalid(`Content-Type must be a media type of at most ${MAX_CONTENT_TYPE_LENGTH} characters`);
+  }
+  return value;
 }
 
 export interface Expiry {

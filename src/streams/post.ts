@@ -5,7 +5,7 @@ import { parseAddress, STREAM_PREFIX } from "../http/stream-path";
 import { streamStub } from "../env";
 import { formatOffset } from "../stream/offsets";
 import { MAX_APPEND_BYTES } from "./limits";
-import { parseClosed, parseProducer } from "./headers";
+import { parseClosed, parseContentType, parseProducer } from "./headers";
 import { orThrow } from "./response";
 
 export async function appendToStream(c: AppContext): Promise<Response> {
@@ -16,7 +16,7 @@ export async function appendToStream(c: AppContext): Promise<Response> {
 
   const result = orThrow(
     await streamStub(c.env, address.key).append({
-      contentType: headers.get("Content-Type") ?? undefined,
+      contentType: parseContentType(headers),
       body,
       close: parseClosed(headers),
       streamSeq: headers.get("Stream-Seq") ?? undefined,

@@ -4,7 +4,7 @@ import { readBody } from "../http/body";
 import { parseAddress, parseStreamPath, STREAM_PREFIX } from "../http/stream-path";
 import { streamStub } from "../env";
 import { MAX_APPEND_BYTES } from "./limits";
-import { parseClosed, parseExpiry, parseForkHeaders } from "./headers";
+import { parseClosed, parseContentType, parseExpiry, parseForkHeaders } from "./headers";
 import { orThrow, streamHeaders } from "./response";
 
 export async function putStream(c: AppContext): Promise<Response> {
@@ -18,7 +18,7 @@ export async function putStream(c: AppContext): Promise<Response> {
   const result = orThrow(
     await streamStub(c.env, address.key).create({
       name: address.key,
-      contentType: headers.get("Content-Type") ?? undefined,
+      contentType: parseContentType(headers),
       ...expiry,
       closed: parseClosed(headers),
       body,

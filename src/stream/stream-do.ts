@@ -295,7 +295,12 @@ export class StreamDO extends DurableObject<Env> {
     const delivery = DeliverySchema.parse(input);
     const meta = this.meta;
     const usable = meta && meta.status === "active" && meta.estuary && !meta.closed && !isExpired(meta, Date.now());
-    if (!usable) return { ok: true, status: "unsubscribed", applied: 0 };
+    if (!usable) {
+      // The subscribers object drops the subscription on this answer; forget the source here too,
+      // or a closed estuary would go on listing it (GET /v1/estuary, cycle checks).
+      if (meta?.status === "active") this.repo.removeSource(delivery.source);
+      return { ok: true, status: "unsubscribed", applied: 0 };
+    }
     const plan = planDelivery(this.repo.appliedFrom(delivery.source), delivery);
     if (plan.kind === "skip") return plan.outcome;
     const chunks = toChunks(meta.tail, plan.messages);

@@ -1,0 +1,73 @@
+// Fan-out at scale against wrangler dev: inline at the threshold, the queue above it, 1000 subscribers.
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { DevServer } from "../support/wrangler-dev";
+import { Api, mapLimit, startServer, stopServer, unique, waitForEstuaries, type FanoutStatusBody, type Tally } from "./harness";
+
+const JSON_TYPE = "application/json";
+const project = "scale";
+const MESSAGES = 5;
+const SUBSCRIBE_CONCURRENCY = 20;
+const CONVERGE_MS = 120_000;
+
+let server: DevServer;
+let api: Api;
+
+beforeAll(async () => {
+  server = await startServer();
+  api = new Api(server.baseUrl);
+});
+
+afterAll(async () => {
+  await stopServer(server);
+});
+
+/**
+ * Subscribes `count` estuaries to a new source, publishes MESSAGES messages one after another and
+ * waits until every estuary holds exactly those messages in order.
+ */
+async function fanOut(count: number): Promise<{ status: FanoutStatusBody; tally: Tally }> {
+  const started = Date.now();
+  const source = unique(`src${count}`);
+  await api.create(project, source, JSON_TYPE);
+  const estuaries = Array.from({ length: count }, (_, index) => `${source}-e${index}`);
+  await mapLimit(estuaries, SUBSCRIBE_CONCURRENCY, (estuary) => api.subscribeNew(project, source, estuary));
+  const subscribedAt = Date.now();
+  const status = await api.status(project, source);
+
+  const messages = Array.from({ length: MESSAGES }, (_, seq) => ({ source, seq, body: `message ${seq} of ${source}` }));
+  for (const message of messages) await api.appendJson(project, source, message);
+  const publishedAt = Date.now();
+
+  const tally = await waitForEstuaries(api, project, estuaries, messages, CONVERGE_MS);
+  const doneAt = Date.now();
+  process.stdout.write(
+    `scale: source=${source} subscribers=${count} mode=${status.mode} estuaries checked=${estuaries.length} ` +
+      `messages each=${MESSAGES} exact=${tally.exact} duplicates found=${tally.duplicates} missing found=${tally.missing} ` +
+      `out of order/unexpected=${tally.unexpected} subscribe=${subscribedAt - started}ms ` +
+      `publish=${publishedAt - subscribedAt}ms converge=${doneAt - publishedAt}ms\n`,
+  );
+  return { status, tally };
+}
+
+describe("fan-out at scale", () => {
+  test("200 subscribers are served inline and every estuary gets each message exactly once, in order", async () => {
+    const { status, tally } = await fanOut(200);
+    expect(status.subscribers).toBe(200);
+    expect(status.mode).toBe("inline");
+    expect(tally).toEqual({ exact: 200, duplicates: 0, missing: 0, unexpected: 0 });
+  }, 180_000);
+
+  test("201 subscribers go through the queue and every estuary gets each message exactly once, in order", async () => {
+    const { status, tally } = await fanOut(201);
+    expect(status.subscribers).toBe(201);
+    expect(status.mode).toBe("queue");
+    expect(tally).toEqual({ exact: 201, duplicates: 0, missing: 0, unexpected: 0 });
+  }, 180_000);
+
+  test("1000 subscribers each get every message exactly once, in order", async () => {
+    const { status, tally } = await fanOut(1000);
+    expect(status.subscribers).toBe(1000);
+    expect(status.mode).toBe("queue");
+    expect(tally).toEqual({ exact: 1000, duplicates: 0, missing: 0, unexpected: 0 });
+  }, 300_000);
+});

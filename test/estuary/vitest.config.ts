@@ -1,0 +1,17 @@
+// Vitest config for the estuary tests: Node-side files that each start their own `wrangler dev`.
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+
+export default defineConfig({
+  root,
+  test: {
+    include: ["test/estuary/*.test.ts"],
+    environment: "node",
+    // One wrangler dev (workerd) at a time keeps a 2-core machine responsive.
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 90_000,
+  },
+});

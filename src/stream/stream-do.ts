@@ -5,7 +5,7 @@ import { streamStub, subscribersStub, type Env } from "../env";
 import { fail, type Failure } from "../errors";
 import { applyMigrations } from "../storage/migrations";
 import { planAppend } from "./append";
-import { gather, READ_CHUNK_BYTES, toChunks, messagesOf, concatBytes, type Gathered } from "./chunks";
+import { toChunks } from "./chunks";
 import {
   AttachSourceSchema,
   AppendCommandSchema,
@@ -21,7 +21,6 @@ import {
   type ReadResult,
   type RegisterForkResult,
   type SliceResult,
-  type StreamInfo,
 } from "./commands";
 import { DEFAULT_CONTENT_TYPE, isJsonMode, sameMediaType } from "./content-type";
 import { splitJsonMessages } from "./json-messages";
@@ -29,6 +28,9 @@ import { StreamRepository, type StreamMeta } from "./repository";
 import { STREAM_MIGRATIONS } from "./schema";
 import { DeliverySchema, planDelivery, type DeliveryOutcome } from "./estuary-inbox";
 import type { Chunk } from "./repository";
+import { sameConfiguration } from "./create-config";
+import { expiryOf, info, isExpired } from "./meta";
+import { StreamReader } from "./reader";
 import { Waiters } from "./waiters";
 
 /**
@@ -47,12 +49,14 @@ export class StreamDO extends DurableObject<Env> {
   private readonly repo: StreamRepository;
   private meta: StreamMeta | null = null;
   private readonly waiters = new Waiters();
+  private readonly reader: StreamReader;
   /** When the fan-out safety-net alarm is due, if this isolate armed one. */
   private fanoutCheckAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.repo = new StreamRepository(ctx.storage.sql);
+    this.reader = new StreamReader(this.repo, env);
     void ctx.blockConcurrencyWhile(async () => {
       applyMigrations(ctx.storage, STREAM_MIGRATIONS);
       this.meta = this.repo.loadMeta();
@@ -165,7 +169,7 @@ export class StreamDO extends DurableObject<Env> {
     const { offset } = cmd;
     const start = offset.kind === "start" ? 0 : offset.kind === "now" ? meta.tail : offset.position;
     if (start > meta.tail) return fail("bad_request", "offset is beyond the end of the stream");
-    if (!this.isReadBoundary(meta, start)) return fail("bad_request", "offset is not a message boundary");
+    if (!this.reader.isReadBoundary(meta, start)) return fail("bad_request", "offset is not a message boundary");
 
     if (start === meta.tail && cmd.waitMs > 0 && !meta.closed) {
       await this.waiters.wait(cmd.waitMs);
@@ -173,7 +177,7 @@ export class StreamDO extends DurableObject<Env> {
       if (!after.ok) return after;
       meta = after.meta;
     }
-    const gathered = await this.gatherFrom(meta, start, meta.tail, false);
+    const gathered = await this.reader.gather(meta, start, meta.tail, false);
     if (!gathered.ok) return gathered;
     return {
       ok: true,
@@ -211,11 +215,11 @@ export class StreamDO extends DurableObject<Env> {
     }
     const position = req.position ?? meta.tail;
     if (position > meta.tail) return fail("bad_request", "fork offset is beyond the end of the source stream");
-    if (!this.isReadBoundary(meta, position)) return fail("bad_request", "fork offset is not a message boundary");
+    if (!this.reader.isReadBoundary(meta, position)) return fail("bad_request", "fork offset is not a message boundary");
 
     let prefix: Uint8Array[] = [];
     if (req.subOffset > 0) {
-      const selected = await this.selectSubOffset(meta, position, req.subOffset);
+      const selected = await this.reader.selectSubOffset(meta, position, req.subOffset);
       if (!Array.isArray(selected)) return selected;
       prefix = selected;
     }
@@ -240,7 +244,7 @@ export class StreamDO extends DurableObject<Env> {
   async readSlice(from: number, limit: number, maxBytes: number, stopAtAppendEnd: boolean): Promise<SliceResult> {
     const meta = this.meta;
     if (!meta || meta.status === "deleted") return fail("not_found", "fork source data is gone");
-    const gathered = await this.gatherFrom(meta, from, limit, stopAtAppendEnd, maxBytes);
+    const gathered = await this.reader.gather(meta, from, limit, stopAtAppendEnd, maxBytes);
     if (!gathered.ok) return gathered;
     return { ok: true, segments: gathered.segments, next: gathered.next };
   }
@@ -384,19 +388,7 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   private confirmExisting(meta: StreamMeta, cmd: CreateCommand): CreateResult {
-    const fork = cmd.fork;
-    const matches =
-      (cmd.contentType === undefined && fork
-        ? true
-        : sameMediaType(cmd.contentType ?? DEFAULT_CONTENT_TYPE, meta.contentType)) &&
-      (fork && cmd.ttlSeconds === undefined && cmd.expiresAt === undefined
-        ? true
-        : (cmd.ttlSeconds ?? null) === meta.ttlSeconds && (cmd.expiresAt ?? null) === meta.expiresAt) &&
-      cmd.closed === meta.closed &&
-      (fork?.source ?? null) === meta.forkSource &&
-      (fork?.position === undefined || fork.position === meta.forkPosition) &&
-      (fork ? fork.subOffset : null) === meta.forkSubOffset;
-    if (!matches) return fail("conflict", "stream already exists with a different configuration");
+    if (!sameConfiguration(meta, cmd)) return fail("conflict", "stream already exists with a different configuration");
     return { ok: true, created: false, ...info(meta) };
   }
 
@@ -439,90 +431,4 @@ export class StreamDO extends DurableObject<Env> {
   private setAlarm(at: number): Promise<void> {
     return this.ctx.storage.setAlarm(Math.min(at, Date.now() + ALARM_HORIZON_MS));
   }
-
-  /** JSON streams may only be read from between messages; byte streams from any position. */
-  private isReadBoundary(meta: StreamMeta, position: number): boolean {
-    if (!isJsonMode(meta.contentType)) return true;
-    const ownStart = meta.forkPosition ?? 0;
-    if (position === meta.tail || position === ownStart) return true;
-    // Inherited positions were validated by the source when the fork was made; below the fork
-    // point a JSON offset can only have come from a read, which always stops between messages.
-    if (position < ownStart) return true;
-    return this.repo.messageEndsAt(position);
-  }
-
-  /** Reads [from, limit): the inherited part from the fork source, then this stream's own rows. */
-  private async gatherFrom(
-    meta: StreamMeta,
-    from: number,
-    limit: number,
-    stopAtAppendEnd: boolean,
-    maxBytes = READ_CHUNK_BYTES,
-  ): Promise<({ ok: true } & Gathered) | Failure> {
-    const jsonMode = isJsonMode(meta.contentType);
-    const ownStart = meta.forkPosition ?? 0;
-    let inherited: Gathered = { segments: [], next: from, bytes: 0, appendEnded: false };
-    if (from < ownStart && meta.forkSource) {
-      const slice = await streamStub(this.env, meta.forkSource).readSlice(
-        from,
-        Math.min(limit, ownStart),
-        maxBytes,
-        stopAtAppendEnd,
-      );
-      if (!slice.ok) return slice;
-      const bytes = slice.segments.reduce((sum, segment) => sum + segment.data.length, 0);
-      inherited = { segments: slice.segments, next: slice.next, bytes, appendEnded: false };
-      const full = inherited.next < Math.min(limit, ownStart) || bytes >= maxBytes || stopAtAppendEnd;
-      if (full) return { ok: true, ...inherited };
-    }
-    const own = gather(this.repo.chunksBetween(inherited.next, limit), inherited.next, limit, {
-      maxBytes: maxBytes - inherited.bytes,
-      jsonMode,
-      stopAtAppendEnd,
-    });
-    return {
-      ok: true,
-      segments: [...inherited.segments, ...own.segments],
-      next: own.next,
-      bytes: inherited.bytes + own.bytes,
-      appendEnded: own.appendEnded,
-    };
-  }
-
-  /** The first `count` bytes (byte mode) or messages (JSON mode) of the append at `position`. */
-  private async selectSubOffset(meta: StreamMeta, position: number, count: number): Promise<Uint8Array[] | Failure> {
-    const overshoot = fail("bad_request", "fork sub-offset is beyond the end of the append at the fork offset");
-    if (position >= meta.tail) return overshoot;
-    const gathered = await this.gatherFrom(meta, position, meta.tail, true, Number.MAX_SAFE_INTEGER);
-    if (!gathered.ok) return gathered;
-    if (isJsonMode(meta.contentType)) {
-      const messages = messagesOf(gathered.segments);
-      return count <= messages.length ? messages.slice(0, count) : overshoot;
-    }
-    const bytes = concatBytes(gathered.segments.map((segment) => segment.data));
-    return count <= bytes.length ? [bytes.subarray(0, count)] : overshoot;
-  }
-}
-
-function info(meta: StreamMeta): StreamInfo {
-  return {
-    contentType: meta.contentType,
-    generation: meta.generation,
-    tail: meta.tail,
-    closed: meta.closed,
-    ttlSeconds: meta.ttlSeconds,
-    expiresAt: meta.expiresAt,
-  };
-}
-
-function expiryOf(meta: StreamMeta): number | null {
-  const sliding = meta.ttlSeconds !== null ? meta.lastAccess + meta.ttlSeconds * 1000 : null;
-  if (sliding === null) return meta.expiresAt;
-  if (meta.expiresAt === null) return sliding;
-  return Math.min(sliding, meta.expiresAt);
-}
-
-function isExpired(meta: StreamMeta, now: number): boolean {
-  const due = expiryOf(meta);
-  return due !== null && now >= due;
 }

@@ -1,0 +1,22 @@
+// Whether a PUT on an existing stream asks for the configuration it already has (200) or not (409).
+import type { CreateCommand } from "./commands";
+import { DEFAULT_CONTENT_TYPE, sameMediaType } from "./content-type";
+import type { StreamMeta } from "./repository";
+
+/**
+ * Content type, TTL/expiry, closed state and fork origin must match. A fork that omits its content
+ * type or expiry inherited them from its source, so omitted values match whatever it has.
+ */
+export function sameConfiguration(meta: StreamMeta, cmd: CreateCommand): boolean {
+  const fork = cmd.fork;
+  const inheritsType = fork !== undefined && cmd.contentType === undefined;
+  const inheritsExpiry = fork !== undefined && cmd.ttlSeconds === undefined && cmd.expiresAt === undefined;
+  return (
+    (inheritsType || sameMediaType(cmd.contentType ?? DEFAULT_CONTENT_TYPE, meta.contentType)) &&
+    (inheritsExpiry || ((cmd.ttlSeconds ?? null) === meta.ttlSeconds && (cmd.expiresAt ?? null) === meta.expiresAt)) &&
+    cmd.closed === meta.closed &&
+    (fork?.source ?? null) === meta.forkSource &&
+    (fork?.position === undefined || fork.position === meta.forkPosition) &&
+    (fork ? fork.subOffset : null) === meta.forkSubOffset
+  );
+}

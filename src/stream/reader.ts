@@ -1,0 +1,76 @@
+// Reading a stream's positions: its own rows, and below a fork point its source's, via RPC.
+import { streamStub, type Env } from "../env";
+import { fail, type Failure } from "../errors";
+import { concatBytes, gather, messagesOf, READ_CHUNK_BYTES, type Gathered } from "./chunks";
+import { isJsonMode } from "./content-type";
+import type { StreamMeta, StreamRepository } from "./repository";
+
+export class StreamReader {
+  constructor(
+    private readonly repo: StreamRepository,
+    private readonly env: Env,
+  ) {}
+
+  /** JSON streams may only be read from between messages; byte streams from any position. */
+  isReadBoundary(meta: StreamMeta, position: number): boolean {
+    if (!isJsonMode(meta.contentType)) return true;
+    const ownStart = meta.forkPosition ?? 0;
+    if (position === meta.tail || position === ownStart) return true;
+    // Inherited positions were validated by the source when the fork was made; below the fork
+    // point a JSON offset can only have come from a read, which always stops between messages.
+    if (position < ownStart) return true;
+    return this.repo.messageEndsAt(position);
+  }
+
+  /** Reads [from, limit): the inherited part from the fork source, then this stream's own rows. */
+  async gather(
+    meta: StreamMeta,
+    from: number,
+    limit: number,
+    stopAtAppendEnd: boolean,
+    maxBytes = READ_CHUNK_BYTES,
+  ): Promise<({ ok: true } & Gathered) | Failure> {
+    const jsonMode = isJsonMode(meta.contentType);
+    const ownStart = meta.forkPosition ?? 0;
+    let inherited: Gathered = { segments: [], next: from, bytes: 0, appendEnded: false };
+    if (from < ownStart && meta.forkSource) {
+      const slice = await streamStub(this.env, meta.forkSource).readSlice(
+        from,
+        Math.min(limit, ownStart),
+        maxBytes,
+        stopAtAppendEnd,
+      );
+      if (!slice.ok) return slice;
+      const bytes = slice.segments.reduce((sum, segment) => sum + segment.data.length, 0);
+      inherited = { segments: slice.segments, next: slice.next, bytes, appendEnded: false };
+      const full = inherited.next < Math.min(limit, ownStart) || bytes >= maxBytes || stopAtAppendEnd;
+      if (full) return { ok: true, ...inherited };
+    }
+    const own = gather(this.repo.chunksBetween(inherited.next, limit), inherited.next, limit, {
+      maxBytes: maxBytes - inherited.bytes,
+      jsonMode,
+      stopAtAppendEnd,
+    });
+    return {
+      ok: true,
+      segments: [...inherited.segments, ...own.segments],
+      next: own.next,
+      bytes: inherited.bytes + own.bytes,
+      appendEnded: own.appendEnded,
+    };
+  }
+
+  /** The first `count` bytes (byte mode) or messages (JSON mode) of the append at `position`. */
+  async selectSubOffset(meta: StreamMeta, position: number, count: number): Promise<Uint8Array[] | Failure> {
+    const overshoot = fail("bad_request", "fork sub-offset is beyond the end of the append at the fork offset");
+    if (position >= meta.tail) return overshoot;
+    const gathered = await this.gather(meta, position, meta.tail, true, Number.MAX_SAFE_INTEGER);
+    if (!gathered.ok) return gathered;
+    if (isJsonMode(meta.contentType)) {
+      const messages = messagesOf(gathered.segments);
+      return count <= messages.length ? messages.slice(0, count) : overshoot;
+    }
+    const bytes = concatBytes(gathered.segments.map((segment) => segment.data));
+    return count <= bytes.length ? [bytes.subarray(0, count)] : overshoot;
+  }
+}

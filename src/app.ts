@@ -2,7 +2,10 @@
 import { Hono } from "hono";
 import { ApiError, errorResponse } from "./errors";
 import type { AppEnv } from "./http/context";
-import { corsMiddleware, securityHeaders } from "./http/security";
+import { requireAdmin } from "./admin/guard";
+import { addSecret, createProject, getProject, mintToken, revokeSecret, updateProject } from "./admin/projects";
+import { authenticate } from "./auth/access";
+import { corsMiddleware, headerLimit, securityHeaders } from "./http/security";
 import { getEstuary, removeEstuary } from "./estuary/routes/estuary";
 import { subscribeEstuary } from "./estuary/routes/subscribe";
 import { getFanoutStatus } from "./estuary/routes/subscribers";
@@ -15,7 +18,20 @@ import { putStream } from "./streams/put";
 
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.use("*", securityHeaders, corsMiddleware);
+  app.use("*", securityHeaders, headerLimit, corsMiddleware);
+
+  // Admin routes authenticate with the deployment's ADMIN_TOKEN, not project tokens.
+  app.use("/v1/admin/*", requireAdmin);
+  app.post("/v1/admin/projects", createProject);
+  app.get("/v1/admin/projects/:project", getProject);
+  app.patch("/v1/admin/projects/:project", updateProject);
+  app.post("/v1/admin/projects/:project/secrets", addSecret);
+  app.delete("/v1/admin/projects/:project/secrets/:kid", revokeSecret);
+  app.post("/v1/admin/projects/:project/tokens", mintToken);
+
+  // Everything below knows its caller; each handler then checks what it touches (auth/access.ts).
+  app.use("/v1/stream/*", authenticate);
+  app.use("/v1/estuary/*", authenticate);
 
   app.get("/", (c) => c.json({ service: "durable-estuary", protocol: "durable-streams" }));
 

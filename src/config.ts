@@ -12,6 +12,14 @@ const ConfigSchema = z.object({
   ESTUARY_TTL_SECONDS: z.coerce.number().int().min(1).default(86_400),
   /** How long an open fan-out circuit breaker waits before a probing round. */
   BREAKER_COOLDOWN_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+  /** "on" in production: every route needs a project token (public streams can be read without). */
+  AUTH_MODE: z.enum(["on", "off"]).default("off"),
+  /** How long a Worker isolate trusts its copy of a project's secrets and CORS origins. */
+  AUTH_CACHE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
+  /** Bearer token for /v1/admin (set with `wrangler secret put ADMIN_TOKEN`); unset: admin API off. */
+  ADMIN_TOKEN: z.string().min(16).optional(),
+  MAX_SUBSCRIBERS_PER_SOURCE: z.coerce.number().int().min(1).default(10_000),
+  MAX_SUBSCRIPTIONS_PER_ESTUARY: z.coerce.number().int().min(1).default(100),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

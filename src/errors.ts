@@ -10,6 +10,7 @@ export type ErrorCode =
   | "conflict"
   | "gone"
   | "too_large"
+  | "headers_too_large"
   | "rate_limited"
   | "internal";
 
@@ -22,6 +23,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   conflict: 409,
   gone: 410,
   too_large: 413,
+  headers_too_large: 431,
   rate_limited: 429,
   internal: 500,
 };

@@ -5,6 +5,7 @@ import { consumeFanout } from "./estuary/queue-consumer";
 
 export { StreamDO } from "./stream/stream-do";
 export { StreamSubscribersDO } from "./estuary/subscribers-do";
+export { ProjectDO } from "./projects/project-do";
 
 const app = buildApp();
 

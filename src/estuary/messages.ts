@@ -7,7 +7,7 @@ const Key = z.string().min(1).max(300);
 export const PublishSchema = z.object({ source: Key, tail: Count });
 export type Publish = z.infer<typeof PublishSchema>;
 
-export const SubscribeSchema = z.object({ source: Key, estuary: Key, position: Count });
+export const SubscribeSchema = z.object({ source: Key, estuary: Key, position: Count, maxSubscribers: Count });
 export type Subscribe = z.infer<typeof SubscribeSchema>;
 
 /** A queued fan-out job: pointers only (source range and estuaries), never payload bytes. */

@@ -4,6 +4,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig, type Config } from "../config";
 import { streamStub, type Env } from "../env";
+import { fail, type Failure } from "../errors";
 import { applyMigrations } from "../storage/migrations";
 import { admit, CLOSED, recordFailure, recordSuccess, retryAt } from "./breaker";
 import { deliverSlice, readSource, type DeliveryResult, type Slice } from "./deliver";
@@ -34,17 +35,20 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   }
 
   /** Adds an estuary; it is caught up from `position` if that is not where the cohort stands. */
-  async subscribe(input: unknown): Promise<{ ok: true; added: boolean } | { ok: false }> {
+  async subscribe(input: unknown): Promise<{ ok: true; added: boolean } | Failure> {
     const req = SubscribeSchema.parse(input);
     let state = this.repo.load();
     if (!state) {
       const source = await streamStub(this.env, req.source).setFanout(true);
-      if (!source) return { ok: false };
+      if (!source) return fail("not_found", "source stream not found");
       this.repo.create({ source: req.source, target: source.tail, cohort: source.tail, breaker: CLOSED });
       state = this.repo.load();
-      if (!state) return { ok: false };
+      if (!state) return fail("not_found", "source stream not found");
     }
     if (this.repo.has(req.estuary)) return { ok: true, added: false };
+    if (this.repo.count() >= req.maxSubscribers) {
+      return fail("conflict", `a stream may have at most ${req.maxSubscribers} subscribers`);
+    }
     this.repo.add(req.estuary, req.position === state.cohort ? null : req.position);
     if (req.position !== state.cohort) this.kick();
     return { ok: true, added: true };

@@ -15,7 +15,7 @@ export async function subscribe(
   config: Config,
   source: StreamAddress,
   estuary: StreamAddress,
-  from: OffsetQuery,
+  { from, public: isPublic }: { from: OffsetQuery; public: boolean },
 ): Promise<{ created: boolean }> {
   // A read validates `from` (beyond the tail, not a message boundary) and resolves now / -1.
   const start = await streamStub(env, source.key).read({ offset: from, waitMs: 0 });
@@ -28,14 +28,17 @@ export async function subscribe(
     position: start.start,
     name: estuary.key,
     ttlSeconds: config.ESTUARY_TTL_SECONDS,
+    public: isPublic,
+    maxSources: config.MAX_SUBSCRIPTIONS_PER_ESTUARY,
   });
   if (!attached.ok) throw ApiError.from(attached);
   const added = await subscribersStub(env, source.key).subscribe({
     source: source.key,
     estuary: estuary.key,
     position: attached.applied,
+    maxSubscribers: config.MAX_SUBSCRIBERS_PER_SOURCE,
   });
-  if (!added.ok) throw new ApiError("not_found", "source stream not found");
+  if (!added.ok) throw ApiError.from(added);
   return { created: attached.attached };
 }
 

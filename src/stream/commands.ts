@@ -19,6 +19,8 @@ export const CreateCommandSchema = z.object({
   body: Bytes,
   /** Marks the stream as an estuary (created by a subscription). */
   estuary: z.boolean().optional(),
+  /** Readable without a token. */
+  public: z.boolean().optional(),
   fork: z
     .object({ source: z.string().min(1), position: Count.optional(), subOffset: Count })
     .optional(),
@@ -42,6 +44,8 @@ export const ReadCommandSchema = z.object({
   ]),
   /** 0 for catch-up; otherwise wait up to this long at the tail for new data. */
   waitMs: Count,
+  /** The caller has no token: answer only if the stream is public (and say nothing otherwise). */
+  requirePublic: z.boolean().optional(),
 });
 export type ReadCommand = z.infer<typeof ReadCommandSchema>;
 
@@ -111,6 +115,9 @@ export const AttachSourceSchema = z.object({
   /** Name of the estuary stream itself, "project/stream". */
   name: z.string().min(1),
   ttlSeconds: Count,
+  public: z.boolean().optional(),
+  /** How many sources an estuary may be subscribed to. */
+  maxSources: Count,
 });
 export type AttachSource = z.infer<typeof AttachSourceSchema>;
 

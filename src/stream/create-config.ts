@@ -15,6 +15,7 @@ export function sameConfiguration(meta: StreamMeta, cmd: CreateCommand): boolean
     (inheritsType || sameMediaType(cmd.contentType ?? DEFAULT_CONTENT_TYPE, meta.contentType)) &&
     (inheritsExpiry || ((cmd.ttlSeconds ?? null) === meta.ttlSeconds && (cmd.expiresAt ?? null) === meta.expiresAt)) &&
     cmd.closed === meta.closed &&
+    (cmd.public ?? false) === meta.public &&
     (fork?.source ?? null) === meta.forkSource &&
     (fork?.position === undefined || fork.position === meta.forkPosition) &&
     (fork ? fork.subOffset : null) === meta.forkSubOffset

@@ -28,6 +28,8 @@ export interface StreamMeta {
   estuary: boolean;
   /** Has subscribers: every append is published to its StreamSubscribersDO. */
   fanout: boolean;
+  /** Readable without a token. */
+  public: boolean;
 }
 
 export interface Chunk {
@@ -55,6 +57,7 @@ type StreamRow = {
   fork_sub_offset: number | null;
   estuary: number;
   fanout: number;
+  public: number;
 };
 
 type ChunkRow = { start_pos: number; end_pos: number; data: ArrayBuffer; message_end: number; append_end: number };
@@ -82,14 +85,15 @@ export class StreamRepository {
       forkSubOffset: row.fork_sub_offset,
       estuary: row.estuary === 1,
       fanout: row.fanout === 1,
+      public: row.public === 1,
     };
   }
 
   saveMeta(meta: StreamMeta): void {
     this.sql.exec(
       `INSERT OR REPLACE INTO stream (id, generation, status, name, content_type, ttl_seconds, expires_at,
-         last_access, tail, closed, closed_by, last_stream_seq, fork_source, fork_position, fork_sub_offset, estuary, fanout)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         last_access, tail, closed, closed_by, last_stream_seq, fork_source, fork_position, fork_sub_offset, estuary, fanout, public)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       meta.generation,
       meta.status,
       meta.name,
@@ -106,6 +110,7 @@ export class StreamRepository {
       meta.forkSubOffset,
       meta.estuary ? 1 : 0,
       meta.fanout ? 1 : 0,
+      meta.public ? 1 : 0,
     );
   }
 

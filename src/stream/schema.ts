@@ -54,4 +54,11 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE estuary_sources (source TEXT PRIMARY KEY, applied_pos INTEGER NOT NULL);
     `,
   },
+  {
+    id: 3,
+    sql: `
+      -- Public streams can be read without a token (writes still need one).
+      ALTER TABLE stream ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

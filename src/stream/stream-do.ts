@@ -120,6 +120,7 @@ export class StreamDO extends DurableObject<Env> {
       forkSubOffset: cmd.fork ? cmd.fork.subOffset : null,
       estuary: cmd.estuary ?? false,
       fanout: false,
+      public: cmd.public ?? false,
     };
     this.ctx.storage.transactionSync(() => {
       this.repo.wipe();
@@ -162,6 +163,7 @@ export class StreamDO extends DurableObject<Env> {
     const cmd = ReadCommandSchema.parse(input);
     const now = Date.now();
     const current = await this.live(now);
+    if (cmd.requirePublic && !(current.ok && current.meta.public)) return tokenRequired();
     if (!current.ok) return current;
     let meta = current.meta;
     this.touch(meta, now);
@@ -189,8 +191,9 @@ export class StreamDO extends DurableObject<Env> {
     };
   }
 
-  async head(): Promise<HeadResult> {
+  async head(input?: { requirePublic?: boolean }): Promise<HeadResult> {
     const current = await this.live(Date.now());
+    if (input?.requirePublic && !(current.ok && current.meta.public)) return tokenRequired();
     if (!current.ok) return current;
     return { ok: true, ...info(current.meta) };
   }
@@ -266,6 +269,7 @@ export class StreamDO extends DurableObject<Env> {
         closed: false,
         body: new Uint8Array(0),
         estuary: true,
+        public: req.public ?? false,
       });
       if (!made.ok) return made;
       created = true;
@@ -279,6 +283,9 @@ export class StreamDO extends DurableObject<Env> {
     this.touch(meta, now);
     const applied = this.repo.appliedFrom(req.source);
     if (applied !== undefined) return { ok: true, created, attached: false, applied, generation: meta.generation };
+    if (this.repo.sources().length >= req.maxSources) {
+      return fail("conflict", `an estuary may be subscribed to at most ${req.maxSources} streams`);
+    }
     this.repo.setApplied(req.source, req.position);
     return { ok: true, created, attached: true, applied: req.position, generation: meta.generation };
   }
@@ -431,4 +438,9 @@ export class StreamDO extends DurableObject<Env> {
   private setAlarm(at: number): Promise<void> {
     return this.ctx.storage.setAlarm(Math.min(at, Date.now() + ALARM_HORIZON_MS));
   }
+}
+
+/** Said the same way whether the stream is private or missing, so anonymous callers learn nothing. */
+function tokenRequired(): Failure {
+  return fail("unauthorized", "a token is required to read this stream", { "WWW-Authenticate": 'Bearer realm="streams"' });
 }

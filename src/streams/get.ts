@@ -1,6 +1,7 @@
 // GET /v1/stream/{project}/{stream}: catch-up, long-poll (?live=long-poll) and SSE (?live=sse) reads.
 import type { AppContext } from "../http/context";
 import { parseAddress, STREAM_PREFIX } from "../http/stream-path";
+import { requireAccess } from "../auth/access";
 import { loadConfig } from "../config";
 import { streamStub } from "../env";
 import { nextCursor } from "../stream/cursor";
@@ -15,18 +16,19 @@ const CACHE_TAIL = "no-cache";
 
 export async function readStream(c: AppContext): Promise<Response> {
   const address = parseAddress(c.req.path.slice(STREAM_PREFIX.length));
+  const requirePublic = requireAccess(c, address, "read") === "public-only";
   const query = parseReadQuery(new URL(c.req.url));
   const stub = streamStub(c.env, address.key);
   const config = loadConfig(c.env);
 
   if (query.live === "sse") {
     // Fail before committing to a 200 event stream if the stream is missing or the offset is bad.
-    const first = orThrow(await stub.read({ offset: query.offset, waitMs: 0 }));
-    return sseResponse(stub, first, query.cursor, config);
+    const first = orThrow(await stub.read({ offset: query.offset, waitMs: 0, requirePublic }));
+    return sseResponse(stub, first, { clientCursor: query.cursor, requirePublic }, config);
   }
 
   const waitMs = query.live === "long-poll" ? config.LONG_POLL_TIMEOUT_MS : 0;
-  const result = orThrow(await stub.read({ offset: query.offset, waitMs }));
+  const result = orThrow(await stub.read({ offset: query.offset, waitMs, requirePublic }));
   const headers = streamHeaders({ contentType: result.contentType, closed: result.closed && result.upToDate }, result.next);
   if (result.upToDate) headers.set("Stream-Up-To-Date", "true");
 

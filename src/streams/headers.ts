@@ -50,6 +50,11 @@ export function parseExpiry(headers: Headers): Expiry {
   return {};
 }
 
+/** `Stream-Public: true` on PUT makes a stream readable without a token. */
+export function parsePublic(headers: Headers): boolean {
+  return headers.get("Stream-Public")?.toLowerCase() === "true";
+}
+
 /** Only the value "true" (any case) closes a stream. */
 export function parseClosed(headers: Headers): boolean {
   return headers.get("Stream-Closed")?.toLowerCase() === "true";

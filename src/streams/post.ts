@@ -2,6 +2,8 @@
 import type { AppContext } from "../http/context";
 import { readBody } from "../http/body";
 import { parseAddress, STREAM_PREFIX } from "../http/stream-path";
+import { requireToken } from "../auth/access";
+import { enforceRateLimit } from "../auth/rate-limit";
 import { streamStub } from "../env";
 import { formatOffset } from "../stream/offsets";
 import { MAX_APPEND_BYTES } from "./limits";
@@ -10,6 +12,8 @@ import { orThrow } from "./response";
 
 export async function appendToStream(c: AppContext): Promise<Response> {
   const address = parseAddress(c.req.path.slice(STREAM_PREFIX.length));
+  requireToken(c, address, "write");
+  await enforceRateLimit(c, "write", address.project);
   const headers = c.req.raw.headers;
   const producer = parseProducer(headers);
   const body = await readBody(c.req.raw, MAX_APPEND_BYTES);

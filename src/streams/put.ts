@@ -2,17 +2,23 @@
 import type { AppContext } from "../http/context";
 import { readBody } from "../http/body";
 import { parseAddress, parseStreamPath, STREAM_PREFIX } from "../http/stream-path";
+import { requireToken } from "../auth/access";
+import { enforceRateLimit } from "../auth/rate-limit";
 import { streamStub } from "../env";
 import { MAX_APPEND_BYTES } from "./limits";
-import { parseClosed, parseContentType, parseExpiry, parseForkHeaders } from "./headers";
+import { parseClosed, parseContentType, parseExpiry, parseForkHeaders, parsePublic } from "./headers";
 import { orThrow, streamHeaders } from "./response";
 
 export async function putStream(c: AppContext): Promise<Response> {
   const address = parseAddress(c.req.path.slice(STREAM_PREFIX.length));
+  requireToken(c, address, "write");
   const headers = c.req.raw.headers;
   const expiry = parseExpiry(headers);
   const forkHeaders = parseForkHeaders(headers);
-  const fork = forkHeaders && { ...forkHeaders, source: parseStreamPath(forkHeaders.source).key };
+  const forkSource = forkHeaders && parseStreamPath(forkHeaders.source);
+  if (forkSource) requireToken(c, forkSource, "read");
+  const fork = forkHeaders && forkSource && { ...forkHeaders, source: forkSource.key };
+  await enforceRateLimit(c, "write", address.project);
   const body = await readBody(c.req.raw, MAX_APPEND_BYTES);
 
   const result = orThrow(
@@ -21,6 +27,7 @@ export async function putStream(c: AppContext): Promise<Response> {
       contentType: parseContentType(headers),
       ...expiry,
       closed: parseClosed(headers),
+      public: parsePublic(headers),
       body,
       fork,
     }),

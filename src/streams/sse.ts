@@ -15,15 +15,15 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const LINE_BREAK = /\r\n|\r|\n/;
 
-export function sseResponse(
-  stub: DurableObjectStub<StreamDO>,
-  first: ReadOk,
-  clientCursor: string | undefined,
-  config: Config,
-): Response {
+export interface SseOptions {
+  clientCursor: string | undefined;
+  requirePublic: boolean;
+}
+
+export function sseResponse(stub: DurableObjectStub<StreamDO>, first: ReadOk, options: SseOptions, config: Config): Response {
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const textual = sseCarriesText(first.contentType);
-  void pump(stub, first, clientCursor, config, textual, writable.getWriter());
+  void pump(stub, first, options, config, textual, writable.getWriter());
   const headers = new Headers({ "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
   if (!textual) headers.set("Stream-SSE-Data-Encoding", "base64");
   return new Response(readable, { status: 200, headers });
@@ -32,7 +32,7 @@ export function sseResponse(
 async function pump(
   stub: DurableObjectStub<StreamDO>,
   first: ReadOk,
-  clientCursor: string | undefined,
+  { clientCursor, requirePublic }: SseOptions,
   config: Config,
   textual: boolean,
   writer: WritableStreamDefaultWriter<Uint8Array>,
@@ -55,7 +55,7 @@ async function pump(
       await writer.write(encoder.encode(frame));
       if (closedAtEnd || Date.now() >= deadline) break;
       const waitMs = Math.max(1, Math.min(config.LONG_POLL_TIMEOUT_MS, deadline - Date.now()));
-      const next = await stub.read({ offset: { kind: "at", position: result.next }, waitMs });
+      const next = await stub.read({ offset: { kind: "at", position: result.next }, waitMs, requirePublic });
       if (!next.ok) break;
       result = next;
     }

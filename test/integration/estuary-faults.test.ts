@@ -126,6 +126,7 @@ describe("fan-out under faults", () => {
         position: 0,
         name: `${P}/${id}`,
         ttlSeconds: 3600,
+        maxSources: 100,
       });
       expect(attached.ok).toBe(true);
     }

@@ -26,6 +26,7 @@ function meta(overrides: Partial<StreamMeta> = {}): StreamMeta {
     forkSubOffset: null,
     estuary: false,
     fanout: false,
+    public: false,
     ...overrides,
   };
 }

@@ -1,15 +1,20 @@
 // GET and DELETE /v1/estuary/{project}/{estuaryId}: describe an estuary, or remove it entirely.
 import type { AppContext } from "../../http/context";
+import { requireToken } from "../../auth/access";
 import { parseAddress } from "../../http/stream-path";
 import { deleteEstuary, describeEstuary } from "../subscriptions";
 
 export const ESTUARY_PREFIX = "/v1/estuary/";
 
 export async function getEstuary(c: AppContext): Promise<Response> {
-  return c.json(await describeEstuary(c.env, parseAddress(c.req.path.slice(ESTUARY_PREFIX.length))));
+  const estuary = parseAddress(c.req.path.slice(ESTUARY_PREFIX.length));
+  requireToken(c, estuary, "read");
+  return c.json(await describeEstuary(c.env, estuary));
 }
 
 export async function removeEstuary(c: AppContext): Promise<Response> {
-  await deleteEstuary(c.env, parseAddress(c.req.path.slice(ESTUARY_PREFIX.length)));
+  const estuary = parseAddress(c.req.path.slice(ESTUARY_PREFIX.length));
+  requireToken(c, estuary, "manage");
+  await deleteEstuary(c.env, estuary);
   return new Response(null, { status: 204 });
 }

@@ -1,5 +1,6 @@
 // GET /v1/estuary/subscribers/{project}/{stream}: the source's fan-out status.
 import type { AppContext } from "../../http/context";
+import { requireToken } from "../../auth/access";
 import { parseAddress } from "../../http/stream-path";
 import { formatOffset } from "../../stream/offsets";
 import { fanoutStatus } from "../subscriptions";
@@ -7,7 +8,9 @@ import { fanoutStatus } from "../subscriptions";
 export const SUBSCRIBERS_PREFIX = "/v1/estuary/subscribers/";
 
 export async function getFanoutStatus(c: AppContext): Promise<Response> {
-  const status = await fanoutStatus(c.env, parseAddress(c.req.path.slice(SUBSCRIBERS_PREFIX.length)));
+  const source = parseAddress(c.req.path.slice(SUBSCRIBERS_PREFIX.length));
+  requireToken(c, source, "read");
+  const status = await fanoutStatus(c.env, source);
   return c.json({
     subscribers: status.subscribers,
     mode: status.mode,

@@ -1,5 +1,6 @@
 // DELETE /v1/estuary/subscribe/{project}/{stream} {"estuaryId"}: end one subscription.
 import type { AppContext } from "../../http/context";
+import { requireToken } from "../../auth/access";
 import { parseAddress } from "../../http/stream-path";
 import { unsubscribe } from "../subscriptions";
 import { readJson, UnsubscribeBodySchema } from "./body";
@@ -8,6 +9,8 @@ import { SUBSCRIBE_PREFIX } from "./subscribe";
 export async function unsubscribeEstuary(c: AppContext): Promise<Response> {
   const source = parseAddress(c.req.path.slice(SUBSCRIBE_PREFIX.length));
   const body = await readJson(c.req.raw, UnsubscribeBodySchema);
-  await unsubscribe(c.env, source, parseAddress(`${source.project}/${body.estuaryId}`));
+  const estuary = parseAddress(`${source.project}/${body.estuaryId}`);
+  requireToken(c, estuary, "write");
+  await unsubscribe(c.env, source, estuary);
   return new Response(null, { status: 204 });
 }

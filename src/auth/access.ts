@@ -1,0 +1,82 @@
+// Who is calling, and whether they may touch a stream with a scope. Authentication runs once per
+// request (middleware); every route handler then states what it touches through requireAccess.
+import { createMiddleware } from "hono/factory";
+import { loadConfig } from "../config";
+import { ApiError } from "../errors";
+import type { AppContext, AppEnv } from "../http/context";
+import type { StreamAddress } from "../http/stream-path";
+import { projectAuth } from "../projects/cache";
+import { claimedProject, verifyToken, type Principal, type Scope } from "./token";
+
+export type Caller =
+  /** Auth is off (local development): everything is allowed. */
+  | { kind: "unrestricted" }
+  | { kind: "anonymous" }
+  | { kind: "token"; principal: Principal };
+
+/** Reads may be answered for an anonymous caller only if the stream turns out to be public. */
+export type Access = "granted" | "public-only";
+
+const RANK: Record<Scope, number> = { read: 1, write: 2, manage: 3 };
+
+export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("caller", await identify(c));
+  await next();
+});
+
+async function identify(c: AppContext): Promise<Caller> {
+  const config = loadConfig(c.env);
+  if (config.AUTH_MODE === "off") return { kind: "unrestricted" };
+  const header = c.req.header("Authorization");
+  if (header === undefined) return { kind: "anonymous" };
+  const match = /^Bearer ([A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+)$/.exec(header);
+  const token = match?.[1];
+  const project = token ? claimedProject(token) : null;
+  if (!token || !project) throw unauthorized("Authorization must be a Bearer token (a project JWT)");
+  const auth = await projectAuth(c.env, project, config.AUTH_CACHE_MS);
+  if (!auth) throw unauthorized("token is not valid");
+  const principal = await verifyToken(token, auth);
+  if ("ok" in principal) throw ApiError.from(principal);
+  return { kind: "token", principal };
+}
+
+/** Throws 401/403 unless the caller may use `scope` on the stream; may leave a public check to the object. */
+export function requireAccess(c: AppContext, address: StreamAddress, scope: Scope): Access {
+  const caller = c.get("caller");
+  if (caller.kind === "unrestricted") return "granted";
+  if (caller.kind === "anonymous") {
+    if (scope === "read") return "public-only";
+    throw unauthorized("a token is required");
+  }
+  const { principal } = caller;
+  if (principal.project !== address.project) throw forbidden("the token is for another project");
+  if (![...principal.scopes].some((held) => RANK[held] >= RANK[scope])) throw forbidden(`the token lacks the ${scope} scope`);
+  if (principal.streams && !principal.streams.some((allowed) => matchesStream(allowed, address.stream))) {
+    throw forbidden("the token is limited to other streams");
+  }
+  return "granted";
+}
+
+/** Like requireAccess, for operations that always need a token (writes, estuary routes). */
+export function requireToken(c: AppContext, address: StreamAddress, scope: Scope): void {
+  if (requireAccess(c, address, scope) === "public-only") throw unauthorized("a token is required");
+}
+
+/** The caller's identity for rate limits, or null when auth is off. */
+export function rateLimitKeys(c: AppContext, project: string): { project: string; token: string | null } | null {
+  const caller = c.get("caller");
+  if (caller.kind === "unrestricted") return null;
+  return { project, token: caller.kind === "token" ? caller.principal.tokenKey : null };
+}
+
+function matchesStream(allowed: string, stream: string): boolean {
+  return allowed.endsWith("*") ? stream.startsWith(allowed.slice(0, -1)) : allowed === stream;
+}
+
+function unauthorized(message: string): ApiError {
+  return new ApiError("unauthorized", message, { "WWW-Authenticate": 'Bearer realm="streams"' });
+}
+
+function forbidden(message: string): ApiError {
+  return new ApiError("forbidden", message);
+}

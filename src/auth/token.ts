@@ -1,0 +1,71 @@
+// Verifies project tokens: HS256 JWTs signed with one of the project's secrets (hono/jwt does the
+// crypto). Claims: sub = project, scope, exp (required), and optionally the streams it is limited to.
+import { decode, verify } from "hono/jwt";
+import { z } from "zod";
+import { fail, type Failure } from "../errors";
+import type { ProjectAuth } from "../projects/project-do";
+
+export const SCOPES = ["read", "write", "manage"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+const ScopeSchema = z.enum(SCOPES);
+
+const ClaimsSchema = z.object({
+  sub: z.string().min(1).max(128),
+  exp: z.number().int(),
+  scope: z.union([z.string().transform((value) => value.split(" ").filter(Boolean)), z.array(z.string())]).pipe(z.array(ScopeSchema).min(1)),
+  /** Stream names, or prefixes ending in "*", this token may touch. Absent: every stream of the project. */
+  streams: z.array(z.string().min(1).max(129)).max(100).optional(),
+});
+
+export interface Principal {
+  project: string;
+  scopes: ReadonlySet<Scope>;
+  streams: readonly string[] | null;
+  /** Identifies the token for per-token rate limits. */
+  tokenKey: string;
+}
+
+const MAX_TOKEN_LENGTH = 4096;
+
+/** The project named in an unverified token, used to pick which project's secrets to check. */
+export function claimedProject(token: string): string | null {
+  if (token.length > MAX_TOKEN_LENGTH) return null;
+  try {
+    const sub = decode(token).payload.sub;
+    return typeof sub === "string" ? sub : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function verifyToken(token: string, auth: ProjectAuth): Promise<Principal | Failure> {
+  const unauthorized = (message: string) => fail("unauthorized", message, { "WWW-Authenticate": 'Bearer realm="streams"' });
+  let header: { kid?: unknown; alg?: unknown };
+  try {
+    header = decode(token).header as { kid?: unknown; alg?: unknown };
+  } catch {
+    return unauthorized("malformed token");
+  }
+  if (header.alg !== "HS256") return unauthorized("tokens must be HS256 JWTs");
+  const candidates = typeof header.kid === "string" ? auth.keys.filter((key) => key.kid === header.kid) : auth.keys;
+  for (const key of candidates) {
+    try {
+      const payload = await verify(token, key.secret, "HS256");
+      const claims = ClaimsSchema.safeParse(payload);
+      if (!claims.success) return unauthorized("token claims must include sub, scope and exp");
+      return {
+        project: claims.data.sub,
+        scopes: new Set(claims.data.scope),
+        streams: claims.data.streams ?? null,
+        tokenKey: token.slice(token.lastIndexOf(".") + 1),
+      };
+    } catch (error) {
+      if (error instanceof Error && error.name === "JwtTokenExpired") return unauthorized("token expired");
+      if (error instanceof Error && error.name !== "JwtTokenSignatureMismatched") {
+        return unauthorized("token is not valid");
+      }
+    }
+  }
+  return unauthorized("token signature does not match any current secret of the project");
+}

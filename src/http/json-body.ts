@@ -1,0 +1,19 @@
+// Small JSON request bodies (estuary and admin routes), parsed and validated with zod.
+import { z } from "zod";
+import { ApiError } from "../errors";
+import { readBody } from "./body";
+
+const MAX_JSON_BODY_BYTES = 16 * 1024;
+
+export async function readJson<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
+  const bytes = await readBody(request, MAX_JSON_BODY_BYTES);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch {
+    throw new ApiError("bad_request", "request body must be JSON");
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ApiError("bad_request", z.prettifyError(parsed.error));
+  return parsed.data;
+}

@@ -1,0 +1,91 @@
+// ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins. Secrets leave this
+// object only to the Worker's token verifier and, once, to the admin who created them.
+import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
+import type { Env } from "../env";
+import { fail, type Failure } from "../errors";
+import { applyMigrations } from "../storage/migrations";
+import { ProjectRepository, type SigningKey } from "./repository";
+import { PROJECT_MIGRATIONS } from "./schema";
+
+/** At most this many signing secrets at once: enough for rotation, few enough to try each on verify. */
+export const MAX_SECRETS = 5;
+
+export const CorsOriginsSchema = z.array(z.url().max(200)).max(50);
+
+export interface ProjectView {
+  project: string;
+  createdAt: string;
+  corsOrigins: string[];
+  secrets: { kid: string; createdAt: string }[];
+}
+
+/** What the Worker caches to authenticate requests and answer CORS for a project. */
+export interface ProjectAuth {
+  keys: { kid: string; secret: string }[];
+  corsOrigins: string[];
+}
+
+export type NewSecret = { ok: true; kid: string; secret: string } | Failure;
+
+export class ProjectDO extends DurableObject<Env> {
+  private readonly repo: ProjectRepository;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.repo = new ProjectRepository(ctx.storage.sql);
+    void ctx.blockConcurrencyWhile(async () => applyMigrations(ctx.storage, PROJECT_MIGRATIONS));
+  }
+
+  async create(name: string, corsOrigins: string[]): Promise<NewSecret> {
+    if (this.repo.load()) return fail("conflict", "project already exists");
+    const origins = CorsOriginsSchema.parse(corsOrigins);
+    this.repo.save({ name, createdAt: Date.now(), corsOrigins: origins });
+    return this.addSecret();
+  }
+
+  async addSecret(): Promise<NewSecret> {
+    if (!this.repo.load()) return fail("not_found", "project not found");
+    if (this.repo.keys().length >= MAX_SECRETS) {
+      return fail("conflict", `a project has at most ${MAX_SECRETS} secrets; revoke one first`);
+    }
+    const key: SigningKey = { kid: `k_${randomToken(6)}`, secret: randomToken(32), createdAt: Date.now() };
+    this.repo.addKey(key);
+    return { ok: true, kid: key.kid, secret: key.secret };
+  }
+
+  async revokeSecret(kid: string): Promise<{ ok: true } | Failure> {
+    if (!this.repo.load()) return fail("not_found", "project not found");
+    return this.repo.removeKey(kid) ? { ok: true } : fail("not_found", "no such secret");
+  }
+
+  async setCorsOrigins(corsOrigins: string[]): Promise<{ ok: true } | Failure> {
+    const project = this.repo.load();
+    if (!project) return fail("not_found", "project not found");
+    this.repo.save({ ...project, corsOrigins: CorsOriginsSchema.parse(corsOrigins) });
+    return { ok: true };
+  }
+
+  /** Public description: never includes secret values. */
+  async describe(): Promise<ProjectView | null> {
+    const project = this.repo.load();
+    if (!project) return null;
+    return {
+      project: project.name,
+      createdAt: new Date(project.createdAt).toISOString(),
+      corsOrigins: project.corsOrigins,
+      secrets: this.repo.keys().map((key) => ({ kid: key.kid, createdAt: new Date(key.createdAt).toISOString() })),
+    };
+  }
+
+  async auth(): Promise<ProjectAuth | null> {
+    const project = this.repo.load();
+    if (!project) return null;
+    return { keys: this.repo.keys().map(({ kid, secret }) => ({ kid, secret })), corsOrigins: project.corsOrigins };
+  }
+}
+
+function randomToken(bytes: number): string {
+  const data = crypto.getRandomValues(new Uint8Array(bytes));
+  return btoa(String.fromCharCode(...data)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}

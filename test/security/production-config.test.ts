@@ -1,0 +1,60 @@
+// The production configuration ([env.production] in wrangler.toml) has auth on: without a valid
+// token, every stream and estuary route answers 401 in the error shape.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWranglerDev, type DevServer } from "../support/wrangler-dev";
+
+let server: DevServer;
+
+beforeAll(async () => {
+  server = await startWranglerDev({ env: "production" });
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const json = { "Content-Type": "application/json" };
+
+const ROUTES: { method: string; path: string; body?: string; headers?: Record<string, string> }[] = [
+  { method: "PUT", path: "/v1/stream/acme/orders", headers: json },
+  { method: "POST", path: "/v1/stream/acme/orders", body: "[1]", headers: json },
+  { method: "GET", path: "/v1/stream/acme/orders?offset=-1" },
+  { method: "GET", path: "/v1/stream/acme/orders?offset=-1&live=long-poll" },
+  { method: "GET", path: "/v1/stream/acme/orders?offset=-1&live=sse" },
+  { method: "HEAD", path: "/v1/stream/acme/orders" },
+  { method: "DELETE", path: "/v1/stream/acme/orders" },
+  { method: "PUT", path: "/v1/stream/orders", headers: json },
+  { method: "POST", path: "/v1/estuary/subscribe/acme/orders", body: '{"estuaryId":"alice"}', headers: json },
+  { method: "DELETE", path: "/v1/estuary/subscribe/acme/orders", body: '{"estuaryId":"alice"}', headers: json },
+  { method: "GET", path: "/v1/estuary/acme/alice" },
+  { method: "DELETE", path: "/v1/estuary/acme/alice" },
+  { method: "GET", path: "/v1/estuary/subscribers/acme/orders" },
+];
+
+const CREDENTIALS: Record<string, Record<string, string>> = {
+  "no token": {},
+  "junk token": { Authorization: "Bearer junk" },
+  "forged token": {
+    // HS256 over {"sub":"acme","scope":"manage","exp":9999999999} with a key the service never issued.
+    Authorization:
+      "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhY21lIiwic2NvcGUiOiJtYW5hZ2UiLCJleHAiOjk5OTk5OTk5OTl9.QmF6eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHg",
+  },
+};
+
+describe("the production configuration", () => {
+  for (const [credential, auth] of Object.entries(CREDENTIALS)) {
+    it(`answers every route with 401 for a request with ${credential}`, async () => {
+      for (const route of ROUTES) {
+        const response = await fetch(`${server.baseUrl}${route.path}`, {
+          method: route.method,
+          headers: { ...route.headers, ...auth },
+          body: route.body,
+        });
+        expect(response.status, `${route.method} ${route.path}`).toBe(401);
+        if (route.method !== "HEAD") {
+          expect(await response.json()).toEqual({ error: { code: "unauthorized", message: expect.any(String) } });
+        }
+      }
+    });
+  }
+});

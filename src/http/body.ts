@@ -1,4 +1,5 @@
 // Reads a request body into memory, refusing anything larger than the limit with 413.
+import { concatBytes } from "../bytes";
 import { ApiError } from "../errors";
 
 export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
@@ -20,12 +21,5 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
     }
     parts.push(value);
   }
-  if (parts.length === 1 && parts[0]) return parts[0];
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    body.set(part, offset);
-    offset += part.length;
-  }
-  return body;
+  return concatBytes(parts);
 }

@@ -1,4 +1,5 @@
 // Turning appended messages into stored rows, and stored rows back into readable segments.
+import { concatBytes } from "../bytes";
 import type { Segment } from "./commands";
 import type { Chunk } from "./repository";
 
@@ -67,18 +68,6 @@ export function gather(chunks: Iterable<Chunk>, from: number, limit: number, lim
     if (bytes >= limits.maxBytes && atBoundary) break;
   }
   return { segments, next, bytes, appendEnded: false };
-}
-
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0]) return parts[0];
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /** Groups segments into whole messages (JSON mode), joining rows of a message split at ROW_BYTES. */

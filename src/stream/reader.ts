@@ -1,7 +1,8 @@
 // Reading a stream's positions: its own rows, and below a fork point its source's, via RPC.
 import { streamStub, type Env } from "../env";
 import { fail, type Failure } from "../errors";
-import { concatBytes, gather, messagesOf, READ_CHUNK_BYTES, type Gathered } from "./chunks";
+import { concatBytes } from "../bytes";
+import { gather, messagesOf, READ_CHUNK_BYTES, type Gathered } from "./chunks";
 import { isJsonMode } from "./content-type";
 import type { StreamMeta, StreamRepository } from "./repository";
 

@@ -1,5 +1,6 @@
 // Renders read segments as a response body: raw bytes, or one JSON array in JSON mode.
-import { concatBytes, messagesOf } from "../stream/chunks";
+import { concatBytes } from "../bytes";
+import { messagesOf } from "../stream/chunks";
 import type { Segment } from "../stream/commands";
 import { isJsonMode } from "../stream/content-type";
 

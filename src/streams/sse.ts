@@ -1,7 +1,7 @@
 // SSE transport (protocol §5.7): a loop of long-poll reads against the StreamDO, framed as events.
 // Each batch is an `event: data` followed at once by an `event: control`.
 import type { Config } from "../config";
-import { concatBytes } from "../stream/chunks";
+import { concatBytes } from "../bytes";
 import type { ReadResult } from "../stream/commands";
 import { sseCarriesText } from "../stream/content-type";
 import { nextCursor } from "../stream/cursor";

@@ -38,7 +38,13 @@ export async function subscribe(
     position: attached.applied,
     maxSubscribers: config.MAX_SUBSCRIBERS_PER_SOURCE,
   });
-  if (!added.ok) throw ApiError.from(added);
+  if (!added.ok) {
+    // Undo the estuary side, so a refused subscription leaves nothing behind.
+    const estuaryStub = streamStub(env, estuary.key);
+    if (attached.created) await estuaryStub.delete();
+    else if (attached.attached) await estuaryStub.detachSource(source.key);
+    throw ApiError.from(added);
+  }
   return { created: attached.attached };
 }
 

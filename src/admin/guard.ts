@@ -4,9 +4,14 @@ import { loadConfig } from "../config";
 import { ApiError } from "../errors";
 import type { AppEnv } from "../http/context";
 
+const MIN_ADMIN_TOKEN_LENGTH = 16;
+
 export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
   const expected = loadConfig(c.env).ADMIN_TOKEN;
-  if (!expected) throw new ApiError("not_found", "the admin API is not enabled (set the ADMIN_TOKEN secret)");
+  // A short admin secret would be guessable: the admin API stays off rather than weakly guarded.
+  if (!expected || expected.length < MIN_ADMIN_TOKEN_LENGTH) {
+    throw new ApiError("not_found", `the admin API is not enabled (set an ADMIN_TOKEN secret of ${MIN_ADMIN_TOKEN_LENGTH}+ characters)`);
+  }
   const given = /^Bearer (.+)$/.exec(c.req.header("Authorization") ?? "")?.[1];
   if (!given || !(await sameSecret(given, expected))) {
     throw new ApiError("unauthorized", "admin token required", { "WWW-Authenticate": 'Bearer realm="admin"' });

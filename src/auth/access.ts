@@ -14,8 +14,13 @@ export type Caller =
   | { kind: "anonymous" }
   | { kind: "token"; principal: Principal };
 
-/** Reads may be answered for an anonymous caller only if the stream turns out to be public. */
-export type Access = "granted" | "public-only";
+/**
+ * "public-only": the read may be answered only if the stream turns out to be public; otherwise the
+ * caller gets `denial` (401 for anonymous callers, 403 for a token that does not cover the stream).
+ */
+export type Access = { kind: "granted" } | { kind: "public-only"; denial: ApiError };
+
+const GRANTED: Access = { kind: "granted" };
 
 const RANK: Record<Scope, number> = { read: 1, write: 2, manage: 3 };
 
@@ -43,23 +48,40 @@ async function identify(c: AppContext): Promise<Caller> {
 /** Throws 401/403 unless the caller may use `scope` on the stream; may leave a public check to the object. */
 export function requireAccess(c: AppContext, address: StreamAddress, scope: Scope): Access {
   const caller = c.get("caller");
-  if (caller.kind === "unrestricted") return "granted";
-  if (caller.kind === "anonymous") {
-    if (scope === "read") return "public-only";
-    throw unauthorized("a token is required");
-  }
-  const { principal } = caller;
-  if (principal.project !== address.project) throw forbidden("the token is for another project");
-  if (![...principal.scopes].some((held) => RANK[held] >= RANK[scope])) throw forbidden(`the token lacks the ${scope} scope`);
+  if (caller.kind === "unrestricted") return GRANTED;
+  const denial = caller.kind === "anonymous" ? unauthorized("a token is required") : tokenDenial(caller.principal, address, scope);
+  if (!denial) return GRANTED;
+  // Public streams are readable by anyone, including callers holding a token for something else.
+  if (scope === "read") return { kind: "public-only", denial };
+  throw denial;
+}
+
+/** Throws unless the caller may use `scope` somewhere in `project` (checked before reading a body). */
+export function requireProjectScope(c: AppContext, project: string, scope: Scope): void {
+  const caller = c.get("caller");
+  if (caller.kind === "unrestricted") return;
+  if (caller.kind === "anonymous") throw unauthorized("a token is required");
+  if (caller.principal.project !== project) throw forbidden("the token is for another project");
+  if (!holds(caller.principal, scope)) throw forbidden(`the token lacks the ${scope} scope`);
+}
+
+function tokenDenial(principal: Principal, address: StreamAddress, scope: Scope): ApiError | null {
+  if (principal.project !== address.project) return forbidden("the token is for another project");
+  if (!holds(principal, scope)) return forbidden(`the token lacks the ${scope} scope`);
   if (principal.streams && !principal.streams.some((allowed) => matchesStream(allowed, address.stream))) {
-    throw forbidden("the token is limited to other streams");
+    return forbidden("the token is limited to other streams");
   }
-  return "granted";
+  return null;
+}
+
+function holds(principal: Principal, scope: Scope): boolean {
+  return [...principal.scopes].some((held) => RANK[held] >= RANK[scope]);
 }
 
 /** Like requireAccess, for operations that always need a token (writes, estuary routes). */
 export function requireToken(c: AppContext, address: StreamAddress, scope: Scope): void {
-  if (requireAccess(c, address, scope) === "public-only") throw unauthorized("a token is required");
+  const access = requireAccess(c, address, scope);
+  if (access.kind === "public-only") throw access.denial;
 }
 
 /** The caller's identity for rate limits, or null when auth is off. */

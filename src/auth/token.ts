@@ -41,12 +41,15 @@ export function claimedProject(token: string): string | null {
 
 export async function verifyToken(token: string, auth: ProjectAuth): Promise<Principal | Failure> {
   const unauthorized = (message: string) => fail("unauthorized", message, { "WWW-Authenticate": 'Bearer realm="streams"' });
-  let header: { kid?: unknown; alg?: unknown };
+  let decoded: unknown;
   try {
-    header = decode(token).header as { kid?: unknown; alg?: unknown };
+    decoded = decode(token).header;
   } catch {
     return unauthorized("malformed token");
   }
+  // A header of JSON null (or any non-object) is malformed, not a crash.
+  if (typeof decoded !== "object" || decoded === null) return unauthorized("malformed token");
+  const header = decoded as { kid?: unknown; alg?: unknown };
   if (header.alg !== "HS256") return unauthorized("tokens must be HS256 JWTs");
   const candidates = typeof header.kid === "string" ? auth.keys.filter((key) => key.kid === header.kid) : auth.keys;
   for (const key of candidates) {

@@ -5,7 +5,7 @@ import { DurableObject } from "cloudflare:workers";
 import { loadConfig, type Config } from "../config";
 import { streamStub, type Env } from "../env";
 import { fail, type Failure } from "../errors";
-import { applyMigrations } from "../storage/migrations";
+import { LazySchema } from "../storage/migrations";
 import { admit, CLOSED, recordFailure, recordSuccess, retryAt } from "./breaker";
 import { deliverSlice, readSource, type DeliveryResult, type Slice } from "./deliver";
 import { FanoutJobSchema, PublishSchema, SubscribeSchema, type FanoutJob, type FanoutStatus } from "./messages";
@@ -25,18 +25,22 @@ const MAX_PASSES_PER_RUN = 16;
 
 export class StreamSubscribersDO extends DurableObject<Env> {
   private readonly repo: SubscribersRepository;
+  private schema!: LazySchema;
   private running: Promise<void> | null = null;
   private again = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.repo = new SubscribersRepository(ctx.storage.sql);
-    void ctx.blockConcurrencyWhile(async () => applyMigrations(ctx.storage, SUBSCRIBERS_MIGRATIONS));
+    void ctx.blockConcurrencyWhile(async () => {
+      this.schema = new LazySchema(ctx.storage, SUBSCRIBERS_MIGRATIONS);
+    });
   }
 
   /** Adds an estuary; it is caught up from `position` if that is not where the cohort stands. */
   async subscribe(input: unknown): Promise<{ ok: true; added: boolean } | Failure> {
     const req = SubscribeSchema.parse(input);
+    this.schema.ensure();
     let state = this.repo.load();
     if (!state) {
       const source = await streamStub(this.env, req.source).setFanout(true);
@@ -55,6 +59,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   }
 
   async unsubscribe(estuary: string): Promise<boolean> {
+    if (!this.schema.exists) return false;
     const removed = this.repo.remove(estuary);
     if (removed) await this.releaseIfEmpty();
     return removed;
@@ -62,6 +67,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
 
   /** The source was deleted: its subscriptions end, and estuaries forget its positions. */
   async sourceDeleted(source: string): Promise<void> {
+    if (!this.schema.exists) return;
     const estuaries = this.repo.all();
     this.repo.clear();
     await this.ctx.storage.deleteAlarm();
@@ -71,6 +77,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   /** The source now reaches `tail`; recorded durably, then delivered. */
   async publish(input: unknown): Promise<void> {
     const { tail } = PublishSchema.parse(input);
+    if (!this.schema.exists) return;
     const state = this.repo.load();
     if (!state) return;
     if (tail > state.target) {
@@ -83,6 +90,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   /** Estuaries whose queued delivery was dead-lettered: caught up from the source by this object. */
   async repair(input: unknown): Promise<void> {
     const job = FanoutJobSchema.parse(input);
+    if (!this.schema.exists) return;
     for (const estuary of job.estuaries) {
       if (this.repo.has(estuary)) this.repo.setLagging(estuary, job.from, Date.now(), 0);
     }
@@ -90,6 +98,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   }
 
   async status(): Promise<FanoutStatus | null> {
+    if (!this.schema.exists) return null;
     const state = this.repo.load();
     if (!state) return null;
     const subscribers = this.repo.count();
@@ -105,7 +114,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.run();
+    if (this.schema.exists) await this.run();
   }
 
   // --- the fan-out loop --------------------------------------------------------------------------

@@ -56,6 +56,8 @@ async function allowedOrigin(origin: string, c: AppContext): Promise<string | nu
 
 /** The project a /v1/stream or /v1/estuary path belongs to; a single name is the default project. */
 function projectOfPath(path: string): string | null {
+  // Other paths (the admin API, "/") belong to no project, so no project's origins apply to them.
+  if (!path.startsWith("/v1/stream/") && !path.startsWith("/v1/estuary/")) return null;
   const segments = path.split("/").slice(3);
   if (path.startsWith("/v1/estuary/subscribe/") || path.startsWith("/v1/estuary/subscribers/")) segments.shift();
   const project = segments.length >= 2 ? segments[0] : DEFAULT_PROJECT;

@@ -4,7 +4,7 @@ import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import type { Env } from "../env";
 import { fail, type Failure } from "../errors";
-import { applyMigrations } from "../storage/migrations";
+import { LazySchema } from "../storage/migrations";
 import { ProjectRepository, type SigningKey } from "./repository";
 import { PROJECT_MIGRATIONS } from "./schema";
 
@@ -30,14 +30,18 @@ export type NewSecret = { ok: true; kid: string; secret: string } | Failure;
 
 export class ProjectDO extends DurableObject<Env> {
   private readonly repo: ProjectRepository;
+  private schema!: LazySchema;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.repo = new ProjectRepository(ctx.storage.sql);
-    void ctx.blockConcurrencyWhile(async () => applyMigrations(ctx.storage, PROJECT_MIGRATIONS));
+    void ctx.blockConcurrencyWhile(async () => {
+      this.schema = new LazySchema(ctx.storage, PROJECT_MIGRATIONS);
+    });
   }
 
   async create(name: string, corsOrigins: string[]): Promise<NewSecret> {
+    this.schema.ensure();
     if (this.repo.load()) return fail("conflict", "project already exists");
     const origins = CorsOriginsSchema.parse(corsOrigins);
     this.repo.save({ name, createdAt: Date.now(), corsOrigins: origins });
@@ -45,7 +49,7 @@ export class ProjectDO extends DurableObject<Env> {
   }
 
   async addSecret(): Promise<NewSecret> {
-    if (!this.repo.load()) return fail("not_found", "project not found");
+    if (!this.schema.exists || !this.repo.load()) return fail("not_found", "project not found");
     if (this.repo.keys().length >= MAX_SECRETS) {
       return fail("conflict", `a project has at most ${MAX_SECRETS} secrets; revoke one first`);
     }
@@ -55,12 +59,12 @@ export class ProjectDO extends DurableObject<Env> {
   }
 
   async revokeSecret(kid: string): Promise<{ ok: true } | Failure> {
-    if (!this.repo.load()) return fail("not_found", "project not found");
+    if (!this.schema.exists || !this.repo.load()) return fail("not_found", "project not found");
     return this.repo.removeKey(kid) ? { ok: true } : fail("not_found", "no such secret");
   }
 
   async setCorsOrigins(corsOrigins: string[]): Promise<{ ok: true } | Failure> {
-    const project = this.repo.load();
+    const project = this.schema.exists ? this.repo.load() : null;
     if (!project) return fail("not_found", "project not found");
     this.repo.save({ ...project, corsOrigins: CorsOriginsSchema.parse(corsOrigins) });
     return { ok: true };
@@ -68,7 +72,7 @@ export class ProjectDO extends DurableObject<Env> {
 
   /** Public description: never includes secret values. */
   async describe(): Promise<ProjectView | null> {
-    const project = this.repo.load();
+    const project = this.schema.exists ? this.repo.load() : null;
     if (!project) return null;
     return {
       project: project.name,
@@ -79,7 +83,7 @@ export class ProjectDO extends DurableObject<Env> {
   }
 
   async auth(): Promise<ProjectAuth | null> {
-    const project = this.repo.load();
+    const project = this.schema.exists ? this.repo.load() : null;
     if (!project) return null;
     return { keys: this.repo.keys().map(({ kid, secret }) => ({ kid, secret })), corsOrigins: project.corsOrigins };
   }

@@ -18,3 +18,31 @@ export function applyMigrations(storage: DurableObjectStorage, migrations: reado
     }
   });
 }
+
+/**
+ * Creates an object's schema lazily, on its first write. An object that is only ever read (a
+ * probe of a random stream or project name) therefore stores nothing. Existing objects are
+ * upgraded as soon as they start.
+ */
+export class LazySchema {
+  private ready: boolean;
+
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly migrations: readonly Migration[],
+  ) {
+    this.ready = storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'").toArray().length > 0;
+    if (this.ready) applyMigrations(storage, migrations);
+  }
+
+  /** False until something was written: every read can answer "nothing here" without SQL. */
+  get exists(): boolean {
+    return this.ready;
+  }
+
+  ensure(): void {
+    if (this.ready) return;
+    applyMigrations(this.storage, this.migrations);
+    this.ready = true;
+  }
+}

@@ -3,7 +3,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { streamStub, subscribersStub, type Env } from "../env";
 import { fail, type Failure } from "../errors";
-import { applyMigrations } from "../storage/migrations";
+import { LazySchema } from "../storage/migrations";
 import { planAppend } from "./append";
 import { toChunks } from "./chunks";
 import {
@@ -50,6 +50,7 @@ export class StreamDO extends DurableObject<Env> {
   private meta: StreamMeta | null = null;
   private readonly waiters = new Waiters();
   private readonly reader: StreamReader;
+  private schema!: LazySchema;
   /** When the fan-out safety-net alarm is due, if this isolate armed one. */
   private fanoutCheckAt: number | null = null;
 
@@ -58,8 +59,8 @@ export class StreamDO extends DurableObject<Env> {
     this.repo = new StreamRepository(ctx.storage.sql);
     this.reader = new StreamReader(this.repo, env);
     void ctx.blockConcurrencyWhile(async () => {
-      applyMigrations(ctx.storage, STREAM_MIGRATIONS);
-      this.meta = this.repo.loadMeta();
+      this.schema = new LazySchema(ctx.storage, STREAM_MIGRATIONS);
+      this.meta = this.schema.exists ? this.repo.loadMeta() : null;
     });
   }
 
@@ -122,6 +123,7 @@ export class StreamDO extends DurableObject<Env> {
       fanout: false,
       public: cmd.public ?? false,
     };
+    this.schema.ensure();
     this.ctx.storage.transactionSync(() => {
       this.repo.wipe();
       this.repo.saveMeta(meta);
@@ -239,6 +241,7 @@ export class StreamDO extends DurableObject<Env> {
 
   /** Called by a fork when it goes away; the last one out finishes a soft delete. */
   async releaseFork(forkName: string): Promise<void> {
+    if (!this.meta) return;
     this.repo.removeFork(forkName);
     if (this.meta?.status === "soft_deleted" && this.repo.forkCount() === 0) await this.remove();
   }
@@ -291,6 +294,7 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   async detachSource(source: string): Promise<void> {
+    if (!this.meta) return;
     this.repo.removeSource(source);
   }
 

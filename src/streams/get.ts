@@ -7,7 +7,7 @@ import { streamStub } from "../env";
 import { nextCursor } from "../stream/cursor";
 import { parseReadQuery } from "./headers";
 import { renderPayload } from "./payload";
-import { orThrow, streamHeaders } from "./response";
+import { denyPrivate, orThrow, streamHeaders } from "./response";
 import { sseResponse } from "./sse";
 
 /** Immutable ranges may be cached briefly; the tail must be revalidated (ETag makes that cheap). */
@@ -16,19 +16,21 @@ const CACHE_TAIL = "no-cache";
 
 export async function readStream(c: AppContext): Promise<Response> {
   const address = parseAddress(c.req.path.slice(STREAM_PREFIX.length));
-  const requirePublic = requireAccess(c, address, "read") === "public-only";
+  const access = requireAccess(c, address, "read");
+  const requirePublic = access.kind === "public-only";
+  const orDeny = <R extends { ok: boolean }>(result: R) => orThrow(denyPrivate(result, access));
   const query = parseReadQuery(new URL(c.req.url));
   const stub = streamStub(c.env, address.key);
   const config = loadConfig(c.env);
 
   if (query.live === "sse") {
     // Fail before committing to a 200 event stream if the stream is missing or the offset is bad.
-    const first = orThrow(await stub.read({ offset: query.offset, waitMs: 0, requirePublic }));
+    const first = orDeny(await stub.read({ offset: query.offset, waitMs: 0, requirePublic }));
     return sseResponse(stub, first, { clientCursor: query.cursor, requirePublic }, config);
   }
 
   const waitMs = query.live === "long-poll" ? config.LONG_POLL_TIMEOUT_MS : 0;
-  const result = orThrow(await stub.read({ offset: query.offset, waitMs, requirePublic }));
+  const result = orDeny(await stub.read({ offset: query.offset, waitMs, requirePublic }));
   const headers = streamHeaders({ contentType: result.contentType, closed: result.closed && result.upToDate }, result.next);
   if (result.upToDate) headers.set("Stream-Up-To-Date", "true");
 

@@ -3,12 +3,13 @@ import type { AppContext } from "../http/context";
 import { parseAddress, STREAM_PREFIX } from "../http/stream-path";
 import { requireAccess } from "../auth/access";
 import { streamStub } from "../env";
-import { orThrow, streamHeaders } from "./response";
+import { denyPrivate, orThrow, streamHeaders } from "./response";
 
 export async function headStream(c: AppContext): Promise<Response> {
   const address = parseAddress(c.req.path.slice(STREAM_PREFIX.length));
-  const requirePublic = requireAccess(c, address, "read") === "public-only";
-  const result = orThrow(await streamStub(c.env, address.key).head({ requirePublic }));
+  const access = requireAccess(c, address, "read");
+  const head = await streamStub(c.env, address.key).head({ requirePublic: access.kind === "public-only" });
+  const result = orThrow(denyPrivate(head, access));
   const headers = streamHeaders(result, result.tail);
   if (result.ttlSeconds !== null) headers.set("Stream-TTL", String(result.ttlSeconds));
   if (result.expiresAt !== null) headers.set("Stream-Expires-At", new Date(result.expiresAt).toISOString());

@@ -1,6 +1,6 @@
 // POST /v1/estuary/subscribe/{project}/{stream} {"estuaryId","from"?}: subscribe an estuary to a source.
 import type { AppContext } from "../../http/context";
-import { requireToken } from "../../auth/access";
+import { requireProjectScope, requireToken } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
 import { loadConfig } from "../../config";
 import { parseAddress } from "../../http/stream-path";
@@ -12,6 +12,7 @@ export const SUBSCRIBE_PREFIX = "/v1/estuary/subscribe/";
 export async function subscribeEstuary(c: AppContext): Promise<Response> {
   const source = parseAddress(c.req.path.slice(SUBSCRIBE_PREFIX.length));
   requireToken(c, source, "read");
+  requireProjectScope(c, source.project, "write");
   const body = await readJson(c.req.raw, SubscribeBodySchema);
   const estuary = parseAddress(`${source.project}/${body.estuaryId}`);
   requireToken(c, estuary, "write");

@@ -1,6 +1,6 @@
 // DELETE /v1/estuary/subscribe/{project}/{stream} {"estuaryId"}: end one subscription.
 import type { AppContext } from "../../http/context";
-import { requireToken } from "../../auth/access";
+import { requireProjectScope, requireToken } from "../../auth/access";
 import { parseAddress } from "../../http/stream-path";
 import { unsubscribe } from "../subscriptions";
 import { readJson, UnsubscribeBodySchema } from "./body";
@@ -8,6 +8,7 @@ import { SUBSCRIBE_PREFIX } from "./subscribe";
 
 export async function unsubscribeEstuary(c: AppContext): Promise<Response> {
   const source = parseAddress(c.req.path.slice(SUBSCRIBE_PREFIX.length));
+  requireProjectScope(c, source.project, "write");
   const body = await readJson(c.req.raw, UnsubscribeBodySchema);
   const estuary = parseAddress(`${source.project}/${body.estuaryId}`);
   requireToken(c, estuary, "write");

@@ -1,0 +1,418 @@
+// With auth on, every stream, estuary and admin route refuses bad tokens (401) and out-of-bounds ones (403) and changes nothing.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pollUntil, stopServer, unique } from "../estuary/harness";
+import type { DevServer } from "../support/wrangler-dev";
+import {
+  Admin,
+  ADMIN_TOKEN,
+  bearer,
+  craftToken,
+  encodeSegment,
+  epochIn,
+  expectRefusal,
+  JSON_HEADERS,
+  parseJson,
+  send,
+  signToken,
+  startProductionServer,
+  type Outcome,
+  type Scope,
+} from "./auth-support";
+
+const A = unique("alpha");
+const B = unique("beta");
+const ORDERS = "orders";
+const AUDIT = "audit";
+const INBOX = "inbox";
+const FRESH = "fresh";
+const FORK = "orders-fork";
+const INTRUDER = "intruder";
+const LEDGER = "ledger";
+
+interface Route {
+  name: string;
+  method: string;
+  path: string;
+  needs: Scope;
+  headers?: Record<string, string>;
+  body?: string;
+  /** The status the least sufficient token gets (the positive control). */
+  ok: number;
+}
+
+// Reads first, then writes, then deletes: the positive control runs them in this order.
+const ROUTES: Route[] = [
+  { name: "GET catch-up", method: "GET", path: `/v1/stream/${A}/${ORDERS}?offset=-1`, needs: "read", ok: 200 },
+  { name: "GET long-poll", method: "GET", path: `/v1/stream/${A}/${ORDERS}?offset=-1&live=long-poll`, needs: "read", ok: 200 },
+  { name: "GET SSE", method: "GET", path: `/v1/stream/${A}/${ORDERS}?offset=-1&live=sse`, needs: "read", ok: 200 },
+  { name: "HEAD", method: "HEAD", path: `/v1/stream/${A}/${ORDERS}`, needs: "read", ok: 200 },
+  { name: "estuary GET", method: "GET", path: `/v1/estuary/${A}/${INBOX}`, needs: "read", ok: 200 },
+  { name: "subscribers status", method: "GET", path: `/v1/estuary/subscribers/${A}/${ORDERS}`, needs: "read", ok: 200 },
+  { name: "PUT", method: "PUT", path: `/v1/stream/${A}/${FRESH}`, headers: JSON_HEADERS, body: '[{"planted":true}]', needs: "write", ok: 201 },
+  { name: "POST", method: "POST", path: `/v1/stream/${A}/${ORDERS}`, headers: JSON_HEADERS, body: '[{"planted":true}]', needs: "write", ok: 204 },
+  {
+    name: "fork PUT",
+    method: "PUT",
+    path: `/v1/stream/${A}/${FORK}`,
+    headers: { ...JSON_HEADERS, "Stream-Forked-From": `/v1/stream/${A}/${ORDERS}` },
+    needs: "write",
+    ok: 201,
+  },
+  {
+    name: "estuary subscribe",
+    method: "POST",
+    path: `/v1/estuary/subscribe/${A}/${ORDERS}`,
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ estuaryId: INTRUDER, from: "-1" }),
+    needs: "write",
+    ok: 201,
+  },
+  {
+    name: "estuary unsubscribe",
+    method: "DELETE",
+    path: `/v1/estuary/subscribe/${A}/${ORDERS}`,
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ estuaryId: INBOX }),
+    needs: "write",
+    ok: 204,
+  },
+  { name: "estuary DELETE", method: "DELETE", path: `/v1/estuary/${A}/${INBOX}`, needs: "manage", ok: 204 },
+  { name: "DELETE", method: "DELETE", path: `/v1/stream/${A}/${AUDIT}`, needs: "manage", ok: 204 },
+];
+
+interface Tokens {
+  read: string;
+  write: string;
+  manage: string;
+  /** Minted before the secret it was signed with was revoked. */
+  revoked: string;
+  /** The rotated-in secret, for hand-signed tokens. */
+  secret: string;
+  kid: string;
+  otherProject: string;
+  otherSecret: string;
+}
+
+let server: DevServer;
+let admin: Admin;
+let tokens: Tokens;
+let baseline: Snapshot;
+const tally = { cases: 0, rejected: 0, accepted: 0 };
+
+const validClaims = () => ({ sub: A, scope: "manage", exp: epochIn(3600) });
+
+interface Attack {
+  name: string;
+  status: 401 | 403;
+  /** The Authorization header to send; undefined sends none. */
+  authorization: (route: Route) => Promise<string | undefined> | string | undefined;
+  appliesTo?: (route: Route) => boolean;
+}
+
+const ATTACKS: Attack[] = [
+  { name: "no Authorization header", status: 401, authorization: () => undefined },
+  { name: "a Bearer value that is not a JWT", status: 401, authorization: () => "Bearer not-a-jwt" },
+  { name: "a JWT cut to two segments", status: 401, authorization: () => `Bearer ${tokens.manage.slice(0, tokens.manage.lastIndexOf("."))}` },
+  { name: "three segments of base64 garbage", status: 401, authorization: () => "Bearer q83v.3q2-7w.AAAA" },
+  { name: "a JWT with characters outside base64url", status: 401, authorization: () => `Bearer ${tokens.manage.replace(/\.[^.]*$/, ".a+b/c")}` },
+  {
+    name: "a JWT whose header is JSON null",
+    status: 401,
+    authorization: () => `Bearer ${encodeSegment(null)}.${encodeSegment(validClaims())}.${"A".repeat(43)}`,
+  },
+  { name: "a valid token under another scheme", status: 401, authorization: () => `Token ${tokens.manage}` },
+  { name: "an empty Bearer", status: 401, authorization: () => "Bearer " },
+  {
+    name: "valid claims signed with a secret the project never had",
+    status: 401,
+    authorization: async () => `Bearer ${await signToken(validClaims(), "a-secret-this-service-never-issued")}`,
+  },
+  {
+    name: "this project's claims signed with another project's secret",
+    status: 401,
+    authorization: async () => `Bearer ${await signToken(validClaims(), tokens.otherSecret)}`,
+  },
+  {
+    name: "a token naming a project that does not exist",
+    status: 401,
+    authorization: async () => `Bearer ${await signToken({ ...validClaims(), sub: unique("ghost") }, tokens.secret)}`,
+  },
+  {
+    name: "an expired token",
+    status: 401,
+    authorization: async () => `Bearer ${await signToken({ ...validClaims(), exp: epochIn(-60) }, tokens.secret)}`,
+  },
+  {
+    name: "a token without exp",
+    status: 401,
+    authorization: async () => `Bearer ${await signToken({ sub: A, scope: "manage" }, tokens.secret)}`,
+  },
+  {
+    name: "a token claiming a scope that does not exist",
+    status: 401,
+    authorization: async () => `Bearer ${await signToken({ ...validClaims(), scope: "admin" }, tokens.secret)}`,
+  },
+  {
+    name: 'alg "none" without a signature',
+    status: 401,
+    authorization: () => `Bearer ${encodeSegment({ alg: "none", typ: "JWT" })}.${encodeSegment(validClaims())}.`,
+  },
+  {
+    name: 'alg "none" with a valid HMAC signature',
+    status: 401,
+    authorization: () => `Bearer ${craftToken({ alg: "none", typ: "JWT" }, validClaims(), tokens.secret)}`,
+  },
+  {
+    name: "alg HS512 signed with the project's secret",
+    status: 401,
+    authorization: async () => `Bearer ${await signToken(validClaims(), tokens.secret, "HS512")}`,
+  },
+  {
+    name: "alg RS256 over an HMAC signature with the project's secret",
+    status: 401,
+    authorization: () => `Bearer ${craftToken({ alg: "RS256", typ: "JWT" }, validClaims(), tokens.secret)}`,
+  },
+  { name: "a token signed with a revoked secret", status: 401, authorization: () => `Bearer ${tokens.revoked}` },
+  { name: "another project's manage token", status: 403, authorization: () => `Bearer ${tokens.otherProject}` },
+  {
+    name: "a token one scope short",
+    status: 403,
+    appliesTo: (route) => route.needs !== "read",
+    authorization: (route) => `Bearer ${route.needs === "manage" ? tokens.write : tokens.read}`,
+  },
+  {
+    name: "a manage token limited to other streams",
+    status: 403,
+    authorization: async () => `Bearer ${await admin.mint(A, ["manage"], ["unrelated", "other-*"])}`,
+  },
+];
+
+function call(route: Pick<Route, "method" | "path" | "headers" | "body">, authorization: string | undefined): Promise<Outcome> {
+  const headers = { ...route.headers, ...(authorization === undefined ? {} : { Authorization: authorization }) };
+  return send(`${server.baseUrl}${route.path}`, { method: route.method, headers, body: route.body });
+}
+
+function count(outcome: Outcome): void {
+  tally.cases++;
+  if (outcome.status === 401 || outcome.status === 403) tally.rejected++;
+  else if (outcome.status < 400) tally.accepted++;
+}
+
+interface StreamState {
+  status: number;
+  body: unknown;
+  next: string | null;
+}
+
+async function streamState(project: string, stream: string, token: string): Promise<StreamState> {
+  const outcome = await send(`${server.baseUrl}/v1/stream/${project}/${stream}?offset=-1`, { headers: bearer(token) });
+  return { status: outcome.status, body: parseJson(outcome.body), next: outcome.headers.get("Stream-Next-Offset") };
+}
+
+async function getJson(path: string, token: string): Promise<{ status: number; body: unknown }> {
+  const outcome = await send(`${server.baseUrl}${path}`, { headers: bearer(token) });
+  return { status: outcome.status, body: parseJson(outcome.body) };
+}
+
+/** Everything a refused request could have changed, read with valid tokens. */
+async function snapshot() {
+  return {
+    orders: await streamState(A, ORDERS, tokens.manage),
+    audit: await streamState(A, AUDIT, tokens.manage),
+    inbox: await streamState(A, INBOX, tokens.manage),
+    ledger: await streamState(B, LEDGER, tokens.otherProject),
+    fresh: await streamState(A, FRESH, tokens.manage),
+    fork: await streamState(A, FORK, tokens.manage),
+    intruder: await streamState(A, INTRUDER, tokens.manage),
+    inboxEstuary: await getJson(`/v1/estuary/${A}/${INBOX}`, tokens.manage),
+    intruderEstuary: await getJson(`/v1/estuary/${A}/${INTRUDER}`, tokens.manage),
+    subscribers: await getJson(`/v1/estuary/subscribers/${A}/${ORDERS}`, tokens.manage),
+  };
+}
+type Snapshot = Awaited<ReturnType<typeof snapshot>>;
+
+function expectCreated(outcome: Outcome, what: string): void {
+  expect(outcome.status, `${what}: ${outcome.body}`).toBe(201);
+}
+
+beforeAll(async () => {
+  server = await startProductionServer();
+  admin = new Admin(server.baseUrl);
+  const first = await admin.createProject(A);
+  const other = await admin.createProject(B);
+  const otherProject = await admin.mint(B, ["manage"]);
+  expectCreated(
+    await call({ method: "PUT", path: `/v1/stream/${B}/${LEDGER}`, headers: JSON_HEADERS, body: '[{"b":1}]' }, `Bearer ${otherProject}`),
+    "PUT ledger",
+  );
+
+  // Project A's data is written with a token of its first secret, which is then rotated out.
+  const revoked = await admin.mint(A, ["manage"]);
+  const auth = `Bearer ${revoked}`;
+  expectCreated(await call({ method: "PUT", path: `/v1/stream/${A}/${ORDERS}`, headers: JSON_HEADERS }, auth), "PUT orders");
+  expectCreated(await call({ method: "PUT", path: `/v1/stream/${A}/${AUDIT}`, headers: JSON_HEADERS, body: '[{"audit":1}]' }, auth), "PUT audit");
+  expectCreated(
+    await call({ method: "POST", path: `/v1/estuary/subscribe/${A}/${ORDERS}`, headers: JSON_HEADERS, body: JSON.stringify({ estuaryId: INBOX }) }, auth),
+    "subscribe inbox",
+  );
+  const append = await call({ method: "POST", path: `/v1/stream/${A}/${ORDERS}`, headers: JSON_HEADERS, body: '[{"order":1},{"order":2}]' }, auth);
+  expect(append.status, append.body).toBe(204);
+
+  const rotated = await admin.addSecret(A);
+  await admin.revokeSecret(A, first.kid);
+  tokens = {
+    read: await admin.mint(A, ["read"]),
+    write: await admin.mint(A, ["write"]),
+    manage: await admin.mint(A, ["manage"]),
+    revoked,
+    secret: rotated.secret,
+    kid: rotated.kid,
+    otherProject,
+    otherSecret: other.secret,
+  };
+
+  await pollUntil(
+    "the inbox estuary to receive both orders",
+    () => streamState(A, INBOX, tokens.manage),
+    (state) => JSON.stringify(state.body) === '[{"order":1},{"order":2}]',
+  );
+  baseline = await snapshot();
+});
+
+afterAll(async () => {
+  console.log(`attack: ${tally.cases} cases, ${tally.rejected} rejected, ${tally.accepted} accepted`);
+  await stopServer(server);
+});
+
+describe("the attack baseline", () => {
+  it("holds the data the attacks must not change", () => {
+    expect(baseline.orders).toMatchObject({ status: 200, body: [{ order: 1 }, { order: 2 }] });
+    expect(baseline.audit).toMatchObject({ status: 200, body: [{ audit: 1 }] });
+    expect(baseline.ledger).toMatchObject({ status: 200, body: [{ b: 1 }] });
+    expect(baseline.inboxEstuary.body).toMatchObject({ subscriptions: [{ source: `/v1/stream/${A}/${ORDERS}` }] });
+    expect(baseline.subscribers.body).toMatchObject({ subscribers: 1 });
+    for (const missing of [baseline.fresh, baseline.fork, baseline.intruder, baseline.intruderEstuary]) {
+      expect(missing.status).toBe(404);
+    }
+  });
+});
+
+describe("every stream and estuary route", () => {
+  for (const attack of ATTACKS) {
+    it(`refuses ${attack.name} with ${attack.status} and changes nothing`, async () => {
+      for (const route of ROUTES) {
+        if (attack.appliesTo && !attack.appliesTo(route)) continue;
+        const outcome = await call(route, await attack.authorization(route));
+        count(outcome);
+        expectRefusal(outcome, route.method, attack.status, `${route.name} with ${attack.name}`);
+      }
+      expect(await snapshot()).toEqual(baseline);
+    });
+  }
+
+  it("refuses forks and subscriptions whose token reaches only one of the two streams they touch", async () => {
+    const forkOnly = await admin.mint(A, ["manage"], [FORK]);
+    const sourceOnly = await admin.mint(A, ["manage"], [ORDERS]);
+    const estuaryOnly = await admin.mint(A, ["manage"], [INTRUDER, INBOX]);
+    const fork = (source: string) => ({
+      method: "PUT",
+      path: `/v1/stream/${A}/${FORK}`,
+      headers: { ...JSON_HEADERS, "Stream-Forked-From": source },
+    });
+    const subscribe = { method: "POST", path: `/v1/estuary/subscribe/${A}/${ORDERS}`, headers: JSON_HEADERS, body: JSON.stringify({ estuaryId: INTRUDER }) };
+    const unsubscribe = { method: "DELETE", path: `/v1/estuary/subscribe/${A}/${ORDERS}`, headers: JSON_HEADERS, body: JSON.stringify({ estuaryId: INBOX }) };
+    const cases: [string, Pick<Route, "method" | "path" | "headers" | "body">, string][] = [
+      ["fork with a token limited to the fork", fork(`/v1/stream/${A}/${ORDERS}`), forkOnly],
+      ["fork of another project's stream", fork(`/v1/stream/${B}/${LEDGER}`), tokens.manage],
+      ["fork of another project's stream by absolute URL", fork(`${server.baseUrl}/v1/stream/${B}/${LEDGER}`), tokens.manage],
+      ["subscribe with a token limited to the source", subscribe, sourceOnly],
+      ["unsubscribe with a token limited to the source", unsubscribe, sourceOnly],
+      ["subscribe with a token limited to the estuary", subscribe, estuaryOnly],
+    ];
+    for (const [name, route, token] of cases) {
+      const outcome = await call(route, `Bearer ${token}`);
+      count(outcome);
+      expectRefusal(outcome, route.method, 403, name);
+    }
+    expect(await snapshot()).toEqual(baseline);
+  });
+});
+
+describe("the admin API", () => {
+  const ADMIN_ROUTES: [string, string, unknown][] = [
+    ["POST", "/projects", { project: "planted-project" }],
+    ["GET", `/projects/${A}`, undefined],
+    ["PATCH", `/projects/${A}`, { corsOrigins: ["https://evil.example"] }],
+    ["POST", `/projects/${A}/secrets`, undefined],
+    ["DELETE", `/projects/${A}/secrets/KID`, undefined],
+    ["POST", `/projects/${A}/tokens`, { scope: ["manage"] }],
+  ];
+
+  it("refuses missing and wrong admin tokens with 401 and changes nothing", async () => {
+    const before = await admin.describe(A);
+    const credentials: [string, string][] = [
+      ["no token", ""],
+      ["a wrong admin token", `Bearer ${ADMIN_TOKEN}-but-longer`],
+      ["the admin token's prefix", `Bearer ${ADMIN_TOKEN.slice(0, -1)}`],
+      ["a project's manage token", `Bearer ${tokens.manage}`],
+      ["the admin token under Basic", `Basic ${ADMIN_TOKEN}`],
+    ];
+    for (const [method, template, body] of ADMIN_ROUTES) {
+      const path = template.replace("KID", tokens.kid);
+      for (const [name, authorization] of credentials) {
+        const outcome = await admin.request(method, path, body, authorization);
+        count(outcome);
+        expectRefusal(outcome, method, 401, `${method} ${path} with ${name}`);
+        expect.soft(outcome.body, `${method} ${path} with ${name}`).not.toContain(tokens.secret);
+      }
+    }
+    expect((await admin.describe(A)).view).toEqual(before.view);
+    expect((await admin.request("GET", "/projects/planted-project")).status).toBe(404);
+  });
+
+  it("never shows a secret value when describing a project", async () => {
+    const extra = await admin.addSecret(B);
+    const { view, text } = await admin.describe(A);
+    expect(view.secrets.map((secret) => secret.kid)).toEqual([tokens.kid]);
+    expect(text).not.toContain(tokens.secret);
+    const other = await admin.describe(B);
+    expect(other.view.secrets).toHaveLength(2);
+    expect(other.text).not.toContain(tokens.otherSecret);
+    expect(other.text).not.toContain(extra.secret);
+  });
+});
+
+describe("valid tokens (the positive control)", () => {
+  it("work after rotation: hand-signed with the new secret and its kid, or without a kid", async () => {
+    const withKid = craftToken({ alg: "HS256", typ: "JWT", kid: tokens.kid }, { sub: A, scope: ["read"], exp: epochIn(60) }, tokens.secret);
+    const withoutKid = await signToken({ sub: A, scope: "read", exp: epochIn(60) }, tokens.secret);
+    for (const token of [withKid, withoutKid]) {
+      const outcome = await call({ method: "HEAD", path: `/v1/stream/${A}/${ORDERS}` }, `Bearer ${token}`);
+      expect(outcome.status).toBe(200);
+    }
+  });
+
+  it("work on the streams a limited token names, by exact name and by prefix", async () => {
+    for (const streams of [[ORDERS], ["ord*"]]) {
+      const token = await admin.mint(A, ["read"], streams);
+      const outcome = await call({ method: "GET", path: `/v1/stream/${A}/${ORDERS}?offset=-1` }, `Bearer ${token}`);
+      expect(outcome.status, JSON.stringify(streams)).toBe(200);
+      expect(parseJson(outcome.body)).toEqual([{ order: 1 }, { order: 2 }]);
+    }
+  });
+
+  it("the least sufficient token works on every route", async () => {
+    for (const route of ROUTES) {
+      const token = { read: tokens.read, write: tokens.write, manage: tokens.manage }[route.needs];
+      const outcome = await call(route, `Bearer ${token}`);
+      expect.soft(outcome.status, `${route.name}: ${outcome.body.slice(0, 200)}`).toBe(route.ok);
+    }
+    const after = await snapshot();
+    expect(after.orders.body).toEqual([{ order: 1 }, { order: 2 }, { planted: true }]);
+    expect(after.fresh).toMatchObject({ status: 200, body: [{ planted: true }] });
+    expect(after.fork.status).toBe(200);
+    expect(after.intruderEstuary.status).toBe(200);
+    expect(after.inboxEstuary.status).toBe(404);
+    expect(after.audit.status).toBe(404);
+  });
+});

@@ -2,6 +2,8 @@
 // Safe to repeat: estuaries drop what they already applied, and report gaps to be filled from the source.
 import { streamStub, type Env } from "../env";
 import type { Segment } from "../stream/commands";
+import type { DeliveryOutcome } from "../stream/estuary-inbox";
+import { addCost, NO_COST, type FanoutCost } from "./cost";
 
 /** A fan-out slice may carry a whole 8 MiB append plus some neighbours; RPC allows 32 MiB. */
 export const FANOUT_SLICE_BYTES = 9 * 1024 * 1024;
@@ -17,10 +19,12 @@ export interface Slice {
   next: number;
 }
 
-export type DeliveryResult =
-  | { estuary: string; kind: "delivered"; applied: number }
-  | { estuary: string; kind: "unsubscribed" }
-  | { estuary: string; kind: "failed"; applied: number | null; error: unknown };
+/** Each result carries what it cost, so callers can keep the fan-out cost counters. */
+export type DeliveryResult = { estuary: string; cost: FanoutCost } & (
+  | { kind: "delivered"; applied: number }
+  | { kind: "unsubscribed" }
+  | { kind: "failed"; applied: number | null; error: unknown }
+);
 
 export async function readSource(env: Env, source: string, from: number, to: number): Promise<Slice | null> {
   const slice = await streamStub(env, source).readSlice(from, to, FANOUT_SLICE_BYTES, false);
@@ -39,31 +43,54 @@ export async function deliverSlice(
 }
 
 /** Brings one estuary up to `target`, starting from where it says it is. */
-export async function catchUp(env: Env, source: string, estuary: string, from: number, target: number): Promise<DeliveryResult> {
+export async function catchUp(
+  env: Env,
+  source: string,
+  estuary: string,
+  from: number,
+  target: number,
+  spent: FanoutCost = NO_COST,
+): Promise<DeliveryResult> {
   let position = from;
+  let cost = spent;
   try {
     for (let step = 0; step < MAX_CATCH_UP_STEPS && position < target; step++) {
       const slice = await readSource(env, source, position, target);
-      if (!slice) return { estuary, kind: "unsubscribed" };
+      cost = addCost(cost, { rpcs: 1, sourceReads: 1 });
+      if (!slice) return { estuary, cost, kind: "unsubscribed" };
       const outcome = await streamStub(env, estuary).deliver({ source, from: position, to: slice.next, segments: slice.segments });
-      if (outcome.status === "unsubscribed") return { estuary, kind: "unsubscribed" };
+      cost = addCost(cost, costOf(outcome));
+      if (outcome.status === "unsubscribed") return { estuary, cost, kind: "unsubscribed" };
       position = outcome.status === "gap" ? outcome.applied : Math.max(outcome.applied, slice.next);
     }
-    return { estuary, kind: "delivered", applied: position };
+    return { estuary, cost, kind: "delivered", applied: position };
   } catch (error) {
-    return { estuary, kind: "failed", applied: position, error };
+    return { estuary, cost, kind: "failed", applied: position, error };
   }
 }
 
 async function deliverOne(env: Env, source: string, estuary: string, from: number, slice: Slice): Promise<DeliveryResult> {
   try {
     const outcome = await streamStub(env, estuary).deliver({ source, from, to: slice.next, segments: slice.segments });
-    if (outcome.status === "unsubscribed") return { estuary, kind: "unsubscribed" };
-    if (outcome.status === "gap") return catchUp(env, source, estuary, outcome.applied, slice.next);
-    return { estuary, kind: "delivered", applied: outcome.applied };
+    const cost = addCost(NO_COST, costOf(outcome));
+    if (outcome.status === "unsubscribed") return { estuary, cost, kind: "unsubscribed" };
+    if (outcome.status === "gap") return catchUp(env, source, estuary, outcome.applied, slice.next, cost);
+    return { estuary, cost, kind: "delivered", applied: outcome.applied };
   } catch (error) {
-    return { estuary, kind: "failed", applied: null, error };
+    return { estuary, cost: addCost(NO_COST, { rpcs: 1 }), kind: "failed", applied: null, error };
   }
+}
+
+/** One delivery RPC, and what the estuary reports having written. */
+function costOf(outcome: DeliveryOutcome): Partial<FanoutCost> {
+  return outcome.status === "applied"
+    ? { rpcs: 1, messagesDelivered: outcome.messages, rowsWritten: outcome.rowsWritten }
+    : { rpcs: 1 };
+}
+
+/** The total cost of a batch of deliveries. */
+export function totalCost(results: readonly DeliveryResult[]): FanoutCost {
+  return results.reduce((sum, result) => addCost(sum, result.cost), NO_COST);
 }
 
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {

@@ -1,5 +1,6 @@
 // Shapes that cross boundaries in fan-out: RPC inputs of StreamSubscribersDO and queue messages.
 import { z } from "zod";
+import type { FanoutCost } from "./cost";
 
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Key = z.string().min(1).max(300);
@@ -20,6 +21,8 @@ export const FanoutJobSchema = z.object({
 export type FanoutJob = z.infer<typeof FanoutJobSchema>;
 
 export interface FanoutStatus {
+  /** Running totals since the first subscriber (estuary/cost.ts). */
+  cost: FanoutCost;
   source: string;
   subscribers: number;
   mode: "inline" | "queue";

@@ -1,11 +1,13 @@
 // StreamSubscribersDO's only door to SQLite.
 import type { BreakerState } from "./breaker";
+import { FanoutCostSchema, NO_COST, type FanoutCost } from "./cost";
 
 export interface FanoutState {
   source: string;
   target: number;
   cohort: number;
   breaker: BreakerState;
+  cost: FanoutCost;
 }
 
 export interface Laggard {
@@ -21,6 +23,7 @@ type FanoutRow = {
   breaker_state: string;
   breaker_failures: number;
   breaker_opened_at: number | null;
+  cost: string;
 };
 
 export class SubscribersRepository {
@@ -38,33 +41,36 @@ export class SubscribersRepository {
         failures: row.breaker_failures,
         openedAt: row.breaker_opened_at,
       },
+      cost: FanoutCostSchema.catch(NO_COST).parse(JSON.parse(row.cost)),
     };
   }
 
   /** Starts fan-out state for a first subscriber; a concurrent first subscribe keeps the earlier row. */
   create(state: FanoutState): void {
     this.sql.exec(
-      `INSERT OR IGNORE INTO fanout (id, source, target_pos, cohort_pos, breaker_state, breaker_failures, breaker_opened_at)
-       VALUES (1, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO fanout (id, source, target_pos, cohort_pos, breaker_state, breaker_failures, breaker_opened_at, cost)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?)`,
       state.source,
       state.target,
       state.cohort,
       state.breaker.state,
       state.breaker.failures,
       state.breaker.openedAt,
+      JSON.stringify(state.cost),
     );
   }
 
   /** Updates only: a round finishing after the last unsubscribe must not bring the state back. */
   save(state: FanoutState): void {
     this.sql.exec(
-      `UPDATE fanout SET target_pos = ?, cohort_pos = ?, breaker_state = ?, breaker_failures = ?, breaker_opened_at = ?
-       WHERE id = 1`,
+      `UPDATE fanout SET target_pos = ?, cohort_pos = ?, breaker_state = ?, breaker_failures = ?, breaker_opened_at = ?,
+         cost = ? WHERE id = 1`,
       state.target,
       state.cohort,
       state.breaker.state,
       state.breaker.failures,
       state.breaker.openedAt,
+      JSON.stringify(state.cost),
     );
   }
 

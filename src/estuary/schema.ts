@@ -26,4 +26,11 @@ export const SUBSCRIBERS_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX subscribers_lagging ON subscribers (lag_pos) WHERE lag_pos IS NOT NULL;
     `,
   },
+  {
+    id: 2,
+    sql: `
+      -- Running fan-out cost counters (estuary/cost.ts), kept in the row every round saves anyway.
+      ALTER TABLE fanout ADD COLUMN cost TEXT NOT NULL DEFAULT '{}';
+    `,
+  },
 ];

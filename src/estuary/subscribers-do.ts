@@ -7,7 +7,8 @@ import { streamStub, type Env } from "../env";
 import { fail, type Failure } from "../errors";
 import { LazySchema } from "../storage/migrations";
 import { admit, CLOSED, recordFailure, recordSuccess, retryAt } from "./breaker";
-import { deliverSlice, readSource, type DeliveryResult, type Slice } from "./deliver";
+import { addCost, FanoutCostSchema, NO_COST } from "./cost";
+import { deliverSlice, readSource, totalCost, type DeliveryResult, type Slice } from "./deliver";
 import { FanoutJobSchema, PublishSchema, SubscribeSchema, type FanoutJob, type FanoutStatus } from "./messages";
 import { SubscribersRepository, type FanoutState } from "./repository";
 import { SUBSCRIBERS_MIGRATIONS } from "./schema";
@@ -45,7 +46,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (!state) {
       const source = await streamStub(this.env, req.source).setFanout(true);
       if (!source) return fail("not_found", "source stream not found");
-      this.repo.create({ source: req.source, target: source.tail, cohort: source.tail, breaker: CLOSED });
+      this.repo.create({ source: req.source, target: source.tail, cohort: source.tail, breaker: CLOSED, cost: NO_COST });
       state = this.repo.load();
       if (!state) return fail("not_found", "source stream not found");
     }
@@ -97,6 +98,15 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     this.kick();
   }
 
+  /** Costs of queue deliveries, reported by the consumer that made them. */
+  async recordCost(input: unknown): Promise<void> {
+    const cost = FanoutCostSchema.parse(input);
+    const state = this.schema.exists ? this.repo.load() : null;
+    if (!state) return;
+    state.cost = addCost(state.cost, cost);
+    this.repo.save(state);
+  }
+
   async status(): Promise<FanoutStatus | null> {
     if (!this.schema.exists) return null;
     const state = this.repo.load();
@@ -110,6 +120,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
       fannedOutPosition: state.cohort,
       targetPosition: state.target,
       pendingRepairs: this.repo.laggardCount(),
+      cost: state.cost,
     };
   }
 
@@ -180,14 +191,16 @@ export class StreamSubscribersDO extends DurableObject<Env> {
       } catch {
         return false;
       }
+      state.cost = addCost(state.cost, { rpcs: 1, sourceReads: 1 });
       if (!slice) {
         await this.sourceDeleted(state.source);
         return "gone";
       }
       if (members.length > config.FANOUT_QUEUE_THRESHOLD) {
-        if (!(await this.enqueue(state.source, state.cohort, slice.next, members))) return false;
+        if (!(await this.enqueue(state, state.cohort, slice.next, members))) return false;
       } else {
         const results = await deliverSlice(this.env, state.source, members, state.cohort, slice);
+        state.cost = addCost(state.cost, totalCost(results));
         const failed = results.filter((result) => result.kind === "failed").length;
         // Most deliveries failing means the downstream is unwell: count it against the breaker and
         // retry the whole round later. A few failing estuaries are repaired on their own instead.
@@ -219,14 +232,16 @@ export class StreamSubscribersDO extends DurableObject<Env> {
         continue;
       }
       const slice = await readSource(this.env, state.source, position, state.target).catch(() => null);
+      state.cost = addCost(state.cost, { rpcs: 1, sourceReads: 1 });
       if (!slice) continue;
       if (estuaries.length > config.FANOUT_QUEUE_THRESHOLD) {
-        if (await this.enqueue(state.source, position, slice.next, estuaries)) {
+        if (await this.enqueue(state, position, slice.next, estuaries)) {
           for (const estuary of estuaries) this.repo.setLagging(estuary, slice.next, now, 0);
         }
         continue;
       }
       const results = await deliverSlice(this.env, state.source, estuaries, position, slice);
+      state.cost = addCost(state.cost, totalCost(results));
       await this.settle(results, position, state.cohort, false);
     }
   }
@@ -256,14 +271,17 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     }
   }
 
-  private async enqueue(source: string, from: number, to: number, estuaries: readonly string[]): Promise<boolean> {
+  private async enqueue(state: FanoutState, from: number, to: number, estuaries: readonly string[]): Promise<boolean> {
+    const { source } = state;
     const jobs: FanoutJob[] = [];
     for (let i = 0; i < estuaries.length; i += ESTUARIES_PER_JOB) {
       jobs.push({ source, from, to, estuaries: estuaries.slice(i, i + ESTUARIES_PER_JOB) });
     }
     try {
       for (let i = 0; i < jobs.length; i += JOBS_PER_SEND) {
-        await this.env.FANOUT_QUEUE.sendBatch(jobs.slice(i, i + JOBS_PER_SEND).map((body) => ({ body })));
+        const batch = jobs.slice(i, i + JOBS_PER_SEND);
+        await this.env.FANOUT_QUEUE.sendBatch(batch.map((body) => ({ body })));
+        state.cost = addCost(state.cost, { queueMessages: batch.length });
       }
       return true;
     } catch (error) {

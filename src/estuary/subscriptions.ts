@@ -5,6 +5,7 @@ import { ApiError } from "../errors";
 import { streamPathOf, type StreamAddress } from "../http/stream-path";
 import { streamStub, subscribersStub, type Env } from "../env";
 import { formatOffset, type OffsetQuery } from "../stream/offsets";
+import { NO_COST } from "./cost";
 import type { FanoutStatus } from "./messages";
 
 /** How far upstream a cycle check walks before refusing to guess. */
@@ -97,6 +98,7 @@ export async function fanoutStatus(env: Env, source: StreamAddress): Promise<Fan
     fannedOutPosition: head.tail,
     targetPosition: head.tail,
     pendingRepairs: 0,
+    cost: NO_COST,
   };
 }
 

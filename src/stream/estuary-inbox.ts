@@ -16,13 +16,17 @@ export const DeliverySchema = z.object({
 export type Delivery = z.infer<typeof DeliverySchema>;
 
 export type DeliveryOutcome =
-  | { ok: true; status: "applied" | "duplicate"; applied: number }
+  /** Written: `messages` estuary messages, costing `rowsWritten` SQLite rows. */
+  | { ok: true; status: "applied"; applied: number; messages: number; rowsWritten: number }
+  | { ok: true; status: "duplicate"; applied: number }
   /** The estuary has applied up to `applied`, which is not where this delivery starts: resend from there. */
   | { ok: true; status: "gap"; applied: number }
   /** The estuary is gone, closed, or no longer subscribed: stop delivering to it. */
   | { ok: true; status: "unsubscribed"; applied: number };
 
-export type DeliveryPlan = { kind: "write"; messages: Uint8Array[] } | { kind: "skip"; outcome: DeliveryOutcome };
+export type DeliveryPlan =
+  | { kind: "write"; messages: Uint8Array[] }
+  | { kind: "skip"; outcome: Exclude<DeliveryOutcome, { status: "applied" }> };
 
 export function planDelivery(applied: number | undefined, delivery: Delivery): DeliveryPlan {
   if (applied === undefined) return { kind: "skip", outcome: { ok: true, status: "unsubscribed", applied: 0 } };

@@ -63,7 +63,17 @@ type StreamRow = {
 type ChunkRow = { start_pos: number; end_pos: number; data: ArrayBuffer; message_end: number; append_end: number };
 
 export class StreamRepository {
+  /** Rows written by this repository since the object started (a cost counter for fan-out). */
+  rowsWritten = 0;
+
   constructor(private readonly sql: SqlStorage) {}
+
+  /** Runs a statement that writes, counting the rows it wrote. */
+  private write(query: string, ...bindings: unknown[]): number {
+    const written = this.sql.exec(query, ...bindings).rowsWritten;
+    this.rowsWritten += written;
+    return written;
+  }
 
   loadMeta(): StreamMeta | null {
     const row = this.sql.exec<StreamRow>("SELECT * FROM stream WHERE id = 1").toArray()[0];
@@ -90,7 +100,7 @@ export class StreamRepository {
   }
 
   saveMeta(meta: StreamMeta): void {
-    this.sql.exec(
+    this.write(
       `INSERT OR REPLACE INTO stream (id, generation, status, name, content_type, ttl_seconds, expires_at,
          last_access, tail, closed, closed_by, last_stream_seq, fork_source, fork_position, fork_sub_offset, estuary, fanout, public)
        VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -115,12 +125,12 @@ export class StreamRepository {
   }
 
   touch(lastAccess: number): void {
-    this.sql.exec("UPDATE stream SET last_access = ? WHERE id = 1", lastAccess);
+    this.write("UPDATE stream SET last_access = ? WHERE id = 1", lastAccess);
   }
 
   insertChunks(chunks: readonly Chunk[]): void {
     for (const chunk of chunks) {
-      this.sql.exec(
+      this.write(
         "INSERT INTO chunks (start_pos, end_pos, data, message_end, append_end) VALUES (?, ?, ?, ?, ?)",
         chunk.start,
         chunk.end,
@@ -165,7 +175,7 @@ export class StreamRepository {
   }
 
   saveProducer(id: string, state: ProducerState): void {
-    this.sql.exec(
+    this.write(
       "INSERT OR REPLACE INTO producers (id, epoch, last_seq) VALUES (?, ?, ?)",
       id,
       state.epoch,
@@ -174,11 +184,11 @@ export class StreamRepository {
   }
 
   addFork(name: string): void {
-    this.sql.exec("INSERT OR IGNORE INTO forks (name) VALUES (?)", name);
+    this.write("INSERT OR IGNORE INTO forks (name) VALUES (?)", name);
   }
 
   removeFork(name: string): void {
-    this.sql.exec("DELETE FROM forks WHERE name = ?", name);
+    this.write("DELETE FROM forks WHERE name = ?", name);
   }
 
   forkCount(): number {
@@ -193,11 +203,11 @@ export class StreamRepository {
   }
 
   setApplied(source: string, position: number): void {
-    this.sql.exec("INSERT OR REPLACE INTO estuary_sources (source, applied_pos) VALUES (?, ?)", source, position);
+    this.write("INSERT OR REPLACE INTO estuary_sources (source, applied_pos) VALUES (?, ?)", source, position);
   }
 
   removeSource(source: string): void {
-    this.sql.exec("DELETE FROM estuary_sources WHERE source = ?", source);
+    this.write("DELETE FROM estuary_sources WHERE source = ?", source);
   }
 
   sources(): { source: string; applied: number }[] {
@@ -209,9 +219,9 @@ export class StreamRepository {
 
   /** Drops the stream's data, producers and fork references; the stream row stays for its generation. */
   wipe(): void {
-    this.sql.exec("DELETE FROM estuary_sources");
-    this.sql.exec("DELETE FROM chunks");
-    this.sql.exec("DELETE FROM producers");
-    this.sql.exec("DELETE FROM forks");
+    this.write("DELETE FROM estuary_sources");
+    this.write("DELETE FROM chunks");
+    this.write("DELETE FROM producers");
+    this.write("DELETE FROM forks");
   }
 }

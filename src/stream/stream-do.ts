@@ -319,11 +319,13 @@ export class StreamDO extends DurableObject<Env> {
     const plan = planDelivery(this.repo.appliedFrom(delivery.source), delivery);
     if (plan.kind === "skip") return plan.outcome;
     const chunks = toChunks(meta.tail, plan.messages);
+    const rowsBefore = this.repo.rowsWritten;
     // Deliveries are not reads or subscribes, so they do not slide the estuary's TTL.
     this.commit({ ...meta, tail: chunks.at(-1)?.end ?? meta.tail }, chunks, () =>
       this.repo.setApplied(delivery.source, delivery.to),
     );
-    return { ok: true, status: "applied", applied: delivery.to };
+    const rowsWritten = this.repo.rowsWritten - rowsBefore;
+    return { ok: true, status: "applied", applied: delivery.to, messages: plan.messages.length, rowsWritten };
   }
 
   /** Switched by this stream's StreamSubscribersDO as it gains its first or loses its last subscriber. */
@@ -439,8 +441,10 @@ export class StreamDO extends DurableObject<Env> {
     if (due !== null) await this.setAlarm(due);
   }
 
+  /** An expiry already past (even before 1970, which setAlarm refuses) is due now. */
   private setAlarm(at: number): Promise<void> {
-    return this.ctx.storage.setAlarm(Math.min(at, Date.now() + ALARM_HORIZON_MS));
+    const now = Date.now();
+    return this.ctx.storage.setAlarm(Math.min(Math.max(at, now), now + ALARM_HORIZON_MS));
   }
 }
 

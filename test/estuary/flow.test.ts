@@ -484,7 +484,7 @@ describe("estuary and status routes", () => {
     expect(still.status).toBe(404);
   });
 
-  test("the subscribers route reports count, mode, breaker and fan-out offsets", async () => {
+  test("the subscribers route reports count, mode, breaker, fan-out offsets and cost", async () => {
     const source = unique("status-source");
     await api.create(project, source, JSON_TYPE);
     const emptyTail = await api.tail(project, source);
@@ -495,6 +495,7 @@ describe("estuary and status routes", () => {
       fannedOutOffset: emptyTail,
       targetOffset: emptyTail,
       pendingRepairs: 0,
+      cost: { messagesDelivered: 0, rpcs: 0, sourceReads: 0, rowsWritten: 0, queueMessages: 0 },
     });
 
     const estuaries = [unique("status-a"), unique("status-b")];
@@ -509,6 +510,7 @@ describe("estuary and status routes", () => {
       fannedOutOffset: tail,
       targetOffset: tail,
       pendingRepairs: 0,
+      cost: expect.objectContaining({ messagesDelivered: 2, sourceReads: 1, queueMessages: 0 }),
     });
     await expectError(await fetch(`${server.baseUrl}/v1/estuary/subscribers/${project}/${unique("none")}`), 404, "not_found");
   });

@@ -18,5 +18,6 @@ export async function getFanoutStatus(c: AppContext): Promise<Response> {
     fannedOutOffset: formatOffset(status.fannedOutPosition),
     targetOffset: formatOffset(status.targetPosition),
     pendingRepairs: status.pendingRepairs,
+    cost: status.cost,
   });
 }

@@ -1,0 +1,70 @@
+// Fan-out cost counters: what each inline round and each queue job really spends, as reported on the
+// source's status route (the figures behind cost per delivered message).
+import { createMessageBatch } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { createSource, eventually, estuaryObject, publish, readJson, subscribe } from "./estuary-support";
+import { call } from "./worker";
+
+const P = "cost";
+
+interface Cost {
+  messagesDelivered: number;
+  rpcs: number;
+  sourceReads: number;
+  rowsWritten: number;
+  queueMessages: number;
+}
+
+async function cost(source: string): Promise<Cost> {
+  const response = await call(`/v1/estuary/subscribers/${P}/${source}`);
+  return (await response.json<{ cost: Cost }>()).cost;
+}
+
+describe("fan-out cost counters", () => {
+  it("count one source read and one delivery RPC per estuary for an inline round", async () => {
+    await createSource(P, "inline-src");
+    for (const id of ["i1", "i2", "i3"]) expect(await subscribe(P, "inline-src", id)).toBe(201);
+
+    await publish(P, "inline-src", [{ n: 1 }, { n: 2 }]);
+    await eventually(async () => expect((await cost("inline-src")).messagesDelivered).toBe(6));
+
+    const spent = await cost("inline-src");
+    expect(spent).toMatchObject({ sourceReads: 1, rpcs: 4, queueMessages: 0 });
+    // Every estuary writes the same: at least its two message rows and its applied position
+    // (SQLite also counts index and metadata updates, which is what is billed).
+    expect(spent.rowsWritten % 3).toBe(0);
+    expect(spent.rowsWritten / 3).toBeGreaterThanOrEqual(3);
+    expect(await readJson(P, "i3")).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it("count what a queue job spends, reported by the consumer", async () => {
+    await createSource(P, "queue-src");
+    expect(await subscribe(P, "queue-src", "q0")).toBe(201);
+    await publish(P, "queue-src", [{ n: 1 }]);
+    await eventually(async () => expect((await cost("queue-src")).messagesDelivered).toBe(1));
+    const before = await cost("queue-src");
+
+    for (const id of ["q1", "q2"]) {
+      const attached = await estuaryObject(P, id).attachSource({
+        source: `${P}/queue-src`,
+        contentType: "application/json",
+        position: 0,
+        name: `${P}/${id}`,
+        ttlSeconds: 3600,
+        maxSources: 10,
+      });
+      expect(attached.ok).toBe(true);
+    }
+    const head = await call(`/v1/stream/${P}/queue-src`, { method: "HEAD" });
+    const tail = Number(head.headers.get("Stream-Next-Offset")?.split("_")[1]);
+    const job = { source: `${P}/queue-src`, from: 0, to: tail, estuaries: [`${P}/q1`, `${P}/q2`] };
+    await worker.queue(createMessageBatch("estuary-fanout", [{ id: "job", timestamp: Date.now(), attempts: 1, body: job }]), env);
+
+    const after = await cost("queue-src");
+    expect(after.messagesDelivered - before.messagesDelivered).toBe(2);
+    expect(after.sourceReads - before.sourceReads).toBe(1);
+    expect(after.rpcs - before.rpcs).toBe(3);
+  });
+});

@@ -11,6 +11,20 @@ function split(text: string, allowEmptyArray = false): string[] | string {
 }
 
 describe("splitJsonMessages", () => {
+  it("keeps every literal exactly as sent, so no value changes on the way through", () => {
+    expect(split("[12345678901234567890123, 1e400, 0.10, \"\\u00e9\"]")).toEqual([
+      "12345678901234567890123",
+      "1e400",
+      "0.10",
+      '"\\u00e9"',
+    ]);
+  });
+
+  it("keeps whitespace inside strings, and commas and brackets inside strings do not split", () => {
+    expect(split('[" a , ] b ", {"k": "[x, y]"}]')).toEqual(['" a , ] b "', '{"k":"[x, y]"}']);
+    expect(split('["quote \\" , inside"]')).toEqual(['"quote \\" , inside"']);
+  });
+
   it("stores a non-array value as one compact message", () => {
     expect(split('{ "a" : [1, 2] }')).toEqual(['{"a":[1,2]}']);
     expect(split("42")).toEqual(["42"]);

@@ -18,6 +18,7 @@ import {
   eventually,
   failDeliveries,
   publish,
+  queueJobForDirectEstuaries,
   readJson,
   subscribe,
   subscribersObject,
@@ -116,21 +117,7 @@ describe("fan-out under faults", () => {
   it("the same queue batch delivered twice leaves each estuary with one copy", async () => {
     await createSource(P, "queue-src");
     await publish(P, "queue-src", [{ n: 1 }, { n: 2 }]);
-    const head = await call(`/v1/stream/${P}/queue-src`, { method: "HEAD" });
-    const tail = Number(head.headers.get("Stream-Next-Offset")?.split("_")[1]);
-    // Attach the estuaries directly, so only the queue consumer delivers to them.
-    for (const id of ["queued-1", "queued-2"]) {
-      const attached = await estuaryObject(P, id).attachSource({
-        source: `${P}/queue-src`,
-        contentType: "application/json",
-        position: 0,
-        name: `${P}/${id}`,
-        ttlSeconds: 3600,
-        maxSources: 100,
-      });
-      expect(attached.ok).toBe(true);
-    }
-    const job = { source: `${P}/queue-src`, from: 0, to: tail, estuaries: [`${P}/queued-1`, `${P}/queued-2`] };
+    const job = await queueJobForDirectEstuaries(P, "queue-src", ["queued-1", "queued-2"]);
 
     for (const attempt of [1, 2]) {
       const batch = createMessageBatch("estuary-fanout", [{ id: `job-${attempt}`, timestamp: Date.now(), attempts: attempt, body: job }]);

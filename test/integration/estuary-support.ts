@@ -52,6 +52,27 @@ export async function eventually(check: () => Promise<void>, timeoutMs = 10_000)
 
 const POLL_MS = 20;
 
+/**
+ * A queue job reading a JSON source from its start up to its tail, for estuaries attached to it
+ * directly (not through the subscribers object), so only the queue consumer delivers to them.
+ */
+export async function queueJobForDirectEstuaries(project: string, source: string, estuaryIds: string[]) {
+  for (const id of estuaryIds) {
+    const attached = await estuaryObject(project, id).attachSource({
+      source: `${project}/${source}`,
+      contentType: "application/json",
+      position: 0,
+      name: `${project}/${id}`,
+      ttlSeconds: 3600,
+      maxSources: 10,
+    });
+    expect(attached.ok).toBe(true);
+  }
+  const head = await call(`/v1/stream/${project}/${source}`, { method: "HEAD" });
+  const tail = Number(head.headers.get("Stream-Next-Offset")?.split("_")[1]);
+  return { source: `${project}/${source}`, from: 0, to: tail, estuaries: estuaryIds.map((id) => `${project}/${id}`) };
+}
+
 export function estuaryObject(project: string, estuaryId: string): DurableObjectStub<StreamDO> {
   return streamStub(env, `${project}/${estuaryId}`);
 }

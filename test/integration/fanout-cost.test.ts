@@ -4,7 +4,7 @@ import { createMessageBatch } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { createSource, eventually, estuaryObject, publish, readJson, subscribe } from "./estuary-support";
+import { createSource, eventually, publish, queueJobForDirectEstuaries, readJson, subscribe } from "./estuary-support";
 import { call } from "./worker";
 
 const P = "cost";
@@ -46,20 +46,7 @@ describe("fan-out cost counters", () => {
     await eventually(async () => expect((await cost("queue-src")).messagesDelivered).toBe(1));
     const before = await cost("queue-src");
 
-    for (const id of ["q1", "q2"]) {
-      const attached = await estuaryObject(P, id).attachSource({
-        source: `${P}/queue-src`,
-        contentType: "application/json",
-        position: 0,
-        name: `${P}/${id}`,
-        ttlSeconds: 3600,
-        maxSources: 10,
-      });
-      expect(attached.ok).toBe(true);
-    }
-    const head = await call(`/v1/stream/${P}/queue-src`, { method: "HEAD" });
-    const tail = Number(head.headers.get("Stream-Next-Offset")?.split("_")[1]);
-    const job = { source: `${P}/queue-src`, from: 0, to: tail, estuaries: [`${P}/q1`, `${P}/q2`] };
+    const job = await queueJobForDirectEstuaries(P, "queue-src", ["q1", "q2"]);
     await worker.queue(createMessageBatch("estuary-fanout", [{ id: "job", timestamp: Date.now(), attempts: 1, body: job }]), env);
 
     const after = await cost("queue-src");

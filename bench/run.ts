@@ -1,0 +1,126 @@
+// `npm run bench [-- [--quick] [--targets=ours,refMemory,refFile]]`: runs every scenario against each server in turn, prints the tables, writes JSON.
+import { mkdir, writeFile } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { FULL, QUICK, type Figure, type ScenarioContext } from "./model.ts";
+import { cpuTable, describeMachine, fanoutTable, machineLines, resultsTable, type FiguresByTarget } from "./report.ts";
+import { manyStreamAppends, oneStreamAppends } from "./scenarios/appends.ts";
+import { catchUpReads } from "./scenarios/catch-up.ts";
+import { fanout, type FanoutReport } from "./scenarios/fanout.ts";
+import { requestFloor } from "./scenarios/floor.ts";
+import { liveLatency } from "./scenarios/live.ts";
+import { startOurs, startReference, type Target, type TargetKey } from "./servers.ts";
+
+const ALL_TARGETS: readonly TargetKey[] = ["ours", "refMemory", "refFile"];
+
+function parseArgs(argv: readonly string[]): { quick: boolean; targets: TargetKey[] } {
+  let quick = false;
+  let targets = [...ALL_TARGETS];
+  for (const arg of argv) {
+    if (arg === "--quick") quick = true;
+    else if (arg.startsWith("--targets=")) {
+      const wanted = arg.slice("--targets=".length).split(",");
+      const unknown = wanted.filter((key) => !ALL_TARGETS.includes(key as TargetKey));
+      if (unknown.length > 0) throw new Error(`unknown target(s) ${unknown.join(", ")}; known: ${ALL_TARGETS.join(", ")}`);
+      targets = ALL_TARGETS.filter((key) => wanted.includes(key));
+    } else throw new Error(`unknown argument ${arg}; usage: npm run bench [-- [--quick] [--targets=ours,refMemory,refFile]]`);
+  }
+  return { quick, targets };
+}
+
+function start(key: TargetKey): Promise<Target> {
+  if (key === "ours") return startOurs();
+  return startReference(key === "refFile");
+}
+
+const runStarted = performance.now();
+function log(line: string): void {
+  process.stderr.write(`[${((performance.now() - runStarted) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+}
+
+const { quick, targets } = parseArgs(process.argv.slice(2));
+const profile = quick ? QUICK : FULL;
+const machine = describeMachine();
+const byTarget: FiguresByTarget = {};
+const failures: string[] = [];
+// Written inside a scenario callback; a holder keeps TypeScript from narrowing it to its initial null.
+const fanoutResult: { report: FanoutReport | null } = { report: null };
+
+for (const key of targets) {
+  log(`starting ${key}`);
+  const target = await start(key);
+  const ctx: ScenarioContext = { target, profile, log: (line) => log(`${key}: ${line}`) };
+  const figures: Figure[] = [];
+  byTarget[key] = figures;
+  // Each scenario uses its own streams; one that fails is reported and the others still run.
+  const scenarios: [string, () => Promise<Figure[]>][] = [
+    ["request floor", () => requestFloor(ctx)],
+    ["appends to one stream", () => oneStreamAppends(ctx)],
+    ["appends over 100 streams", () => manyStreamAppends(ctx)],
+    ["catch-up reads", () => catchUpReads(ctx)],
+    ["live delivery", () => liveLatency(ctx)],
+  ];
+  if (key === "ours") {
+    scenarios.push([
+      "fan-out",
+      async () => {
+        const result = await fanout(ctx);
+        fanoutResult.report = result;
+        return result.figures;
+      },
+    ]);
+  }
+  try {
+    for (const [name, run] of scenarios) {
+      try {
+        figures.push(...(await run()));
+      } catch (error) {
+        failures.push(`${key} / ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+        log(`${key}: ${name} FAILED: ${String(error)}`);
+      }
+    }
+  } finally {
+    log(`stopping ${key}`);
+    await target.stop();
+  }
+}
+
+const report = fanoutResult.report;
+if (report) {
+  for (const size of report.sizes) for (const failure of size.failures) failures.push(`fan-out to ${size.requested}: ${failure}`);
+  for (const failure of report.setupFailures) failures.push(`fan-out setup: ${failure}`);
+  for (const check of report.verifications) {
+    if (check.wrong > 0) failures.push(`fan-out verification of ${check.source}: ${check.wrong} of ${check.estuaries} estuaries wrong; ${check.firstProblem}`);
+  }
+}
+for (const figure of Object.values(byTarget).flat()) {
+  if (figure && figure.errors > 0) failures.push(`${figure.label}: ${figure.errors} failed requests`);
+}
+
+const runtimeSeconds = (performance.now() - runStarted) / 1000;
+const lines = [
+  `## Durable Streams benchmark (${quick ? "quick" : "full"} run, ${new Date().toISOString()}, ${runtimeSeconds.toFixed(0)} s)`,
+  "",
+  ...machineLines(machine),
+  "",
+  "Cells: median of rounds (min–max of rounds); fan-out rows: percentile of all publishes (fastest–slowest publish).",
+  "",
+  ...resultsTable(byTarget),
+  "",
+  "### Server CPU during each series (% of one core; 100% on the busiest thread means that thread is the limit)",
+  "",
+  ...cpuTable(byTarget),
+];
+if (report) lines.push("", "### Fan-out, where the time goes (ours)", "", ...fanoutTable(report));
+if (failures.length > 0) lines.push("", "### Failures", "", ...failures.map((failure) => `- ${failure.split("\n")[0]}`));
+process.stdout.write(`${lines.join("\n")}\n`);
+
+const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
+await mkdir(resultsDir, { recursive: true });
+const file = `${resultsDir}${new Date().toISOString().replace(/[:.]/g, "-")}-${quick ? "quick" : "full"}.json`;
+await writeFile(file, `${JSON.stringify({ quick, runtimeSeconds, machine, profile: { ...profile, fanoutPublishes: profile.fanoutSizes.map((n) => [n, profile.fanoutPublishes(n)]) }, figures: byTarget, fanout: report, failures }, null, 2)}\n`);
+log(`results written to ${file}`);
+if (failures.length > 0) {
+  for (const failure of failures) log(`FAILURE: ${failure}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,106 @@
+// Starts and stops the servers under test on loopback: ours under wrangler dev, and the Node reference server.
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startWranglerDev, type DevServer } from "../test/support/wrangler-dev.ts";
+import { descendantPids } from "./cpu.ts";
+
+export type TargetKey = "ours" | "refMemory" | "refFile";
+
+export interface Target {
+  key: TargetKey;
+  label: string;
+  baseUrl: string;
+  /** The server's processes, for CPU accounting. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+/** Long-poll timeout for every server: long enough that no measured wake is a timeout. */
+export const LONG_POLL_TIMEOUT_MS = 2_000;
+
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+
+/** Ours under local wrangler dev, with a fresh persist dir that is removed again on stop. */
+export async function startOurs(): Promise<Target> {
+  let dev: DevServer | undefined;
+  // The free port is picked before wrangler binds it, so another process may take it in between.
+  for (let attempt = 1; !dev; attempt++) {
+    try {
+      dev = await startWranglerDev({ vars: { LONG_POLL_TIMEOUT_MS: String(LONG_POLL_TIMEOUT_MS) } });
+    } catch (error) {
+      const portTaken = error instanceof Error && error.message.includes("Address already in use");
+      if (!portTaken || attempt >= 3) throw error;
+    }
+  }
+  const server = dev;
+  return {
+    key: "ours",
+    label: "ours (wrangler dev)",
+    baseUrl: server.baseUrl,
+    // Only one target runs at a time, so every process this benchmark has started belongs to it.
+    pids: () => descendantPids(process.pid),
+    async stop() {
+      await server.stop();
+      await rm(server.persistDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const referenceScript = fileURLToPath(new URL("./reference-server.ts", import.meta.url));
+
+/**
+ * The reference server in its own Node process, so it never shares an event loop with the load
+ * generator. With `fileBacked`, it stores streams under a fresh data dir (LMDB + append-only logs).
+ */
+export async function startReference(fileBacked: boolean): Promise<Target> {
+  const dataDir = fileBacked ? await mkdtemp(join(tmpdir(), "ds-reference-")) : undefined;
+  const args = [referenceScript, "--long-poll-ms", String(LONG_POLL_TIMEOUT_MS)];
+  if (dataDir) args.push("--data-dir", dataDir);
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const pid = child.pid;
+  if (pid === undefined) throw new Error("failed to spawn the reference server");
+  const kill = () => child.kill("SIGKILL");
+  process.once("exit", kill);
+  let output = "";
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`reference server not ready in ${READY_TIMEOUT_MS} ms:\n${output}`)), READY_TIMEOUT_MS);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      const ready = /READY (\S+)/.exec(output);
+      if (ready?.[1]) {
+        clearTimeout(timer);
+        resolve(ready[1].replace(/\/$/, ""));
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`reference server exited (${code ?? signal}) before it was ready:\n${output}`));
+    });
+  });
+  return {
+    key: fileBacked ? "refFile" : "refMemory",
+    label: fileBacked ? "reference (file)" : "reference (in-memory)",
+    baseUrl,
+    pids: () => [pid],
+    async stop() {
+      const exited = new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
+        else child.once("exit", () => resolve());
+      });
+      child.kill("SIGINT");
+      const timer = setTimeout(kill, STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+      process.removeListener("exit", kill);
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

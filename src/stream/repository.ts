@@ -60,6 +60,12 @@ type StreamRow = {
   public: number;
 };
 
+/** How far an estuary has applied one of its sources, in the source's positions. */
+export interface AppliedPosition {
+  source: string;
+  applied: number;
+}
+
 type ChunkRow = { start_pos: number; end_pos: number; data: ArrayBuffer; message_end: number; append_end: number };
 
 export class StreamRepository {
@@ -78,6 +84,8 @@ export class StreamRepository {
   loadMeta(): StreamMeta | null {
     const row = this.sql.exec<StreamRow>("SELECT * FROM stream WHERE id = 1").toArray()[0];
     if (!row) return null;
+    // Deliveries do not rewrite this row: the stored tail is a checkpoint, and the last chunk is the truth.
+    const lastEnd = this.sql.exec<{ end_pos: number }>("SELECT end_pos FROM chunks ORDER BY start_pos DESC LIMIT 1").toArray()[0]?.end_pos;
     return {
       generation: row.generation,
       status: row.status as StreamStatus,
@@ -86,7 +94,7 @@ export class StreamRepository {
       ttlSeconds: row.ttl_seconds,
       expiresAt: row.expires_at,
       lastAccess: row.last_access,
-      tail: row.tail,
+      tail: Math.max(row.tail, lastEnd ?? 0),
       closed: row.closed === 1,
       closedBy: row.closed_by ? (JSON.parse(row.closed_by) as ClosedBy) : null,
       lastStreamSeq: row.last_stream_seq,
@@ -128,15 +136,20 @@ export class StreamRepository {
     this.write("UPDATE stream SET last_access = ? WHERE id = 1", lastAccess);
   }
 
-  insertChunks(chunks: readonly Chunk[]): void {
+  /** Writes chunks; a delivery's last chunk records the source position it brings the estuary to. */
+  insertChunks(chunks: readonly Chunk[], delivered?: AppliedPosition): void {
+    const last = chunks.at(-1);
     for (const chunk of chunks) {
+      const tag = chunk === last ? delivered : undefined;
       this.write(
-        "INSERT INTO chunks (start_pos, end_pos, data, message_end, append_end) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO chunks (start_pos, end_pos, data, message_end, append_end, source, source_to) VALUES (?, ?, ?, ?, ?, ?, ?)",
         chunk.start,
         chunk.end,
         chunk.data,
         chunk.messageEnd ? 1 : 0,
         chunk.appendEnd ? 1 : 0,
+        tag?.source ?? null,
+        tag?.applied ?? null,
       );
     }
   }
@@ -144,7 +157,7 @@ export class StreamRepository {
   /** Chunks overlapping [from, limit), in order; a lazy iterator so readers stop when full. */
   *chunksBetween(from: number, limit: number): Generator<Chunk> {
     const cursor = this.sql.exec<ChunkRow>(
-      "SELECT * FROM chunks WHERE end_pos > ? AND start_pos < ? ORDER BY start_pos",
+      "SELECT start_pos, end_pos, data, message_end, append_end FROM chunks WHERE end_pos > ? AND start_pos < ? ORDER BY start_pos",
       from,
       limit,
     );
@@ -195,26 +208,34 @@ export class StreamRepository {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM forks").one().n;
   }
 
-  /** Source position up to which an estuary has applied `source`, or undefined if not subscribed. */
-  appliedFrom(source: string): number | undefined {
+  /**
+   * Each subscribed source with how far it has been applied: the checkpointed position, moved on by
+   * the deliveries tagged in chunks written since that checkpoint.
+   */
+  appliedPositions(): AppliedPosition[] {
     return this.sql
-      .exec<{ applied_pos: number }>("SELECT applied_pos FROM estuary_sources WHERE source = ?", source)
-      .toArray()[0]?.applied_pos;
+      .exec<{ source: string; applied: number }>(
+        `SELECT s.source,
+                MAX(s.applied_pos, COALESCE(
+                  (SELECT MAX(c.source_to) FROM chunks c WHERE c.start_pos >= s.checked_pos AND c.source = s.source), 0
+                )) AS applied
+         FROM estuary_sources s ORDER BY s.source`,
+      )
+      .toArray();
   }
 
-  setApplied(source: string, position: number): void {
-    this.write("INSERT OR REPLACE INTO estuary_sources (source, applied_pos) VALUES (?, ?)", source, position);
+  /** Records `applied` for `source` as accounting for every chunk that starts below `checked`. */
+  checkpointSource(position: AppliedPosition, checked: number): void {
+    this.write(
+      "INSERT OR REPLACE INTO estuary_sources (source, applied_pos, checked_pos) VALUES (?, ?, ?)",
+      position.source,
+      position.applied,
+      checked,
+    );
   }
 
   removeSource(source: string): void {
     this.write("DELETE FROM estuary_sources WHERE source = ?", source);
-  }
-
-  sources(): { source: string; applied: number }[] {
-    return this.sql
-      .exec<{ source: string; applied_pos: number }>("SELECT source, applied_pos FROM estuary_sources ORDER BY source")
-      .toArray()
-      .map((row) => ({ source: row.source, applied: row.applied_pos }));
   }
 
   /** Drops the stream's data, producers and fork references; the stream row stays for its generation. */

@@ -61,4 +61,24 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE stream ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    id: 4,
+    sql: `
+      -- A delivery writes one row. Its last chunk names the source and the source position it
+      -- brings the estuary to; neither the stream row's tail nor estuary_sources is rewritten.
+      -- Both become checkpoints that are brought up to date when the object loads: the tail from
+      -- the last chunk, each applied position from the tagged chunks at or after its checked_pos.
+      ALTER TABLE chunks ADD COLUMN source TEXT;
+      ALTER TABLE chunks ADD COLUMN source_to INTEGER;
+      -- Rebuilt WITHOUT ROWID so that a checkpoint writes one row, not a row and an index entry.
+      CREATE TABLE estuary_sources_v2 (
+        source TEXT PRIMARY KEY,
+        applied_pos INTEGER NOT NULL,
+        checked_pos INTEGER NOT NULL     -- applied_pos accounts for every chunk starting below this
+      ) WITHOUT ROWID;
+      INSERT INTO estuary_sources_v2 (source, applied_pos, checked_pos) SELECT source, applied_pos, 0 FROM estuary_sources;
+      DROP TABLE estuary_sources;
+      ALTER TABLE estuary_sources_v2 RENAME TO estuary_sources;
+    `,
+  },
 ];

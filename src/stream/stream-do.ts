@@ -27,7 +27,7 @@ import { splitJsonMessages } from "./json-messages";
 import { StreamRepository, type StreamMeta } from "./repository";
 import { STREAM_MIGRATIONS } from "./schema";
 import { DeliverySchema, planDelivery, type DeliveryOutcome } from "./estuary-inbox";
-import type { Chunk } from "./repository";
+import { EstuarySources } from "./estuary-sources";
 import { sameConfiguration } from "./create-config";
 import { expiryOf, info, isExpired } from "./meta";
 import { StreamReader } from "./reader";
@@ -50,6 +50,8 @@ export class StreamDO extends DurableObject<Env> {
   private meta: StreamMeta | null = null;
   private readonly waiters = new Waiters();
   private readonly reader: StreamReader;
+  /** For an estuary: its sources and how far each is applied. */
+  private readonly sources: EstuarySources;
   private schema!: LazySchema;
   /** When the fan-out safety-net alarm is due, if this isolate armed one. */
   private fanoutCheckAt: number | null = null;
@@ -58,9 +60,12 @@ export class StreamDO extends DurableObject<Env> {
     super(ctx, env);
     this.repo = new StreamRepository(ctx.storage.sql);
     this.reader = new StreamReader(this.repo, env);
+    this.sources = new EstuarySources(this.repo);
     void ctx.blockConcurrencyWhile(async () => {
       this.schema = new LazySchema(ctx.storage, STREAM_MIGRATIONS);
-      this.meta = this.schema.exists ? this.repo.loadMeta() : null;
+      if (!this.schema.exists) return;
+      this.meta = this.repo.loadMeta();
+      this.sources.load();
     });
   }
 
@@ -131,6 +136,7 @@ export class StreamDO extends DurableObject<Env> {
       this.repo.insertChunks(bodyChunks);
     });
     this.meta = meta;
+    this.sources.clear();
     await this.scheduleExpiry();
     return { ok: true, created: true, ...info(meta) };
   }
@@ -155,8 +161,10 @@ export class StreamDO extends DurableObject<Env> {
       lastStreamSeq: cmd.streamSeq ?? meta.lastStreamSeq,
       lastAccess: meta.ttlSeconds !== null ? now : meta.lastAccess,
     };
-    this.commit(next, chunks, () => {
+    this.commit(next, () => {
+      this.repo.insertChunks(chunks);
       if (cmd.producer) this.repo.saveProducer(cmd.producer.id, { epoch: cmd.producer.epoch, lastSeq: cmd.producer.seq });
+      this.repo.saveMeta(next);
     });
     return { ok: true, written: true, tail: next.tail, closed: next.closed, producer: plan.producer };
   }
@@ -284,25 +292,25 @@ export class StreamDO extends DurableObject<Env> {
       return fail("conflict", `estuary content type ${meta.contentType} differs from the source's ${req.contentType}`);
     }
     this.touch(meta, now);
-    const applied = this.repo.appliedFrom(req.source);
+    const applied = this.sources.appliedFrom(req.source);
     if (applied !== undefined) return { ok: true, created, attached: false, applied, generation: meta.generation };
-    if (this.repo.sources().length >= req.maxSources) {
+    if (this.sources.count >= req.maxSources) {
       return fail("conflict", `an estuary may be subscribed to at most ${req.maxSources} streams`);
     }
-    this.repo.setApplied(req.source, req.position);
+    this.sources.attach(req.source, req.position, meta.tail);
     return { ok: true, created, attached: true, applied: req.position, generation: meta.generation };
   }
 
   async detachSource(source: string): Promise<void> {
     if (!this.meta) return;
-    this.repo.removeSource(source);
+    this.sources.remove(source);
   }
 
   /** The sources this estuary is subscribed to, with how far each has been applied. */
   async estuarySources(): Promise<{ source: string; applied: number }[] | null> {
     const meta = this.meta;
     if (!meta || meta.status !== "active" || !meta.estuary) return null;
-    return this.repo.sources();
+    return this.sources.list();
   }
 
   /** Applies a fan-out delivery exactly once: the data and the applied position commit together. */
@@ -313,17 +321,19 @@ export class StreamDO extends DurableObject<Env> {
     if (!usable) {
       // The subscribers object drops the subscription on this answer; forget the source here too,
       // or a closed estuary would go on listing it (GET /v1/estuary, cycle checks).
-      if (meta?.status === "active") this.repo.removeSource(delivery.source);
+      if (meta?.status === "active") this.sources.remove(delivery.source);
       return { ok: true, status: "unsubscribed", applied: 0 };
     }
-    const plan = planDelivery(this.repo.appliedFrom(delivery.source), delivery);
+    const plan = planDelivery(this.sources.appliedFrom(delivery.source), delivery);
     if (plan.kind === "skip") return plan.outcome;
     const chunks = toChunks(meta.tail, plan.messages);
+    const position = { source: delivery.source, applied: delivery.to };
     const rowsBefore = this.repo.rowsWritten;
-    // Deliveries are not reads or subscribes, so they do not slide the estuary's TTL.
-    this.commit({ ...meta, tail: chunks.at(-1)?.end ?? meta.tail }, chunks, () =>
-      this.repo.setApplied(delivery.source, delivery.to),
-    );
+    // One row per message: the last chunk carries the applied position, and the stream row's tail
+    // is derived from the chunks on load. Deliveries do not slide the estuary's TTL either.
+    const next = { ...meta, tail: chunks.at(-1)?.end ?? meta.tail };
+    this.commit(next, () => this.repo.insertChunks(chunks, position));
+    this.sources.delivered(position, next.tail);
     const rowsWritten = this.repo.rowsWritten - rowsBefore;
     return { ok: true, status: "applied", applied: delivery.to, messages: plan.messages.length, rowsWritten };
   }
@@ -353,13 +363,9 @@ export class StreamDO extends DurableObject<Env> {
 
   // --- internals -------------------------------------------------------------------------------
 
-  /** Commits new rows and metadata in one transaction, then wakes live readers and publishes. */
-  private commit(next: StreamMeta, chunks: readonly Chunk[], alsoInTransaction: () => void): void {
-    this.ctx.storage.transactionSync(() => {
-      this.repo.insertChunks(chunks);
-      alsoInTransaction();
-      this.repo.saveMeta(next);
-    });
+  /** Writes new data in one transaction, then wakes live readers and publishes. */
+  private commit(next: StreamMeta, writeRows: () => void): void {
+    this.ctx.storage.transactionSync(writeRows);
     this.meta = next;
     this.waiters.wake();
     if (next.fanout) {
@@ -413,12 +419,13 @@ export class StreamDO extends DurableObject<Env> {
       this.meta = { ...meta, status: "soft_deleted" };
       this.repo.saveMeta(this.meta);
     } else {
-      const sources = meta.estuary ? this.repo.sources() : [];
+      const sources = meta.estuary ? this.sources.list() : [];
       this.meta = { ...meta, status: "deleted", tail: 0, closed: false, forkSource: null, estuary: false, fanout: false };
       this.ctx.storage.transactionSync(() => {
         this.repo.wipe();
         if (this.meta) this.repo.saveMeta(this.meta);
       });
+      this.sources.clear();
       if (meta.forkSource) await streamStub(this.env, meta.forkSource).releaseFork(meta.name);
       // A deleted source ends its subscriptions (a re-created stream restarts positions at zero);
       // a deleted estuary leaves the sources it was subscribed to.

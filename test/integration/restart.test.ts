@@ -1,23 +1,11 @@
 // Restart persistence: a StreamDO evicted from memory comes back with its data, producers and closed state.
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { StreamDO } from "../../src/stream/stream-do";
-import { call, streamObject } from "./worker";
+import { call, restart, streamObject } from "./worker";
 
 const text = { "Content-Type": "text/plain" };
 
 function producer(seq: number, extra: Record<string, string> = {}): Record<string, string> {
   return { ...text, "Producer-Id": "writer-1", "Producer-Epoch": "0", "Producer-Seq": String(seq), ...extra };
-}
-
-/** Evicts the object and proves the next request is served by a new instance over the same storage. */
-async function restart(stub: DurableObjectStub<StreamDO>): Promise<void> {
-  const before = new WeakSet<StreamDO>();
-  await runInDurableObject(stub, (instance) => {
-    before.add(instance);
-  });
-  await evictDurableObject(stub);
-  expect(await runInDurableObject(stub, (instance) => before.has(instance))).toBe(false);
 }
 
 async function readAll(path: string): Promise<{ body: string; headers: Headers }> {

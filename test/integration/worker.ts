@@ -1,4 +1,5 @@
 // Shared helpers for integration tests: requests through the Worker's fetch handler and the error shape.
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { streamStub } from "../../src/env";
@@ -14,6 +15,16 @@ export function call(path: string, init?: RequestInit): Promise<Response> {
 /** The StreamDO behind a path's key, e.g. "default/orders". */
 export function streamObject(key: string): DurableObjectStub<StreamDO> {
   return streamStub(env, key);
+}
+
+/** Evicts the object and proves the next request is served by a new instance over the same storage. */
+export async function restart(stub: DurableObjectStub<StreamDO>): Promise<void> {
+  const before = new WeakSet<StreamDO>();
+  await runInDurableObject(stub, (instance) => {
+    before.add(instance);
+  });
+  await evictDurableObject(stub);
+  expect(await runInDurableObject(stub, (instance) => before.has(instance))).toBe(false);
 }
 
 /** Asserts the project's error response shape and returns the message. */

@@ -86,7 +86,8 @@ export type AppendResult =
   | Failure;
 
 export type ReadResult =
-  | ({ ok: true; start: number; next: number; segments: Segment[]; upToDate: boolean } & StreamInfo)
+  /** `body` is the rendered payload of [start, next): raw bytes, or a JSON array in JSON mode. */
+  | ({ ok: true; start: number; next: number; body: Uint8Array; upToDate: boolean } & StreamInfo)
   | Failure;
 
 export type HeadResult = ({ ok: true } & StreamInfo) | Failure;

@@ -156,8 +156,13 @@ export class StreamRepository {
 
   /** Chunks overlapping [from, limit), in order; a lazy iterator so readers stop when full. */
   *chunksBetween(from: number, limit: number): Generator<Chunk> {
+    // Seek by start_pos (the primary key) to the row holding `from`: filtering on end_pos instead
+    // would scan every row from the stream's beginning.
     const cursor = this.sql.exec<ChunkRow>(
-      "SELECT start_pos, end_pos, data, message_end, append_end FROM chunks WHERE end_pos > ? AND start_pos < ? ORDER BY start_pos",
+      `SELECT start_pos, end_pos, data, message_end, append_end FROM chunks
+       WHERE start_pos >= COALESCE((SELECT MAX(start_pos) FROM chunks WHERE start_pos <= ?1), ?1)
+         AND start_pos < ?2 AND end_pos > ?1
+       ORDER BY start_pos`,
       from,
       limit,
     );
@@ -175,9 +180,12 @@ export class StreamRepository {
   /** True when one of the stream's own messages ends exactly at this position. */
   messageEndsAt(position: number): boolean {
     const row = this.sql
-      .exec<{ message_end: number }>("SELECT message_end FROM chunks WHERE end_pos = ?", position)
+      .exec<{ end_pos: number; message_end: number }>(
+        "SELECT end_pos, message_end FROM chunks WHERE start_pos < ? ORDER BY start_pos DESC LIMIT 1",
+        position,
+      )
       .toArray()[0];
-    return row?.message_end === 1;
+    return row?.end_pos === position && row.message_end === 1;
   }
 
   producer(id: string): ProducerState | undefined {

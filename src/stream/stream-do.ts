@@ -30,6 +30,7 @@ import { DeliverySchema, planDelivery, type DeliveryOutcome } from "./estuary-in
 import { EstuarySources } from "./estuary-sources";
 import { sameConfiguration } from "./create-config";
 import { expiryOf, info, isExpired } from "./meta";
+import { renderPayload } from "./payload";
 import { StreamReader } from "./reader";
 import { Waiters } from "./waiters";
 
@@ -195,7 +196,7 @@ export class StreamDO extends DurableObject<Env> {
       ok: true,
       start,
       next: gathered.next,
-      segments: gathered.segments,
+      body: renderPayload(meta.contentType, gathered.segments),
       upToDate: gathered.next === meta.tail,
       ...info(meta),
     };

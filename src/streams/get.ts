@@ -6,7 +6,6 @@ import { loadConfig } from "../config";
 import { streamStub } from "../env";
 import { nextCursor } from "../stream/cursor";
 import { parseReadQuery } from "./headers";
-import { renderPayload } from "./payload";
 import { denyPrivate, orThrow, streamHeaders } from "./response";
 import { sseResponse } from "./sse";
 
@@ -36,7 +35,7 @@ export async function readStream(c: AppContext): Promise<Response> {
 
   if (query.live === "long-poll") {
     headers.set("Stream-Cursor", nextCursor(query.cursor));
-    if (result.segments.length === 0) {
+    if (result.next === result.start) {
       headers.set("Cache-Control", "no-store");
       return new Response(null, { status: 204, headers });
     }
@@ -51,5 +50,5 @@ export async function readStream(c: AppContext): Promise<Response> {
     headers.set("Cache-Control", result.upToDate ? CACHE_TAIL : CACHE_RANGE);
     if (c.req.header("If-None-Match") === etag) return new Response(null, { status: 304, headers });
   }
-  return new Response(renderPayload(result.contentType, result.segments), { status: 200, headers });
+  return new Response(result.body, { status: 200, headers });
 }

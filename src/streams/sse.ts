@@ -1,13 +1,11 @@
 // SSE transport (protocol §5.7): a loop of long-poll reads against the StreamDO, framed as events.
 // Each batch is an `event: data` followed at once by an `event: control`.
 import type { Config } from "../config";
-import { concatBytes } from "../bytes";
 import type { ReadResult } from "../stream/commands";
 import { sseCarriesText } from "../stream/content-type";
 import { nextCursor } from "../stream/cursor";
 import { formatOffset } from "../stream/offsets";
 import type { StreamDO } from "../stream/stream-do";
-import { renderPayload } from "./payload";
 
 type ReadOk = Extract<ReadResult, { ok: true }>;
 
@@ -44,8 +42,9 @@ async function pump(
     for (let isFirst = true; ; isFirst = false) {
       const closedAtEnd = result.closed && result.upToDate;
       let frame = "";
-      if (result.segments.length > 0) frame += dataEvent(result, textual);
-      if (result.segments.length > 0 || isFirst || closedAtEnd) {
+      const hasData = result.next > result.start;
+      if (hasData) frame += dataEvent(result, textual);
+      if (hasData || isFirst || closedAtEnd) {
         cursor = closedAtEnd ? cursor : laterCursor(cursor, nextCursor(clientCursor));
         frame += controlEvent(result, closedAtEnd ? undefined : cursor);
       } else {
@@ -67,8 +66,7 @@ async function pump(
 }
 
 function dataEvent(result: ReadOk, textual: boolean): string {
-  const payload = renderPayload(result.contentType, result.segments);
-  const text = textual ? decoder.decode(payload) : toBase64(concatBytes([payload]));
+  const text = textual ? decoder.decode(result.body) : toBase64(result.body);
   const lines = text.split(LINE_BREAK).map((line) => `data:${line}`);
   return `event: data\n${lines.join("\n")}\n\n`;
 }

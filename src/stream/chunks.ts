@@ -9,26 +9,49 @@ export const ROW_BYTES = 1 << 20;
 /** Catch-up responses stop at the first message boundary past this many bytes. */
 export const READ_CHUNK_BYTES = 1 << 20;
 
-/** Lays messages out from `start`; the last row of each message and of the append are marked. */
+/**
+ * Lays one append's messages out from `start`, packed into rows of at most ROW_BYTES: a row holds
+ * many small messages, and a message larger than a row spans several. Each row records where
+ * messages end inside it; the last row of the append is marked.
+ */
 export function toChunks(start: number, messages: readonly Uint8Array[]): Chunk[] {
+  const data = concatBytes(messages);
+  const ends: number[] = [];
+  let at = 0;
+  for (const message of messages) ends.push((at += message.length));
   const chunks: Chunk[] = [];
-  let position = start;
-  for (const message of messages) {
-    for (let offset = 0; offset < message.length; offset += ROW_BYTES) {
-      const data = message.subarray(offset, offset + ROW_BYTES);
-      chunks.push({
-        start: position,
-        end: position + data.length,
-        data,
-        messageEnd: offset + ROW_BYTES >= message.length,
-        appendEnd: false,
-      });
-      position += data.length;
+  let nextEnd = 0;
+  for (let offset = 0; offset < data.length; offset += ROW_BYTES) {
+    const rowEnd = Math.min(offset + ROW_BYTES, data.length);
+    const innerEnds: number[] = [];
+    for (; nextEnd < ends.length && (ends[nextEnd] ?? 0) < rowEnd; nextEnd++) {
+      const end = ends[nextEnd] ?? 0;
+      if (end > offset) innerEnds.push(end - offset);
     }
+    chunks.push({
+      start: start + offset,
+      end: start + rowEnd,
+      data: data.subarray(offset, rowEnd),
+      innerEnds,
+      messageEnd: ends[nextEnd] === rowEnd,
+      appendEnd: rowEnd === data.length,
+    });
   }
-  const last = chunks.at(-1);
-  if (last) last.appendEnd = true;
   return chunks;
+}
+
+/** Splits rows at the messages packed inside them, skipping pieces that end at or before `from`. */
+function* piecesOf(chunks: Iterable<Chunk>, from: number): Generator<Chunk> {
+  for (const chunk of chunks) {
+    let begin = 0;
+    for (const end of chunk.innerEnds) {
+      if (chunk.start + end > from) {
+        yield { start: chunk.start + begin, end: chunk.start + end, data: chunk.data.subarray(begin, end), innerEnds: [], messageEnd: true, appendEnd: false };
+      }
+      begin = end;
+    }
+    yield begin === 0 ? chunk : { ...chunk, start: chunk.start + begin, data: chunk.data.subarray(begin), innerEnds: [] };
+  }
 }
 
 export interface Gathered {
@@ -48,13 +71,14 @@ export interface GatherLimits {
   stopAtAppendEnd: boolean;
 }
 
-/** Collects chunk data from `from` up to `limit`, trimming rows that straddle either end. */
+/** Collects chunk data from `from` up to `limit`, one segment per message piece, trimming at either end. */
 export function gather(chunks: Iterable<Chunk>, from: number, limit: number, limits: GatherLimits): Gathered {
   const segments: Segment[] = [];
   let next = from;
   let bytes = 0;
-  for (const chunk of chunks) {
-    if (chunk.start > next) break;
+  for (const chunk of piecesOf(chunks, from)) {
+    // A hole (never expected), or a limit that falls on a message end inside a row.
+    if (chunk.start > next || chunk.start >= limit) break;
     const begin = Math.max(from, chunk.start) - chunk.start;
     const end = Math.min(limit, chunk.end) - chunk.start;
     const data = chunk.data.subarray(begin, end);

@@ -32,10 +32,14 @@ export interface StreamMeta {
   public: boolean;
 }
 
+/** A stored row: bytes [start, end) of one append (or delivery), packing as many messages as fit. */
 export interface Chunk {
   start: number;
   end: number;
   data: Uint8Array;
+  /** Where messages end strictly inside the row, as offsets from `start`, ascending. */
+  innerEnds: readonly number[];
+  /** A message ends where the row ends. */
   messageEnd: boolean;
   appendEnd: boolean;
 }
@@ -66,7 +70,31 @@ export interface AppliedPosition {
   applied: number;
 }
 
-type ChunkRow = { start_pos: number; end_pos: number; data: ArrayBuffer; message_end: number; append_end: number };
+type ChunkRow = {
+  start_pos: number;
+  end_pos: number;
+  data: ArrayBuffer;
+  inner_ends: ArrayBuffer | null;
+  message_end: number;
+  append_end: number;
+};
+
+/** Inner message ends are stored as little-endian u32 offsets; NULL when there are none. */
+function encodeEnds(ends: readonly number[]): Uint8Array | null {
+  if (ends.length === 0) return null;
+  const bytes = new Uint8Array(ends.length * 4);
+  const view = new DataView(bytes.buffer);
+  ends.forEach((end, index) => view.setUint32(index * 4, end, true));
+  return bytes;
+}
+
+function decodeEnds(stored: ArrayBuffer | null): number[] {
+  if (stored === null) return [];
+  const view = new DataView(stored);
+  const ends: number[] = [];
+  for (let offset = 0; offset + 4 <= stored.byteLength; offset += 4) ends.push(view.getUint32(offset, true));
+  return ends;
+}
 
 export class StreamRepository {
   /** Rows written by this repository since the object started (a cost counter for fan-out). */
@@ -142,10 +170,11 @@ export class StreamRepository {
     for (const chunk of chunks) {
       const tag = chunk === last ? delivered : undefined;
       this.write(
-        "INSERT INTO chunks (start_pos, end_pos, data, message_end, append_end, source, source_to) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO chunks (start_pos, end_pos, data, inner_ends, message_end, append_end, source, source_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         chunk.start,
         chunk.end,
         chunk.data,
+        encodeEnds(chunk.innerEnds),
         chunk.messageEnd ? 1 : 0,
         chunk.appendEnd ? 1 : 0,
         tag?.source ?? null,
@@ -159,7 +188,7 @@ export class StreamRepository {
     // Seek by start_pos (the primary key) to the row holding `from`: filtering on end_pos instead
     // would scan every row from the stream's beginning.
     const cursor = this.sql.exec<ChunkRow>(
-      `SELECT start_pos, end_pos, data, message_end, append_end FROM chunks
+      `SELECT start_pos, end_pos, data, inner_ends, message_end, append_end FROM chunks
        WHERE start_pos >= COALESCE((SELECT MAX(start_pos) FROM chunks WHERE start_pos <= ?1), ?1)
          AND start_pos < ?2 AND end_pos > ?1
        ORDER BY start_pos`,
@@ -171,6 +200,7 @@ export class StreamRepository {
         start: row.start_pos,
         end: row.end_pos,
         data: new Uint8Array(row.data),
+        innerEnds: decodeEnds(row.inner_ends),
         messageEnd: row.message_end === 1,
         appendEnd: row.append_end === 1,
       };
@@ -180,12 +210,14 @@ export class StreamRepository {
   /** True when one of the stream's own messages ends exactly at this position. */
   messageEndsAt(position: number): boolean {
     const row = this.sql
-      .exec<{ end_pos: number; message_end: number }>(
-        "SELECT end_pos, message_end FROM chunks WHERE start_pos < ? ORDER BY start_pos DESC LIMIT 1",
+      .exec<Pick<ChunkRow, "start_pos" | "end_pos" | "inner_ends" | "message_end">>(
+        "SELECT start_pos, end_pos, inner_ends, message_end FROM chunks WHERE start_pos < ? ORDER BY start_pos DESC LIMIT 1",
         position,
       )
       .toArray()[0];
-    return row?.end_pos === position && row.message_end === 1;
+    if (!row || position > row.end_pos) return false;
+    if (position === row.end_pos) return row.message_end === 1;
+    return decodeEnds(row.inner_ends).includes(position - row.start_pos);
   }
 
   producer(id: string): ProducerState | undefined {

@@ -81,4 +81,14 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE estuary_sources_v2 RENAME TO estuary_sources;
     `,
   },
+  {
+    id: 5,
+    sql: `
+      -- A row packs the messages of one append (up to ROW_BYTES) instead of holding one message:
+      -- a 100-message append writes one row, and a catch-up read walks 100x fewer rows.
+      -- inner_ends lists where messages end inside the row; rows written before hold one message
+      -- (or part of one) and leave it NULL.
+      ALTER TABLE chunks ADD COLUMN inner_ends BLOB;
+    `,
+  },
 ];

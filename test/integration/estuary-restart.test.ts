@@ -1,5 +1,5 @@
 // An estuary's delivered data and applied positions survive a restart, though a delivery writes only
-// its data rows (the applied position rides in the last row; the tail is derived on load).
+// its data (one row for its messages, which carries the applied position; the tail is derived on load).
 import { describe, expect, it } from "vitest";
 import type { DeliveryOutcome } from "../../src/stream/estuary-inbox";
 import { estuaryObject, readJson } from "./estuary-support";
@@ -40,7 +40,7 @@ describe("an estuary after a restart", () => {
   it("keeps its data, its tail and how far each source was applied", async () => {
     await attach("two-sources", "a", 0);
     await attach("two-sources", "b", 100);
-    expect(await deliver("two-sources", "a", 0, 10, [{ a: 1 }, { a: 2 }])).toMatchObject({ status: "applied", messages: 2, rowsWritten: 2 });
+    expect(await deliver("two-sources", "a", 0, 10, [{ a: 1 }, { a: 2 }])).toMatchObject({ status: "applied", messages: 2, rowsWritten: 1 });
     expect(await deliver("two-sources", "b", 100, 130, [{ b: 1 }])).toMatchObject({ status: "applied", messages: 1, rowsWritten: 1 });
     expect(await deliver("two-sources", "a", 10, 20, [{ a: 3 }])).toMatchObject({ status: "applied", rowsWritten: 1 });
     const tail = await tailOf("two-sources");

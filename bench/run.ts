@@ -1,4 +1,5 @@
-// `npm run bench [-- [--quick] [--targets=ours,refMemory,refFile]]`: runs every scenario against each server in turn, prints the tables, writes JSON.
+// `npm run bench [-- [--quick] [--targets=...] [--scenarios=...] [--fanout=N,...]]`: runs the scenarios
+// against each server in turn, prints the tables, writes JSON.
 import { mkdir, writeFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
@@ -12,20 +13,34 @@ import { liveLatency } from "./scenarios/live.ts";
 import { startOurs, startReference, type Target, type TargetKey } from "./servers.ts";
 
 const ALL_TARGETS: readonly TargetKey[] = ["ours", "refMemory", "refFile"];
+const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "fanout"] as const;
+type ScenarioKey = (typeof ALL_SCENARIOS)[number];
+const USAGE = `usage: npm run bench [-- [--quick] [--targets=${ALL_TARGETS.join(",")}] [--scenarios=${ALL_SCENARIOS.join(",")}] [--fanout=1,1000]]`;
 
-function parseArgs(argv: readonly string[]): { quick: boolean; targets: TargetKey[] } {
+/** The listed names, each checked against `known`. */
+function pick<T extends string>(value: string, known: readonly T[]): T[] {
+  const wanted = value.split(",");
+  const unknown = wanted.filter((name) => !known.includes(name as T));
+  if (unknown.length > 0) throw new Error(`unknown ${unknown.join(", ")}; ${USAGE}`);
+  return known.filter((name) => wanted.includes(name));
+}
+
+function parseArgs(argv: readonly string[]) {
   let quick = false;
   let targets = [...ALL_TARGETS];
+  let scenarios: ScenarioKey[] = [...ALL_SCENARIOS];
+  let fanoutSizes: number[] | undefined;
   for (const arg of argv) {
+    const [flag, value = ""] = arg.split("=", 2);
     if (arg === "--quick") quick = true;
-    else if (arg.startsWith("--targets=")) {
-      const wanted = arg.slice("--targets=".length).split(",");
-      const unknown = wanted.filter((key) => !ALL_TARGETS.includes(key as TargetKey));
-      if (unknown.length > 0) throw new Error(`unknown target(s) ${unknown.join(", ")}; known: ${ALL_TARGETS.join(", ")}`);
-      targets = ALL_TARGETS.filter((key) => wanted.includes(key));
-    } else throw new Error(`unknown argument ${arg}; usage: npm run bench [-- [--quick] [--targets=ours,refMemory,refFile]]`);
+    else if (flag === "--targets") targets = pick(value, ALL_TARGETS);
+    else if (flag === "--scenarios") scenarios = pick(value, ALL_SCENARIOS);
+    else if (flag === "--fanout") {
+      fanoutSizes = value.split(",").map(Number);
+      if (fanoutSizes.some((n) => !Number.isInteger(n) || n < 1 || n > 10_000)) throw new Error(`--fanout takes sizes from 1 to 10000; ${USAGE}`);
+    } else throw new Error(`unknown argument ${arg}; ${USAGE}`);
   }
-  return { quick, targets };
+  return { quick, targets, scenarios, fanoutSizes };
 }
 
 function start(key: TargetKey): Promise<Target> {
@@ -38,8 +53,8 @@ function log(line: string): void {
   process.stderr.write(`[${((performance.now() - runStarted) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 }
 
-const { quick, targets } = parseArgs(process.argv.slice(2));
-const profile = quick ? QUICK : FULL;
+const { quick, targets, scenarios: wanted, fanoutSizes } = parseArgs(process.argv.slice(2));
+const profile = { ...(quick ? QUICK : FULL), ...(fanoutSizes ? { fanoutSizes } : {}) };
 const machine = describeMachine();
 const byTarget: FiguresByTarget = {};
 const failures: string[] = [];
@@ -53,15 +68,16 @@ for (const key of targets) {
   const figures: Figure[] = [];
   byTarget[key] = figures;
   // Each scenario uses its own streams; one that fails is reported and the others still run.
-  const scenarios: [string, () => Promise<Figure[]>][] = [
-    ["request floor", () => requestFloor(ctx)],
-    ["appends to one stream", () => oneStreamAppends(ctx)],
-    ["appends over 100 streams", () => manyStreamAppends(ctx)],
-    ["catch-up reads", () => catchUpReads(ctx)],
-    ["live delivery", () => liveLatency(ctx)],
+  const all: [ScenarioKey, string, () => Promise<Figure[]>][] = [
+    ["floor", "request floor", () => requestFloor(ctx)],
+    ["appends", "appends to one stream", () => oneStreamAppends(ctx)],
+    ["streams", "appends over 100 streams", () => manyStreamAppends(ctx)],
+    ["catchup", "catch-up reads", () => catchUpReads(ctx)],
+    ["live", "live delivery", () => liveLatency(ctx)],
   ];
   if (key === "ours") {
-    scenarios.push([
+    all.push([
+      "fanout",
       "fan-out",
       async () => {
         const result = await fanout(ctx);
@@ -70,6 +86,7 @@ for (const key of targets) {
       },
     ]);
   }
+  const scenarios = all.filter(([scenario]) => wanted.includes(scenario)).map(([, name, run]) => [name, run] as const);
   try {
     for (const [name, run] of scenarios) {
       try {

@@ -9,26 +9,30 @@ export const DEAD_LETTER_QUEUE = "estuary-fanout-dlq";
 
 export async function consumeFanout(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const deadLetters = batch.queue === DEAD_LETTER_QUEUE;
-  for (const message of batch.messages) {
-    const parsed = FanoutJobSchema.safeParse(message.body);
-    if (!parsed.success) {
-      console.error("dropping malformed fan-out job", parsed.error.message);
-      message.ack();
-      continue;
-    }
-    try {
-      // A dead-lettered job is handed back to its source's subscribers object, which repairs the
-      // estuaries from the durable source on its own schedule: nothing is dropped.
-      if (deadLetters) await subscribersStub(env, parsed.data.source).repair(parsed.data);
-      else if (!(await runJob(parsed.data, env))) {
-        message.retry();
-        continue;
-      }
-      message.ack();
-    } catch (error) {
-      console.warn("fan-out job failed; retrying", error);
+  // Jobs of one batch name different estuaries, so they run side by side: the last job of a batch
+  // does not wait for the others' deliveries.
+  await Promise.all(batch.messages.map((message) => consumeJob(message, env, deadLetters)));
+}
+
+async function consumeJob(message: Message<unknown>, env: Env, deadLetters: boolean): Promise<void> {
+  const parsed = FanoutJobSchema.safeParse(message.body);
+  if (!parsed.success) {
+    console.error("dropping malformed fan-out job", parsed.error.message);
+    message.ack();
+    return;
+  }
+  try {
+    // A dead-lettered job is handed back to its source's subscribers object, which repairs the
+    // estuaries from the durable source on its own schedule: nothing is dropped.
+    if (deadLetters) await subscribersStub(env, parsed.data.source).repair(parsed.data);
+    else if (!(await runJob(parsed.data, env))) {
       message.retry();
+      return;
     }
+    message.ack();
+  } catch (error) {
+    console.warn("fan-out job failed; retrying", error);
+    message.retry();
   }
 }
 

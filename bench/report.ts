@@ -116,15 +116,16 @@ function find(byTarget: FiguresByTarget, key: TargetKey, id: string): Figure | u
 
 export function resultsTable(byTarget: FiguresByTarget): string[] {
   const lines = [
-    "| scenario | ours | reference (in-memory) | reference (file) | ours / reference in-memory |",
-    "| --- | --- | --- | --- | --- |",
+    "| scenario | ours | reference (in-memory) | reference (file) | ours / reference in-memory | minimal Worker + DO | ours / minimal |",
+    "| --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const id of rowIds(byTarget)) {
     const ours = find(byTarget, "ours", id);
     const memory = find(byTarget, "refMemory", id);
     const file = find(byTarget, "refFile", id);
-    const label = (ours ?? memory ?? file)?.label ?? id;
-    lines.push(`| ${label} | ${cell(ours)} | ${cell(memory)} | ${cell(file)} | ${ratio(ours, memory)} |`);
+    const platform = find(byTarget, "platform", id);
+    const label = (ours ?? memory ?? file ?? platform)?.label ?? id;
+    lines.push(`| ${label} | ${cell(ours)} | ${cell(memory)} | ${cell(file)} | ${ratio(ours, memory)} | ${cell(platform)} | ${ratio(ours, platform)} |`);
   }
   return lines;
 }
@@ -137,11 +138,11 @@ function cpuCell(usage: CpuUsage | undefined): string {
 /** Server CPU during each measured series: near 100% on one thread means that thread is the limit. */
 export function cpuTable(byTarget: FiguresByTarget): string[] {
   const lines = [
-    "| series | ours | reference (in-memory) | reference (file) |",
-    "| --- | --- | --- | --- |",
+    "| series | ours | reference (in-memory) | reference (file) | minimal Worker + DO |",
+    "| --- | --- | --- | --- | --- |",
   ];
   for (const id of rowIds(byTarget)) {
-    const figures = (["ours", "refMemory", "refFile"] as const).map((key) => find(byTarget, key, id));
+    const figures = (["ours", "refMemory", "refFile", "platform"] as const).map((key) => find(byTarget, key, id));
     if (figures.every((figure) => !figure?.cpu)) continue;
     const label = figures.find((figure) => figure)?.label ?? id;
     lines.push(`| ${label} | ${figures.map((figure) => cpuCell(figure?.cpu)).join(" | ")} |`);

@@ -10,9 +10,9 @@ import { catchUpReads } from "./scenarios/catch-up.ts";
 import { fanout, type FanoutReport } from "./scenarios/fanout.ts";
 import { requestFloor } from "./scenarios/floor.ts";
 import { liveLatency } from "./scenarios/live.ts";
-import { startOurs, startReference, type Target, type TargetKey } from "./servers.ts";
+import { startOurs, startPlatformFloor, startReference, type Target, type TargetKey } from "./servers.ts";
 
-const ALL_TARGETS: readonly TargetKey[] = ["ours", "refMemory", "refFile"];
+const ALL_TARGETS: readonly TargetKey[] = ["ours", "refMemory", "refFile", "platform"];
 const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "fanout"] as const;
 type ScenarioKey = (typeof ALL_SCENARIOS)[number];
 const USAGE = `usage: npm run bench [-- [--quick] [--targets=${ALL_TARGETS.join(",")}] [--scenarios=${ALL_SCENARIOS.join(",")}] [--fanout=1,1000]]`;
@@ -45,8 +45,12 @@ function parseArgs(argv: readonly string[]) {
 
 function start(key: TargetKey): Promise<Target> {
   if (key === "ours") return startOurs();
+  if (key === "platform") return startPlatformFloor();
   return startReference(key === "refFile");
 }
+
+/** The platform floor answers only what its minimal Worker can: no reads, no estuaries. */
+const PLATFORM_SCENARIOS: readonly ScenarioKey[] = ["floor", "appends", "streams"];
 
 const runStarted = performance.now();
 function log(line: string): void {
@@ -86,7 +90,9 @@ for (const key of targets) {
       },
     ]);
   }
-  const scenarios = all.filter(([scenario]) => wanted.includes(scenario)).map(([, name, run]) => [name, run] as const);
+  const scenarios = all
+    .filter(([scenario]) => wanted.includes(scenario) && (key !== "platform" || PLATFORM_SCENARIOS.includes(scenario)))
+    .map(([, name, run]) => [name, run] as const);
   try {
     for (const [name, run] of scenarios) {
       try {

@@ -4,10 +4,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startWranglerDev, type DevServer } from "../test/support/wrangler-dev.ts";
+import { startWranglerDev, type DevServer, type StartOptions } from "../test/support/wrangler-dev.ts";
 import { descendantPids } from "./cpu.ts";
 
-export type TargetKey = "ours" | "refMemory" | "refFile";
+export type TargetKey = "ours" | "refMemory" | "refFile" | "platform";
 
 export interface Target {
   key: TargetKey;
@@ -25,12 +25,21 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 
 /** Ours under local wrangler dev, with a fresh persist dir that is removed again on stop. */
-export async function startOurs(): Promise<Target> {
+export function startOurs(): Promise<Target> {
+  return startDev("ours", "ours (wrangler dev)", { vars: { LONG_POLL_TIMEOUT_MS: String(LONG_POLL_TIMEOUT_MS) } });
+}
+
+/** The minimal Worker + Durable Object of bench/baseline under wrangler dev: the local platform's floor. */
+export function startPlatformFloor(): Promise<Target> {
+  return startDev("platform", "minimal Worker + DO (wrangler dev)", { config: "bench/baseline/wrangler.toml" });
+}
+
+async function startDev(key: TargetKey, label: string, options: StartOptions): Promise<Target> {
   let dev: DevServer | undefined;
   // The free port is picked before wrangler binds it, so another process may take it in between.
   for (let attempt = 1; !dev; attempt++) {
     try {
-      dev = await startWranglerDev({ vars: { LONG_POLL_TIMEOUT_MS: String(LONG_POLL_TIMEOUT_MS) } });
+      dev = await startWranglerDev(options);
     } catch (error) {
       const portTaken = error instanceof Error && error.message.includes("Address already in use");
       if (!portTaken || attempt >= 3) throw error;
@@ -38,8 +47,8 @@ export async function startOurs(): Promise<Target> {
   }
   const server = dev;
   return {
-    key: "ours",
-    label: "ours (wrangler dev)",
+    key,
+    label,
     baseUrl: server.baseUrl,
     // Only one target runs at a time, so every process this benchmark has started belongs to it.
     pids: () => descendantPids(process.pid),

@@ -22,6 +22,8 @@ export interface StartOptions {
   persistDir?: string;
   vars?: Record<string, string>;
   env?: string;
+  /** Another Worker's wrangler config, relative to the project root (the benchmark's baseline). */
+  config?: string;
 }
 
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -152,6 +154,7 @@ export async function startWranglerDev(options: StartOptions = {}): Promise<DevS
   ];
   for (const [key, value] of Object.entries(options.vars ?? {})) args.push("--var", `${key}:${value}`);
   if (options.env) args.push("--env", options.env);
+  if (options.config) args.push("--config", options.config);
 
   const child = spawn(nodeBinary(), args, {
     cwd: projectRoot,

@@ -5,7 +5,14 @@ import type { FanoutCost } from "./cost";
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const Key = z.string().min(1).max(300);
 
-export const PublishSchema = z.object({ source: Key, tail: Count });
+export const PublishSchema = z.object({
+  source: Key,
+  tail: Count,
+  /** The append that reached `tail`, when small: its messages cover [from, tail). */
+  appended: z
+    .object({ from: Count, messages: z.array(z.custom<Uint8Array>((value) => value instanceof Uint8Array)) })
+    .optional(),
+});
 export type Publish = z.infer<typeof PublishSchema>;
 
 export const SubscribeSchema = z.object({ source: Key, estuary: Key, position: Count, maxSubscribers: Count });

@@ -8,8 +8,9 @@ import { fail, type Failure } from "../errors";
 import { LazySchema } from "../storage/migrations";
 import { admit, CLOSED, recordFailure, recordSuccess, retryAt } from "./breaker";
 import { addCost, FanoutCostSchema, NO_COST } from "./cost";
-import { deliverSlice, readSource, totalCost, type DeliveryResult, type Slice } from "./deliver";
+import { deliverSlice, readSource, totalCost, type DeliveryResult } from "./deliver";
 import { FanoutJobSchema, PublishSchema, SubscribeSchema, type FanoutJob, type FanoutStatus } from "./messages";
+import { RecentAppends } from "./recent-appends";
 import { SubscribersRepository, type FanoutState } from "./repository";
 import { SUBSCRIBERS_MIGRATIONS } from "./schema";
 
@@ -28,6 +29,8 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   private readonly repo: SubscribersRepository;
   private schema!: LazySchema;
   private running: Promise<void> | null = null;
+  /** Appends carried by publish calls, so rounds need not read them back from the source. */
+  private readonly recent = new RecentAppends();
   private again = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -71,16 +74,18 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (!this.schema.exists) return;
     const estuaries = this.repo.all();
     this.repo.clear();
+    this.recent.clear();
     await this.ctx.storage.deleteAlarm();
     for (const estuary of estuaries) await streamStub(this.env, estuary).detachSource(source);
   }
 
   /** The source now reaches `tail`; recorded durably, then delivered. */
   async publish(input: unknown): Promise<void> {
-    const { tail } = PublishSchema.parse(input);
+    const { tail, appended } = PublishSchema.parse(input);
     if (!this.schema.exists) return;
     const state = this.repo.load();
     if (!state) return;
+    if (appended) this.recent.add(appended.from, tail, appended.messages);
     if (tail > state.target) {
       state.target = tail;
       this.repo.save(state);
@@ -185,13 +190,15 @@ export class StreamSubscribersDO extends DurableObject<Env> {
         state.cohort = state.target;
         break;
       }
-      let slice: Slice | null;
-      try {
-        slice = await readSource(this.env, state.source, state.cohort, state.target);
-      } catch {
-        return false;
+      let slice = this.recent.slice(state.cohort, state.target);
+      if (!slice) {
+        try {
+          slice = await readSource(this.env, state.source, state.cohort, state.target);
+        } catch {
+          return false;
+        }
+        state.cost = addCost(state.cost, { rpcs: 1, sourceReads: 1 });
       }
-      state.cost = addCost(state.cost, { rpcs: 1, sourceReads: 1 });
       if (!slice) {
         await this.sourceDeleted(state.source);
         return "gone";
@@ -313,6 +320,8 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (!state) return true;
     if (this.repo.count() > 0) return false;
     this.repo.clear();
+    // A source re-created later starts its positions again: nothing held may outlive this state.
+    this.recent.clear();
     await this.ctx.storage.deleteAlarm();
     await streamStub(this.env, state.source).setFanout(false);
     return true;

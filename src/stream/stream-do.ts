@@ -33,6 +33,8 @@ import { expiryOf, info, isExpired } from "./meta";
 import { renderPayload } from "./payload";
 import { StreamReader } from "./reader";
 import { Waiters } from "./waiters";
+import type { Publish } from "../estuary/messages";
+import { CARRY_BYTES } from "../estuary/recent-appends";
 
 /**
  * After an append to a stream with subscribers, an alarm this far out re-publishes the tail, so
@@ -162,7 +164,7 @@ export class StreamDO extends DurableObject<Env> {
       lastStreamSeq: cmd.streamSeq ?? meta.lastStreamSeq,
       lastAccess: meta.ttlSeconds !== null ? now : meta.lastAccess,
     };
-    this.commit(next, () => {
+    this.commit(next, { from: meta.tail, messages: plan.messages }, () => {
       this.repo.insertChunks(chunks);
       if (cmd.producer) this.repo.saveProducer(cmd.producer.id, { epoch: cmd.producer.epoch, lastSeq: cmd.producer.seq });
       this.repo.saveMeta(next);
@@ -333,7 +335,7 @@ export class StreamDO extends DurableObject<Env> {
     // One row per message: the last chunk carries the applied position, and the stream row's tail
     // is derived from the chunks on load. Deliveries do not slide the estuary's TTL either.
     const next = { ...meta, tail: chunks.at(-1)?.end ?? meta.tail };
-    this.commit(next, () => this.repo.insertChunks(chunks, position));
+    this.commit(next, { from: meta.tail, messages: plan.messages }, () => this.repo.insertChunks(chunks, position));
     this.sources.delivered(position, next.tail);
     const rowsWritten = this.repo.rowsWritten - rowsBefore;
     return { ok: true, status: "applied", applied: delivery.to, messages: plan.messages.length, rowsWritten };
@@ -364,21 +366,25 @@ export class StreamDO extends DurableObject<Env> {
 
   // --- internals -------------------------------------------------------------------------------
 
-  /** Writes new data in one transaction, then wakes live readers and publishes. */
-  private commit(next: StreamMeta, writeRows: () => void): void {
+  /**
+   * Writes new data (`appended`, laid out from `appended.from`) in one transaction, then wakes live
+   * readers and publishes. A small append travels with the publish, so fan-out need not read it back.
+   */
+  private commit(next: StreamMeta, appended: { from: number; messages: readonly Uint8Array[] }, writeRows: () => void): void {
     this.ctx.storage.transactionSync(writeRows);
     this.meta = next;
     this.waiters.wake();
     if (next.fanout) {
       this.armFanoutCheck();
-      this.ctx.waitUntil(this.publishTail(next.name, next.tail));
+      const carried = appended.messages.length > 0 && next.tail - appended.from <= CARRY_BYTES;
+      this.ctx.waitUntil(this.publishTail(next.name, next.tail, carried ? { from: appended.from, messages: [...appended.messages] } : undefined));
     }
   }
 
   /** Tells the subscribers object how far the stream now reaches; false if that call failed. */
-  private async publishTail(name: string, tail: number): Promise<boolean> {
+  private async publishTail(name: string, tail: number, appended?: Publish["appended"]): Promise<boolean> {
     try {
-      await subscribersStub(this.env, name).publish({ source: name, tail });
+      await subscribersStub(this.env, name).publish({ source: name, tail, appended });
       return true;
     } catch (error) {
       console.warn(`publish to subscribers of ${name} failed; the alarm will retry`, error);

@@ -510,7 +510,8 @@ describe("estuary and status routes", () => {
       fannedOutOffset: tail,
       targetOffset: tail,
       pendingRepairs: 0,
-      cost: expect.objectContaining({ messagesDelivered: 2, sourceReads: 1, queueMessages: 0 }),
+      // The small append travelled with the publish: one delivery RPC per estuary, no source read.
+      cost: expect.objectContaining({ messagesDelivered: 2, rpcs: 2, sourceReads: 0, queueMessages: 0 }),
     });
     await expectError(await fetch(`${server.baseUrl}/v1/estuary/subscribers/${project}/${unique("none")}`), 404, "not_found");
   });

@@ -23,7 +23,7 @@ async function cost(source: string): Promise<Cost> {
 }
 
 describe("fan-out cost counters", () => {
-  it("count one source read and one delivery RPC per estuary for an inline round", async () => {
+  it("count one delivery RPC per estuary for an inline round, and no source read for a small append", async () => {
     await createSource(P, "inline-src");
     for (const id of ["i1", "i2", "i3"]) expect(await subscribe(P, "inline-src", id)).toBe(201);
 
@@ -31,11 +31,23 @@ describe("fan-out cost counters", () => {
     await eventually(async () => expect((await cost("inline-src")).messagesDelivered).toBe(6));
 
     const spent = await cost("inline-src");
-    expect(spent).toMatchObject({ sourceReads: 1, rpcs: 4, queueMessages: 0 });
+    // The append travelled with the source's publish call, so the round did not read it back.
+    expect(spent).toMatchObject({ sourceReads: 0, rpcs: 3, queueMessages: 0 });
     // Each estuary writes one row for the two messages, as SQLite counts (and bills) rows: the
     // messages of a delivery share a row, which also carries the applied position.
     expect(spent.rowsWritten).toBe(3);
     expect(await readJson(P, "i3")).toEqual([{ n: 1 }, { n: 2 }]);
+  });
+
+  it("read an append too large to travel with the publish from the source, once per round", async () => {
+    await createSource(P, "large-src");
+    for (const id of ["l1", "l2"]) expect(await subscribe(P, "large-src", id)).toBe(201);
+    const large = "x".repeat(70 * 1024);
+    await publish(P, "large-src", [{ large }]);
+    await eventually(async () => expect((await cost("large-src")).messagesDelivered).toBe(2));
+
+    expect(await cost("large-src")).toMatchObject({ sourceReads: 1, rpcs: 3 });
+    expect(await readJson(P, "l2")).toEqual([{ large }]);
   });
 
   it("count what a queue job spends, reported by the consumer", async () => {

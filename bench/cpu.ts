@@ -1,5 +1,4 @@
 // Measures where CPU time goes during a phase: the server's processes, their busiest thread, and the load generator.
-import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
@@ -75,31 +74,6 @@ export function startCpu(pids: readonly number[]): () => CpuUsage {
       clientPct: seconds > 0 ? (client.user + client.system) / 1e4 / seconds : 0,
     };
   };
-}
-
-/** Every descendant pid of `rootPid` (wrangler dev forks its CLI, which forks workerd). */
-export function descendantPids(rootPid: number): number[] {
-  let table: string;
-  try {
-    table = execFileSync("ps", ["-A", "-o", "pid=,ppid="], { encoding: "utf8" });
-  } catch {
-    return [];
-  }
-  const children = new Map<number, number[]>();
-  for (const line of table.split("\n")) {
-    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
-    if (pid === undefined || ppid === undefined || Number.isNaN(pid)) continue;
-    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  }
-  const found: number[] = [];
-  const queue = [rootPid];
-  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
-    for (const child of children.get(pid) ?? []) {
-      found.push(child);
-      queue.push(child);
-    }
-  }
-  return found;
 }
 
 /** The command name of a pid ("workerd", "node", ...), or "" if it is gone. */

@@ -4,8 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startWranglerDev, type DevServer, type StartOptions } from "../test/support/wrangler-dev.ts";
-import { descendantPids } from "./cpu.ts";
+import { descendants, startWranglerDev, type DevServer, type StartOptions } from "../test/support/wrangler-dev.ts";
 
 export type TargetKey = "ours" | "refMemory" | "refFile" | "platform";
 
@@ -51,7 +50,7 @@ async function startDev(key: TargetKey, label: string, options: StartOptions): P
     label,
     baseUrl: server.baseUrl,
     // Only one target runs at a time, so every process this benchmark has started belongs to it.
-    pids: () => descendantPids(process.pid),
+    pids: () => descendants(process.pid),
     async stop() {
       await server.stop();
       await rm(server.persistDir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 // Scenarios 5 and 6 (ours only): fan-out latency to N estuaries, sustained publishes at N = 200, and cost per delivered message.
 import { performance } from "node:perf_hooks";
+import type { FanoutCost } from "../../src/estuary/cost.ts";
 import { startCpu, type CpuUsage } from "../cpu.ts";
 import { Client, closedLoop, mapLimit, sleep } from "../load.ts";
 import { meanCpu, type Figure, type ScenarioContext } from "../model.ts";
@@ -20,13 +21,6 @@ const SUSTAINED_SUBSCRIBERS = 200;
 /** Each published message is one JSON value of about 100 bytes. */
 const PAD = "x".repeat(60);
 
-interface Cost {
-  messagesDelivered: number;
-  rpcs: number;
-  sourceReads: number;
-  rowsWritten: number;
-  queueMessages: number;
-}
 
 interface FanoutStatus {
   subscribers: number;
@@ -35,7 +29,7 @@ interface FanoutStatus {
   fannedOutOffset: string;
   targetOffset: string;
   pendingRepairs: number;
-  cost: Cost;
+  cost: FanoutCost;
 }
 
 interface Observed {
@@ -104,7 +98,7 @@ async function publish(client: Client, source: string, body: string): Promise<{ 
   return { tail: nextOffset(reply.headers, `POST ${source}`), at: reply.doneAt, ms: reply.ms };
 }
 
-function costDelta(after: Cost, before: Cost): Cost {
+function costDelta(after: FanoutCost, before: FanoutCost): FanoutCost {
   return {
     messagesDelivered: after.messagesDelivered - before.messagesDelivered,
     rpcs: after.rpcs - before.rpcs,
@@ -124,7 +118,7 @@ export interface SizeResult {
   publishes: number;
   delivered: Delivery[];
   failures: string[];
-  cost: Cost;
+  cost: FanoutCost;
   cpu: CpuUsage;
   source: string;
   estuaries: string[];

@@ -54,7 +54,7 @@ async function freePort(): Promise<number> {
 
 // The bin script forks wrangler's CLI, which forks workerd; killing only the
 // top pid leaves workerd serving on the port, so signals go to every pid.
-function descendants(rootPid: number): number[] {
+export function descendants(rootPid: number): number[] {
   let table: string;
   try {
     table = execFileSync("ps", ["-A", "-o", "pid=,ppid="], { encoding: "utf8" });

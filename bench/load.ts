@@ -1,6 +1,9 @@
 // The load generator: undici keep-alive pools, timed requests and closed-loop workers with per-request latency.
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
+import { mapLimit } from "../src/map-limit.ts";
+
+export { mapLimit };
 
 export interface RequestSpec {
   method: "GET" | "HEAD" | "PUT" | "POST" | "DELETE";
@@ -114,20 +117,6 @@ export async function closedLoop(options: LoopOptions): Promise<LoopResult> {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return { completed: latenciesMs.length, errors, firstError, elapsedMs: performance.now() - started, latenciesMs };
-}
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

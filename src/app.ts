@@ -2,19 +2,19 @@
 import { Hono } from "hono";
 import { ApiError, errorResponse } from "./errors";
 import type { AppEnv } from "./http/context";
-import { requireAdmin } from "./admin/guard";
-import { addSecret, createProject, getProject, mintToken, revokeSecret, updateProject } from "./admin/projects";
+import { requireAdmin } from "./routes/admin/guard";
+import { addSecret, createProject, getProject, mintToken, revokeSecret, updateProject } from "./routes/admin/projects";
 import { authenticate } from "./auth/access";
 import { corsMiddleware, headerLimit, securityHeaders } from "./http/security";
-import { getEstuary, removeEstuary } from "./estuary/routes/estuary";
-import { subscribeEstuary } from "./estuary/routes/subscribe";
-import { getFanoutStatus } from "./estuary/routes/subscribers";
-import { unsubscribeEstuary } from "./estuary/routes/unsubscribe";
-import { deleteStream } from "./streams/delete";
-import { readStream } from "./streams/get";
-import { headStream } from "./streams/head";
-import { appendToStream } from "./streams/post";
-import { putStream } from "./streams/put";
+import { getEstuary, removeEstuary } from "./routes/estuary/estuary";
+import { subscribeEstuary } from "./routes/estuary/subscribe";
+import { getFanoutStatus } from "./routes/estuary/subscribers";
+import { unsubscribeEstuary } from "./routes/estuary/unsubscribe";
+import { deleteStream } from "./routes/streams/delete";
+import { readStream } from "./routes/streams/get";
+import { headStream } from "./routes/streams/head";
+import { appendToStream } from "./routes/streams/post";
+import { putStream } from "./routes/streams/put";
 
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

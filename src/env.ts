@@ -1,7 +1,7 @@
 // The Worker's bindings, as declared in wrangler.toml, and one typed stub helper per DO class.
-import type { StreamSubscribersDO } from "./estuary/subscribers-do";
+import type { StreamSubscribersDO } from "./fanout/subscribers-do";
 import type { ProjectDO } from "./projects/project-do";
-import type { FanoutJob } from "./estuary/messages";
+import type { FanoutJob } from "./contract/fanout";
 import type { StreamDO } from "./stream/stream-do";
 
 export interface Env {

@@ -1,10 +1,10 @@
 // Worker entry point: wires the HTTP app and the fan-out queue consumer, exports the Durable Objects.
 import { buildApp } from "./app";
 import type { Env } from "./env";
-import { consumeFanout } from "./estuary/queue-consumer";
+import { consumeFanout } from "./fanout/queue-consumer";
 
 export { StreamDO } from "./stream/stream-do";
-export { StreamSubscribersDO } from "./estuary/subscribers-do";
+export { StreamSubscribersDO } from "./fanout/subscribers-do";
 export { ProjectDO } from "./projects/project-do";
 
 const app = buildApp();

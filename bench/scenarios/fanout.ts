@@ -1,6 +1,6 @@
 // Scenarios 5 and 6 (ours only): fan-out latency to N estuaries, sustained publishes at N = 200, and cost per delivered message.
 import { performance } from "node:perf_hooks";
-import type { FanoutCost } from "../../src/estuary/cost.ts";
+import type { FanoutCost } from "../../src/contract/fanout.ts";
 import { startCpu, type CpuUsage } from "../cpu.ts";
 import { Client, closedLoop, mapLimit, sleep } from "../load.ts";
 import { meanCpu, type Figure, type ScenarioContext } from "../model.ts";

@@ -4,7 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { loadConfig } from "../config";
 import { ApiError } from "../errors";
 import type { AppContext, AppEnv } from "../http/context";
-import type { StreamAddress } from "../http/stream-path";
+import type { StreamAddress } from "../protocol/stream-address";
 import { projectAuth } from "../projects/cache";
 import { claimedProject, verifyToken, type Principal, type Scope } from "./token";
 

@@ -2,11 +2,10 @@
 // source's StreamSubscribersDO. Handlers call exactly one of these.
 import type { Config } from "../config";
 import { ApiError } from "../errors";
-import { streamPathOf, type StreamAddress } from "../http/stream-path";
+import { streamPathOf, type StreamAddress } from "../protocol/stream-address";
 import { streamStub, subscribersStub, type Env } from "../env";
-import { formatOffset, type OffsetQuery } from "../stream/offsets";
-import { NO_COST } from "./cost";
-import type { FanoutStatus } from "./messages";
+import { formatOffset, type OffsetQuery } from "../protocol/offsets";
+import { NO_COST, type FanoutStatus } from "../contract/fanout";
 
 /** How far upstream a cycle check walks before refusing to guess. */
 const MAX_CYCLE_CHECK_STREAMS = 1_000;
@@ -99,6 +98,7 @@ export async function fanoutStatus(env: Env, source: StreamAddress): Promise<Fan
     targetPosition: head.tail,
     pendingRepairs: 0,
     cost: NO_COST,
+    lastError: null,
   };
 }
 

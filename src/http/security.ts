@@ -5,7 +5,7 @@ import { loadConfig } from "../config";
 import { ApiError } from "../errors";
 import { projectAuth } from "../projects/cache";
 import type { AppContext, AppEnv } from "./context";
-import { DEFAULT_PROJECT, isValidName } from "./stream-path";
+import { DEFAULT_PROJECT, isValidName } from "../protocol/stream-address";
 
 const PROTOCOL_REQUEST_HEADERS = [
   "Content-Type",

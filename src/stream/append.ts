@@ -1,9 +1,9 @@
 // Decides what an append does (protocol §5.2, §5.2.1, closing), before anything is written.
 import { fail, type Failure } from "../errors";
 import type { AppendCommand } from "./commands";
-import { isJsonMode, sameMediaType } from "./content-type";
+import { isJsonMode, sameMediaType } from "../protocol/content-type";
 import { splitJsonMessages } from "./json-messages";
-import { formatOffset } from "./offsets";
+import { formatOffset } from "../protocol/offsets";
 import { decideProducer, type ProducerState } from "./producer";
 import type { StreamMeta } from "./repository";
 

@@ -1,6 +1,6 @@
 // Turning appended messages into stored rows, and stored rows back into readable segments.
 import { concatBytes } from "../bytes";
-import type { Segment } from "./commands";
+import type { Segment } from "../contract/segments";
 import type { Chunk } from "./repository";
 
 /** 1 MiB per row keeps every value well under DO SQLite's 2 MB cap. */
@@ -92,19 +92,4 @@ export function gather(chunks: Iterable<Chunk>, from: number, limit: number, lim
     if (bytes >= limits.maxBytes && atBoundary) break;
   }
   return { segments, next, bytes, appendEnded: false };
-}
-
-/** Groups segments into whole messages (JSON mode), joining rows of a message split at ROW_BYTES. */
-export function messagesOf(segments: readonly Segment[]): Uint8Array[] {
-  const messages: Uint8Array[] = [];
-  let pending: Uint8Array[] = [];
-  for (const segment of segments) {
-    pending.push(segment.data);
-    if (segment.messageEnd) {
-      messages.push(concatBytes(pending));
-      pending = [];
-    }
-  }
-  if (pending.length > 0) messages.push(concatBytes(pending));
-  return messages;
 }

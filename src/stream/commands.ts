@@ -1,9 +1,9 @@
 // The StreamDO RPC inputs, validated at the object's boundary, and the shapes it answers with.
 import { z } from "zod";
+import { BytesSchema, type Segment } from "../contract/segments";
 import type { Failure } from "../errors";
 
-/** Bytes as they arrive over RPC (any backing buffer). */
-const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, "expected bytes");
+
 
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
@@ -16,7 +16,7 @@ export const CreateCommandSchema = z.object({
   ttlSeconds: Count.optional(),
   expiresAt: z.number().optional(),
   closed: z.boolean(),
-  body: Bytes,
+  body: BytesSchema,
   /** Marks the stream as an estuary (created by a subscription). */
   estuary: z.boolean().optional(),
   /** Readable without a token. */
@@ -29,7 +29,7 @@ export type CreateCommand = z.infer<typeof CreateCommandSchema>;
 
 export const AppendCommandSchema = z.object({
   contentType: z.string().optional(),
-  body: Bytes,
+  body: BytesSchema,
   close: z.boolean(),
   streamSeq: z.string().optional(),
   producer: ProducerSchema.optional(),
@@ -51,17 +51,28 @@ export type ReadCommand = z.infer<typeof ReadCommandSchema>;
 
 export const RegisterForkSchema = z.object({
   forkName: z.string().min(1),
+  /** The fork's generation: a release names it, so a late release never unpins a re-created fork. */
+  generation: Count,
   position: Count.optional(),
   subOffset: Count,
   contentType: z.string().optional(),
 });
 export type RegisterFork = z.infer<typeof RegisterForkSchema>;
 
-/** A run of stored bytes; `messageEnd` marks where a JSON message (or byte-mode append) ends. */
-export interface Segment {
-  data: Uint8Array;
-  messageEnd: boolean;
-}
+export const ReleaseForkSchema = z.object({ fork: z.string().min(1), generation: Count });
+export type ReleaseFork = z.infer<typeof ReleaseForkSchema>;
+
+export const SliceRequestSchema = z.object({
+  from: Count,
+  limit: Count,
+  maxBytes: Count,
+  /** Stop at the end of the first append (a fork's sub-offset). */
+  stopAtAppendEnd: z.boolean(),
+});
+export type SliceRequest = z.infer<typeof SliceRequestSchema>;
+
+export const HeadCommandSchema = z.object({ requirePublic: z.boolean().optional() }).optional();
+export type HeadCommand = z.infer<typeof HeadCommandSchema>;
 
 export interface StreamInfo {
   contentType: string;

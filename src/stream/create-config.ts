@@ -1,6 +1,6 @@
 // Whether a PUT on an existing stream asks for the configuration it already has (200) or not (409).
 import type { CreateCommand } from "./commands";
-import { DEFAULT_CONTENT_TYPE, sameMediaType } from "./content-type";
+import { DEFAULT_CONTENT_TYPE, sameMediaType } from "../protocol/content-type";
 import type { StreamMeta } from "./repository";
 
 /**

@@ -1,7 +1,7 @@
 // Renders read segments as a response body: raw bytes, or one JSON array in JSON mode. Rendered in
 // the StreamDO so that a read crosses RPC as one buffer rather than one object per stored row.
-import type { Segment } from "./commands";
-import { isJsonMode } from "./content-type";
+import type { Segment } from "../contract/segments";
+import { isJsonMode } from "../protocol/content-type";
 
 const OPEN = 0x5b; // [
 const COMMA = 0x2c; // ,

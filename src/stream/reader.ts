@@ -2,8 +2,9 @@
 import { streamStub, type Env } from "../env";
 import { fail, type Failure } from "../errors";
 import { concatBytes } from "../bytes";
-import { gather, messagesOf, READ_CHUNK_BYTES, type Gathered } from "./chunks";
-import { isJsonMode } from "./content-type";
+import { messagesOf } from "../contract/segments";
+import { gather, READ_CHUNK_BYTES, type Gathered } from "./chunks";
+import { isJsonMode } from "../protocol/content-type";
 import type { StreamMeta, StreamRepository } from "./repository";
 
 export class StreamReader {
@@ -35,12 +36,12 @@ export class StreamReader {
     const ownStart = meta.forkPosition ?? 0;
     let inherited: Gathered = { segments: [], next: from, bytes: 0, appendEnded: false };
     if (from < ownStart && meta.forkSource) {
-      const slice = await streamStub(this.env, meta.forkSource).readSlice(
+      const slice = await streamStub(this.env, meta.forkSource).readSlice({
         from,
-        Math.min(limit, ownStart),
+        limit: Math.min(limit, ownStart),
         maxBytes,
         stopAtAppendEnd,
-      );
+      });
       if (!slice.ok) return slice;
       const bytes = slice.segments.reduce((sum, segment) => sum + segment.data.length, 0);
       inherited = { segments: slice.segments, next: slice.next, bytes, appendEnded: false };

@@ -236,12 +236,14 @@ export class StreamRepository {
     );
   }
 
-  addFork(name: string): void {
-    this.write("INSERT OR IGNORE INTO forks (name) VALUES (?)", name);
+  /** Pins this stream's data for a fork; a newer generation of the same fork replaces the older. */
+  addFork(name: string, generation: number): void {
+    this.write("INSERT OR REPLACE INTO forks (name, generation) VALUES (?, ?)", name, generation);
   }
 
-  removeFork(name: string): void {
-    this.write("DELETE FROM forks WHERE name = ?", name);
+  /** Unpins for one generation of a fork only (rows from before generations were kept match any). */
+  removeFork(name: string, generation: number): void {
+    this.write("DELETE FROM forks WHERE name = ? AND (generation = ? OR generation IS NULL)", name, generation);
   }
 
   forkCount(): number {

@@ -1,5 +1,6 @@
 // StreamDO's schema, as an append-only list of migrations. Never edit an applied entry.
 import type { Migration } from "../storage/migrations";
+import { OUTBOX_TABLE_V1 } from "../storage/outbox";
 
 export const STREAM_MIGRATIONS: readonly Migration[] = [
   {
@@ -89,6 +90,16 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       -- inner_ends lists where messages end inside the row; rows written before hold one message
       -- (or part of one) and leave it NULL.
       ALTER TABLE chunks ADD COLUMN inner_ends BLOB;
+    `,
+  },
+  {
+    id: 6,
+    sql: `
+      -- A fork registration names the fork's generation, so a late release from a deleted fork
+      -- never unpins a fork re-created under the same name.
+      ALTER TABLE forks ADD COLUMN generation INTEGER;
+      -- Calls to other objects that committed changes make necessary (storage/outbox.ts).
+      ${OUTBOX_TABLE_V1}
     `,
   },
 ];

@@ -4,6 +4,9 @@ import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { expect } from "vitest";
 import { startWranglerDev, type DevServer, type StartOptions } from "../support/wrangler-dev";
+import { mapLimit } from "../../src/map-limit";
+
+export { mapLimit };
 
 /** Keeps long-poll reads short so tests that wait at a tail stay quick. */
 export const TEST_VARS = { LONG_POLL_TIMEOUT_MS: "1000" };
@@ -204,20 +207,6 @@ export async function pollUntil<T>(
 function preview(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 500 ? `${text.slice(0, 500)}...` : text;
-}
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index] as T, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 export interface Tally {

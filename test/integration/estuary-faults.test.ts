@@ -11,7 +11,7 @@ import {
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import type { StreamSubscribersDO } from "../../src/estuary/subscribers-do";
+import type { StreamSubscribersDO } from "../../src/fanout/subscribers-do";
 import {
   createSource,
   estuaryObject,

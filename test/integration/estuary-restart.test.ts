@@ -1,7 +1,7 @@
 // An estuary's delivered data and applied positions survive a restart, though a delivery writes only
 // its data (one row for its messages, which carries the applied position; the tail is derived on load).
 import { describe, expect, it } from "vitest";
-import type { DeliveryOutcome } from "../../src/stream/estuary-inbox";
+import type { DeliveryOutcome } from "../../src/contract/fanout";
 import { estuaryObject, readJson } from "./estuary-support";
 import { call, restart } from "./worker";
 

@@ -3,6 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { streamStub, subscribersStub } from "../../src/env";
+import type { Delivery } from "../../src/contract/fanout";
 import type { StreamDO } from "../../src/stream/stream-do";
 import { call } from "./worker";
 
@@ -110,7 +111,7 @@ export async function failDeliveries(
   const original = patched.deliver;
   let refused = 0;
   let healed = false;
-  patched.deliver = async function (this: StreamDO, input: unknown) {
+  patched.deliver = async function (this: StreamDO, input: Delivery) {
     if (!healed && instances.has(this) && refused < times) {
       refused++;
       if (options.hang) return new Promise<never>(() => undefined);

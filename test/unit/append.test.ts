@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { AppendCommand } from "../../src/stream/commands";
 import { planAppend } from "../../src/stream/append";
-import { formatOffset } from "../../src/stream/offsets";
+import { formatOffset } from "../../src/protocol/offsets";
 import type { ProducerState } from "../../src/stream/producer";
 import type { StreamMeta } from "../../src/stream/repository";
 

@@ -1,6 +1,6 @@
 // The fan-out circuit breaker's state machine.
 import { describe, expect, it } from "vitest";
-import { admit, BREAKER_FAILURE_THRESHOLD, CLOSED, recordFailure, recordSuccess, retryAt } from "../../src/estuary/breaker";
+import { admit, BREAKER_FAILURE_THRESHOLD, CLOSED, recordFailure, recordSuccess, retryAt } from "../../src/fanout/breaker";
 
 const COOLDOWN = 1_000;
 

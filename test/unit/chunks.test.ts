@@ -1,6 +1,7 @@
 // Stored rows: splitting appends into rows of at most ROW_BYTES, and gathering rows back for reads.
 import { describe, expect, it } from "vitest";
-import { gather, messagesOf, ROW_BYTES, toChunks } from "../../src/stream/chunks";
+import { messagesOf } from "../../src/contract/segments";
+import { gather, ROW_BYTES, toChunks } from "../../src/stream/chunks";
 import type { Chunk } from "../../src/stream/repository";
 
 function bytes(length: number, fill = 1): Uint8Array {

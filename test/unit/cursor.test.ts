@@ -1,6 +1,6 @@
 // Long-poll cursors (protocol §8.1): 20 s buckets that always move past a client's cursor.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { nextCursor } from "../../src/stream/cursor";
+import { nextCursor } from "../../src/protocol/cursor";
 
 const CURSOR_EPOCH = Date.UTC(2024, 9, 9);
 const BUCKET = 250_000;

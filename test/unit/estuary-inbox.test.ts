@@ -1,6 +1,7 @@
 // An estuary's decision on each delivery: new data, re-delivery, gap, or not subscribed.
 import { describe, expect, it } from "vitest";
-import { planDelivery, type Delivery } from "../../src/stream/estuary-inbox";
+import type { Delivery } from "../../src/contract/fanout";
+import { planDelivery } from "../../src/estuary/inbox";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 

@@ -1,6 +1,6 @@
 // Offset tokens: formatting, parsing of client input, and that string order is stream order.
 import { describe, expect, it } from "vitest";
-import { formatOffset, parseOffset } from "../../src/stream/offsets";
+import { formatOffset, parseOffset } from "../../src/protocol/offsets";
 
 const positions = [0, 1, 9, 10, 99, 100, 1_048_575, 1_048_576, 8_388_608, 2 ** 40, Number.MAX_SAFE_INTEGER];
 

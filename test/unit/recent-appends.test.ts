@@ -1,6 +1,6 @@
 // Appends carried by publish calls: a fan-out round may use them only for exactly the range it needs.
 import { describe, expect, it } from "vitest";
-import { RecentAppends } from "../../src/estuary/recent-appends";
+import { RecentAppends } from "../../src/fanout/recent-appends";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const texts = (slice: { segments: { data: Uint8Array }[] } | null) =>

@@ -1,7 +1,7 @@
 // Stream path mapping: /v1/stream/{stream} is project "default", /{project}/{stream} names one.
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/errors";
-import { DEFAULT_PROJECT, parseAddress, parseStreamPath } from "../../src/http/stream-path";
+import { DEFAULT_PROJECT, parseAddress, parseStreamPath } from "../../src/protocol/stream-address";
 
 function failureCode(parse: () => unknown): string | undefined {
   try {

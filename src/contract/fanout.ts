@@ -1,0 +1,110 @@
+// The wire contract between a stream (publishing, receiving deliveries) and fan-out (the subscribers
+// object, the queue consumer): every shape and limit both sides must agree on, in one place, so
+// neither imports the other's internals.
+import { z } from "zod";
+import { BytesSchema, messagesOf, SegmentSchema } from "./segments";
+
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** An object's name, "project/stream". */
+const Key = z.string().min(1).max(300);
+
+/** Appends up to this size travel with the publish call; larger ones are read from the source. */
+export const CARRY_BYTES = 64 * 1024;
+
+/** Estuaries named in one queue job; the consumer reads the source range once for all of them. */
+export const ESTUARIES_PER_JOB = 100;
+
+/** Source -> its subscribers object, after every append: the stream now reaches `tail`. */
+export const PublishSchema = z.object({
+  source: Key,
+  tail: Count,
+  /** The append that reached `tail`, when at most CARRY_BYTES: its messages cover [from, tail). */
+  appended: z.object({ from: Count, messages: z.array(BytesSchema) }).optional(),
+});
+export type Publish = z.infer<typeof PublishSchema>;
+
+/** Fan-out -> an estuary: source positions [from, to) of `source`, as stored segments. */
+export const DeliverySchema = z.object({
+  source: Key,
+  from: Count,
+  to: Count,
+  segments: z.array(SegmentSchema),
+});
+export type Delivery = z.infer<typeof DeliverySchema>;
+
+export type DeliveryOutcome =
+  /** Written: `messages` estuary messages, costing `rowsWritten` SQLite rows. */
+  | { ok: true; status: "applied"; applied: number; messages: number; rowsWritten: number }
+  | { ok: true; status: "duplicate"; applied: number }
+  /** The estuary has applied up to `applied`, which is not where this delivery starts: resend from there. */
+  | { ok: true; status: "gap"; applied: number }
+  /** The estuary is gone, closed, or no longer subscribed: stop delivering to it. */
+  | { ok: true; status: "unsubscribed"; applied: 0 };
+
+/** The messages a delivery carries, whole (a message may span several segments). */
+export function deliveredMessages(delivery: Delivery): Uint8Array[] {
+  return messagesOf(delivery.segments);
+}
+
+/** A queued fan-out job: pointers only (source range and estuaries), never payload bytes. */
+export const FanoutJobSchema = z.object({
+  source: Key,
+  from: Count,
+  to: Count,
+  estuaries: z.array(Key).min(1).max(ESTUARIES_PER_JOB),
+});
+export type FanoutJob = z.infer<typeof FanoutJobSchema>;
+
+/** Estuary subscription side -> the subscribers object. */
+export const SubscribeSchema = z.object({ source: Key, estuary: Key, position: Count, maxSubscribers: Count });
+export type Subscribe = z.infer<typeof SubscribeSchema>;
+
+const Total = z.number().int().min(0);
+
+/** What fan-out costs, counted as it happens: the figures behind "cost per delivered message". */
+export const FanoutCostSchema = z.object({
+  /** Estuary messages written (one source append may be several JSON messages). */
+  messagesDelivered: Total,
+  /** Durable Object RPCs made to deliver (to estuaries) and to read the source. */
+  rpcs: Total,
+  /** Reads of a source range; one serves every estuary in a round or queue job. */
+  sourceReads: Total,
+  /** SQLite rows the estuaries wrote for deliveries (data rows, applied position, metadata). */
+  rowsWritten: Total,
+  /** Queue messages sent. */
+  queueMessages: Total,
+});
+export type FanoutCost = z.infer<typeof FanoutCostSchema>;
+
+export const NO_COST: FanoutCost = { messagesDelivered: 0, rpcs: 0, sourceReads: 0, rowsWritten: 0, queueMessages: 0 };
+
+/** The most recent failed delivery, kept so a failure can be diagnosed from the status route. */
+export const DeliveryErrorSchema = z.object({
+  /** When it failed, ms since the epoch. */
+  at: z.number(),
+  /** The estuary that failed; null when the failure was the round's own (reading the source, queueing). */
+  estuary: Key.nullable(),
+  message: z.string().max(1_000),
+});
+export type DeliveryError = z.infer<typeof DeliveryErrorSchema>;
+
+/** What a queue consumer reports back about one job: its cost and its first failure, if any. */
+export const JobReportSchema = z.object({ cost: FanoutCostSchema, failures: Total, firstError: DeliveryErrorSchema.optional() });
+export type JobReport = z.infer<typeof JobReportSchema>;
+
+/** The fan-out status of a source, as the status route, the tests and the benchmark read it. */
+export interface FanoutStatus {
+  source: string;
+  subscribers: number;
+  mode: "inline" | "queue";
+  breaker: "closed" | "open" | "half_open";
+  /** Source position every in-step subscriber has been handed. */
+  fannedOutPosition: number;
+  /** Source position fan-out is working towards. */
+  targetPosition: number;
+  /** Subscribers being caught up on their own (backfill or repair after failures). */
+  pendingRepairs: number;
+  /** Running totals since the first subscriber. */
+  cost: FanoutCost;
+  lastError: DeliveryError | null;
+}

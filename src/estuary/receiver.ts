@@ -1,0 +1,81 @@
+// The estuary side of a stream: which sources feed it, how far each is applied, and applying a
+// delivery exactly once (the data and the position it brings the estuary to commit together).
+import type { Delivery, DeliveryOutcome } from "../contract/fanout";
+import { fail } from "../errors";
+import { sameMediaType } from "../protocol/content-type";
+import type { Committed, StreamLog } from "../stream/log";
+import type { AttachResult, AttachSource } from "../stream/commands";
+import type { AppliedPosition, StreamMeta } from "../stream/repository";
+import { planDelivery } from "./inbox";
+import { EstuarySources } from "./sources";
+
+export class EstuaryReceiver {
+  private readonly sources: EstuarySources;
+
+  constructor(private readonly log: StreamLog) {
+    this.sources = new EstuarySources(log.repo);
+  }
+
+  /** Reads the applied positions; call once the schema exists. */
+  load(): void {
+    this.sources.load();
+  }
+
+  /** Subscribes this active estuary stream to `req.source` (idempotent). */
+  attach(meta: StreamMeta, req: AttachSource, created: boolean): AttachResult {
+    if (!meta.estuary) return fail("conflict", "a stream that is not an estuary already has this name");
+    if (!sameMediaType(meta.contentType, req.contentType)) {
+      return fail("conflict", `estuary content type ${meta.contentType} differs from the source's ${req.contentType}`);
+    }
+    const applied = this.sources.appliedFrom(req.source);
+    if (applied !== undefined) return { ok: true, created, attached: false, applied, generation: meta.generation };
+    if (this.sources.count >= req.maxSources) {
+      return fail("conflict", `an estuary may be subscribed to at most ${req.maxSources} streams`);
+    }
+    this.sources.attach(req.source, req.position, meta.tail);
+    return { ok: true, created, attached: true, applied: req.position, generation: meta.generation };
+  }
+
+  detach(source: string): void {
+    if (this.log.schema.exists) this.sources.remove(source);
+  }
+
+  /** The sources of an active estuary with how far each is applied; null if this is not one. */
+  list(): AppliedPosition[] | null {
+    const meta = this.log.meta;
+    if (!meta || meta.status !== "active" || !meta.estuary) return null;
+    return this.sources.list();
+  }
+
+  /** The sources to leave when this stream goes away. */
+  subscribedTo(): AppliedPosition[] {
+    return this.log.meta?.estuary ? this.sources.list() : [];
+  }
+
+  /** The stream's storage was wiped. */
+  clear(): void {
+    this.sources.clear();
+  }
+
+  /** Applies a delivery exactly once; `committed` is what it wrote (for chained fan-out). */
+  deliver(delivery: Delivery, now: number): { outcome: DeliveryOutcome; committed?: Committed } {
+    const meta = this.log.meta;
+    const live = this.log.status(now);
+    if (!live.ok || !live.meta.estuary || live.meta.closed) {
+      // The subscribers object drops the subscription on this answer; forget the source here too,
+      // or a closed estuary would go on listing it (GET /v1/estuary, cycle checks).
+      if (meta?.status === "active") this.detach(delivery.source);
+      return { outcome: { ok: true, status: "unsubscribed", applied: 0 } };
+    }
+    const plan = planDelivery(this.sources.appliedFrom(delivery.source), delivery);
+    if (plan.kind === "skip") return { outcome: plan.outcome };
+    const position = { source: delivery.source, applied: delivery.to };
+    const rowsBefore = this.log.repo.rowsWritten;
+    this.sources.delivered(position, this.log.commitDelivery(live.meta, plan.messages, position));
+    const rowsWritten = this.log.repo.rowsWritten - rowsBefore;
+    return {
+      outcome: { ok: true, status: "applied", applied: delivery.to, messages: plan.messages.length, rowsWritten },
+      committed: { from: live.meta.tail, messages: plan.messages },
+    };
+  }
+}

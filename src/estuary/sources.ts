@@ -1,0 +1,67 @@
+// The sources an estuary is subscribed to and how far each is applied, kept in memory so that a
+// delivery costs one SQLite row: the data itself, tagged with the position it applies (schema 4).
+import type { AppliedPosition, StreamRepository } from "../stream/repository";
+
+/**
+ * Tagged chunks written since a source's checkpoint are scanned when the object loads; a
+ * checkpoint after this many deliveries bounds that scan at the price of one row per source.
+ */
+const CHECKPOINT_EVERY = 1_000;
+
+export class EstuarySources {
+  private readonly applied = new Map<string, number>();
+  private deliveriesSinceCheckpoint = 0;
+
+  constructor(private readonly repo: StreamRepository) {}
+
+  /** Reads the positions from storage; call once the schema exists. */
+  load(): void {
+    this.applied.clear();
+    for (const { source, applied } of this.repo.appliedPositions()) this.applied.set(source, applied);
+  }
+
+  /** Source position applied so far, or undefined if not subscribed to `source`. */
+  appliedFrom(source: string): number | undefined {
+    return this.applied.get(source);
+  }
+
+  get count(): number {
+    return this.applied.size;
+  }
+
+  list(): AppliedPosition[] {
+    return [...this.applied].map(([source, applied]) => ({ source, applied })).sort((a, b) => (a.source < b.source ? -1 : 1));
+  }
+
+  /**
+   * Subscribes at `applied`. The checkpoint starts at the estuary's tail, so tagged chunks left by an
+   * earlier subscription to the same source can never move the new one.
+   */
+  attach(source: string, applied: number, tail: number): void {
+    this.repo.checkpointSource({ source, applied }, tail);
+    this.applied.set(source, applied);
+  }
+
+  remove(source: string): void {
+    this.repo.removeSource(source);
+    this.applied.delete(source);
+  }
+
+  /** Storage was wiped along with the stream. */
+  clear(): void {
+    this.applied.clear();
+    this.deliveriesSinceCheckpoint = 0;
+  }
+
+  /**
+   * Call once the delivery's tagged chunks are committed; `tail` is the estuary's tail after them.
+   * A checkpoint row is valid on its own (its position accounts for every chunk below its tail), so
+   * it needs no transaction with the delivery.
+   */
+  delivered(position: AppliedPosition, tail: number): void {
+    this.applied.set(position.source, position.applied);
+    if (++this.deliveriesSinceCheckpoint < CHECKPOINT_EVERY) return;
+    this.deliveriesSinceCheckpoint = 0;
+    for (const [source, applied] of this.applied) this.repo.checkpointSource({ source, applied }, tail);
+  }
+}

@@ -1,0 +1,151 @@
+// StreamSubscribersDO's only door to SQLite.
+import type { BreakerState } from "./breaker";
+import { DeliveryErrorSchema, FanoutCostSchema, type DeliveryError, type FanoutCost } from "../contract/fanout";
+import { NO_COST } from "./cost";
+
+export interface FanoutState {
+  source: string;
+  target: number;
+  cohort: number;
+  breaker: BreakerState;
+  cost: FanoutCost;
+  lastError: DeliveryError | null;
+}
+
+export interface Laggard {
+  estuary: string;
+  position: number;
+  attempts: number;
+}
+
+type FanoutRow = {
+  source: string;
+  target_pos: number;
+  cohort_pos: number;
+  breaker_state: string;
+  breaker_failures: number;
+  breaker_opened_at: number | null;
+  cost: string;
+  last_error: string | null;
+};
+
+export class SubscribersRepository {
+  constructor(private readonly sql: SqlStorage) {}
+
+  load(): FanoutState | null {
+    const row = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id = 1").toArray()[0];
+    if (!row) return null;
+    return {
+      source: row.source,
+      target: row.target_pos,
+      cohort: row.cohort_pos,
+      breaker: {
+        state: row.breaker_state as BreakerState["state"],
+        failures: row.breaker_failures,
+        openedAt: row.breaker_opened_at,
+      },
+      cost: FanoutCostSchema.catch(NO_COST).parse(JSON.parse(row.cost)),
+      lastError: row.last_error === null ? null : DeliveryErrorSchema.nullable().catch(null).parse(JSON.parse(row.last_error)),
+    };
+  }
+
+  /** Starts fan-out state for a first subscriber; a concurrent first subscribe keeps the earlier row. */
+  create(state: FanoutState): void {
+    this.sql.exec(
+      `INSERT OR IGNORE INTO fanout (id, source, target_pos, cohort_pos, breaker_state, breaker_failures, breaker_opened_at, cost)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?)`,
+      state.source,
+      state.target,
+      state.cohort,
+      state.breaker.state,
+      state.breaker.failures,
+      state.breaker.openedAt,
+      JSON.stringify(state.cost),
+    );
+  }
+
+  /** Updates only: a round finishing after the last unsubscribe must not bring the state back. */
+  save(state: FanoutState): void {
+    this.sql.exec(
+      `UPDATE fanout SET target_pos = ?, cohort_pos = ?, breaker_state = ?, breaker_failures = ?, breaker_opened_at = ?,
+         cost = ?, last_error = ? WHERE id = 1`,
+      state.target,
+      state.cohort,
+      state.breaker.state,
+      state.breaker.failures,
+      state.breaker.openedAt,
+      JSON.stringify(state.cost),
+      state.lastError === null ? null : JSON.stringify(state.lastError),
+    );
+  }
+
+  clear(): void {
+    this.sql.exec("DELETE FROM fanout");
+    this.sql.exec("DELETE FROM subscribers");
+  }
+
+  count(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM subscribers").one().n;
+  }
+
+  has(estuary: string): boolean {
+    return this.sql.exec("SELECT 1 FROM subscribers WHERE estuary = ?", estuary).toArray().length > 0;
+  }
+
+  /** Adds a subscriber in step with the cohort (lagPos null) or to be caught up from lagPos. */
+  add(estuary: string, lagPos: number | null): void {
+    this.sql.exec("INSERT OR IGNORE INTO subscribers (estuary, lag_pos) VALUES (?, ?)", estuary, lagPos);
+  }
+
+  remove(estuary: string): boolean {
+    return this.sql.exec("DELETE FROM subscribers WHERE estuary = ?", estuary).rowsWritten > 0;
+  }
+
+  all(): string[] {
+    return this.sql.exec<{ estuary: string }>("SELECT estuary FROM subscribers").toArray().map((row) => row.estuary);
+  }
+
+  cohort(): string[] {
+    return this.sql
+      .exec<{ estuary: string }>("SELECT estuary FROM subscribers WHERE lag_pos IS NULL ORDER BY estuary")
+      .toArray()
+      .map((row) => row.estuary);
+  }
+
+  /** Takes a subscriber out of step, to be caught up on its own from `position`. */
+  setLagging(estuary: string, position: number, nextAttemptAt: number, attempts: number): void {
+    this.sql.exec(
+      "UPDATE subscribers SET lag_pos = ?, next_attempt_at = ?, attempts = ? WHERE estuary = ?",
+      position,
+      nextAttemptAt,
+      attempts,
+      estuary,
+    );
+  }
+
+  rejoin(estuary: string): void {
+    this.sql.exec("UPDATE subscribers SET lag_pos = NULL, next_attempt_at = 0, attempts = 0 WHERE estuary = ?", estuary);
+  }
+
+  dueLaggards(now: number, limit: number): Laggard[] {
+    return this.sql
+      .exec<{ estuary: string; lag_pos: number; attempts: number }>(
+        `SELECT estuary, lag_pos, attempts FROM subscribers
+         WHERE lag_pos IS NOT NULL AND next_attempt_at <= ? ORDER BY lag_pos, estuary LIMIT ?`,
+        now,
+        limit,
+      )
+      .toArray()
+      .map((row) => ({ estuary: row.estuary, position: row.lag_pos, attempts: row.attempts }));
+  }
+
+  laggardCount(): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM subscribers WHERE lag_pos IS NOT NULL").one().n;
+  }
+
+  nextLaggardAttempt(): number | null {
+    return this.sql
+      .exec<{ at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM subscribers WHERE lag_pos IS NOT NULL")
+      .one().at;
+  }
+}

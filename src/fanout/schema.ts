@@ -1,0 +1,46 @@
+// StreamSubscribersDO's schema, as an append-only list of migrations. Never edit an applied entry.
+import type { Migration } from "../storage/migrations";
+import { OUTBOX_TABLE_V1 } from "../storage/outbox";
+
+export const SUBSCRIBERS_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    sql: `
+      -- Fan-out progress for the one source this object serves, in source positions.
+      CREATE TABLE fanout (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        source TEXT NOT NULL,
+        target_pos INTEGER NOT NULL,     -- how far the source reaches (recorded on publish)
+        cohort_pos INTEGER NOT NULL,     -- every in-step subscriber has been handed data up to here
+        breaker_state TEXT NOT NULL,
+        breaker_failures INTEGER NOT NULL,
+        breaker_opened_at INTEGER
+      );
+      -- lag_pos NULL: in step with the cohort. Otherwise the subscriber is caught up on its own from
+      -- lag_pos (backfill, or repair after failed deliveries), not before next_attempt_at.
+      CREATE TABLE subscribers (
+        estuary TEXT PRIMARY KEY,
+        lag_pos INTEGER,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX subscribers_lagging ON subscribers (lag_pos) WHERE lag_pos IS NOT NULL;
+    `,
+  },
+  {
+    id: 2,
+    sql: `
+      -- Running fan-out cost counters (estuary/cost.ts), kept in the row every round saves anyway.
+      ALTER TABLE fanout ADD COLUMN cost TEXT NOT NULL DEFAULT '{}';
+    `,
+  },
+  {
+    id: 3,
+    sql: `
+      -- The most recent failed delivery {at, estuary, message} as JSON, shown on the status route.
+      ALTER TABLE fanout ADD COLUMN last_error TEXT;
+      -- Calls to other objects that committed changes make necessary (storage/outbox.ts).
+      ${OUTBOX_TABLE_V1}
+    `,
+  },
+];

@@ -1,0 +1,23 @@
+// POST /v1/estuary/subscribe/{project}/{stream} {"estuaryId","from"?}: subscribe an estuary to a source.
+import type { AppContext } from "../../http/context";
+import { requireProjectScope, requireToken } from "../../auth/access";
+import { enforceRateLimit } from "../../auth/rate-limit";
+import { loadConfig } from "../../config";
+import { parseAddress } from "../../protocol/stream-address";
+import { subscribe } from "../../estuary/subscriptions";
+import { parseFrom, readJson, SubscribeBodySchema } from "./body";
+
+export const SUBSCRIBE_PREFIX = "/v1/estuary/subscribe/";
+
+export async function subscribeEstuary(c: AppContext): Promise<Response> {
+  const source = parseAddress(c.req.path.slice(SUBSCRIBE_PREFIX.length));
+  requireToken(c, source, "read");
+  requireProjectScope(c, source.project, "write");
+  const body = await readJson(c.req.raw, SubscribeBodySchema);
+  const estuary = parseAddress(`${source.project}/${body.estuaryId}`);
+  requireToken(c, estuary, "write");
+  await enforceRateLimit(c, "subscribe", source.project);
+  const options = { from: parseFrom(body.from), public: body.public ?? false };
+  const { created } = await subscribe(c.env, loadConfig(c.env), source, estuary, options);
+  return c.json({ source: source.stream, estuaryId: estuary.stream, stream: `/v1/stream/${estuary.key}` }, created ? 201 : 200);
+}

@@ -1,0 +1,17 @@
+// DELETE /v1/estuary/subscribe/{project}/{stream} {"estuaryId"}: end one subscription.
+import type { AppContext } from "../../http/context";
+import { requireProjectScope, requireToken } from "../../auth/access";
+import { parseAddress } from "../../protocol/stream-address";
+import { unsubscribe } from "../../estuary/subscriptions";
+import { readJson, UnsubscribeBodySchema } from "./body";
+import { SUBSCRIBE_PREFIX } from "./subscribe";
+
+export async function unsubscribeEstuary(c: AppContext): Promise<Response> {
+  const source = parseAddress(c.req.path.slice(SUBSCRIBE_PREFIX.length));
+  requireProjectScope(c, source.project, "write");
+  const body = await readJson(c.req.raw, UnsubscribeBodySchema);
+  const estuary = parseAddress(`${source.project}/${body.estuaryId}`);
+  requireToken(c, estuary, "write");
+  await unsubscribe(c.env, source, estuary);
+  return new Response(null, { status: 204 });
+}

@@ -1,0 +1,40 @@
+// PUT /v1/stream/{project}/{stream}: create a stream, or confirm one with the same configuration.
+import type { AppContext } from "../../http/context";
+import { readBody } from "../../http/body";
+import { parseAddress, parseStreamPath, STREAM_PREFIX } from "../../protocol/stream-address";
+import { requireToken } from "../../auth/access";
+import { enforceRateLimit } from "../../auth/rate-limit";
+import { streamStub } from "../../env";
+import { MAX_APPEND_BYTES } from "./limits";
+import { parseClosed, parseContentType, parseExpiry, parseForkHeaders, parsePublic } from "./headers";
+import { orThrow, streamHeaders } from "./response";
+
+export async function putStream(c: AppContext): Promise<Response> {
+  const address = parseAddress(c.req.path.slice(STREAM_PREFIX.length));
+  requireToken(c, address, "write");
+  const headers = c.req.raw.headers;
+  const expiry = parseExpiry(headers);
+  const forkHeaders = parseForkHeaders(headers);
+  const forkSource = forkHeaders && parseStreamPath(forkHeaders.source);
+  if (forkSource) requireToken(c, forkSource, "read");
+  const fork = forkHeaders && forkSource && { ...forkHeaders, source: forkSource.key };
+  await enforceRateLimit(c, "write", address.project);
+  const body = await readBody(c.req.raw, MAX_APPEND_BYTES);
+
+  const result = orThrow(
+    await streamStub(c.env, address.key).create({
+      name: address.key,
+      contentType: parseContentType(headers),
+      ...expiry,
+      closed: parseClosed(headers),
+      public: parsePublic(headers),
+      body,
+      fork,
+    }),
+  );
+  const response = streamHeaders(result, result.tail);
+  if (!result.created) return new Response(null, { status: 200, headers: response });
+  const url = new URL(c.req.url);
+  response.set("Location", `${url.origin}${url.pathname}`);
+  return new Response(null, { status: 201, headers: response });
+}

@@ -1,0 +1,95 @@
+// SSE transport (protocol §5.7): a loop of long-poll reads against the StreamDO, framed as events.
+// Each batch is an `event: data` followed at once by an `event: control`.
+import type { Config } from "../../config";
+import type { ReadResult } from "../../stream/commands";
+import { sseCarriesText } from "../../protocol/content-type";
+import { nextCursor } from "../../protocol/cursor";
+import { formatOffset } from "../../protocol/offsets";
+import type { StreamDO } from "../../stream/stream-do";
+
+type ReadOk = Extract<ReadResult, { ok: true }>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const LINE_BREAK = /\r\n|\r|\n/;
+
+export interface SseOptions {
+  clientCursor: string | undefined;
+  requirePublic: boolean;
+}
+
+export function sseResponse(stub: DurableObjectStub<StreamDO>, first: ReadOk, options: SseOptions, config: Config): Response {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const textual = sseCarriesText(first.contentType);
+  void pump(stub, first, options, config, textual, writable.getWriter());
+  const headers = new Headers({ "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
+  if (!textual) headers.set("Stream-SSE-Data-Encoding", "base64");
+  return new Response(readable, { status: 200, headers });
+}
+
+async function pump(
+  stub: DurableObjectStub<StreamDO>,
+  first: ReadOk,
+  { clientCursor, requirePublic }: SseOptions,
+  config: Config,
+  textual: boolean,
+  writer: WritableStreamDefaultWriter<Uint8Array>,
+): Promise<void> {
+  const deadline = Date.now() + config.SSE_MAX_DURATION_MS;
+  let result = first;
+  let cursor = clientCursor;
+  try {
+    for (let isFirst = true; ; isFirst = false) {
+      const closedAtEnd = result.closed && result.upToDate;
+      let frame = "";
+      const hasData = result.next > result.start;
+      if (hasData) frame += dataEvent(result, textual);
+      if (hasData || isFirst || closedAtEnd) {
+        cursor = closedAtEnd ? cursor : laterCursor(cursor, nextCursor(clientCursor));
+        frame += controlEvent(result, closedAtEnd ? undefined : cursor);
+      } else {
+        // Nothing new: a comment keeps proxies from timing out and reveals a departed client.
+        frame += ": keep-alive\n\n";
+      }
+      await writer.write(encoder.encode(frame));
+      if (closedAtEnd || Date.now() >= deadline) break;
+      const waitMs = Math.max(1, Math.min(config.LONG_POLL_TIMEOUT_MS, deadline - Date.now()));
+      const next = await stub.read({ offset: { kind: "at", position: result.next }, waitMs, requirePublic });
+      if (!next.ok) break;
+      result = next;
+    }
+  } catch {
+    // The client went away (write failed) or the object was reset; either way the stream ends.
+  } finally {
+    await writer.close().catch(() => undefined);
+  }
+}
+
+function dataEvent(result: ReadOk, textual: boolean): string {
+  const text = textual ? decoder.decode(result.body) : toBase64(result.body);
+  const lines = text.split(LINE_BREAK).map((line) => `data:${line}`);
+  return `event: data\n${lines.join("\n")}\n\n`;
+}
+
+function controlEvent(result: ReadOk, cursor: string | undefined): string {
+  const control: Record<string, string | boolean> = { streamNextOffset: formatOffset(result.next) };
+  if (cursor !== undefined) control.streamCursor = cursor;
+  if (result.upToDate) control.upToDate = true;
+  if (result.closed && result.upToDate) control.streamClosed = true;
+  return `event: control\ndata:${JSON.stringify(control)}\n\n`;
+}
+
+function laterCursor(previous: string | undefined, candidate: string): string {
+  return previous !== undefined && /^\d+$/.test(previous) && Number(previous) >= Number(candidate)
+    ? String(Number(previous) + 1)
+    : candidate;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  const BLOCK = 0x8000;
+  for (let offset = 0; offset < bytes.length; offset += BLOCK) {
+    binary += String.fromCharCode(...bytes.subarray(offset, offset + BLOCK));
+  }
+  return btoa(binary);
+}

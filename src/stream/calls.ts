@@ -1,0 +1,33 @@
+// The calls a stream makes to other objects because of a change it committed, made through its
+// outbox (storage/outbox.ts): each is written with the change and retried until it succeeds, so
+// each must be idempotent.
+import { z } from "zod";
+import { streamStub, subscribersStub, type Env } from "../env";
+
+const Key = z.string().min(1).max(300);
+
+export const StreamCallSchema = z.discriminatedUnion("kind", [
+  /** A fork went away (or its creation did not complete): its source may drop the data it pinned. */
+  z.object({ kind: z.literal("releaseFork"), source: Key, fork: Key, generation: z.number().int().min(0) }),
+  /** A source with subscribers was deleted: its subscriptions end. */
+  z.object({ kind: z.literal("sourceDeleted"), source: Key }),
+  /** A deleted estuary leaves a source it was subscribed to. */
+  z.object({ kind: z.literal("unsubscribe"), source: Key, estuary: Key }),
+]);
+export type StreamCall = z.infer<typeof StreamCallSchema>;
+
+export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> {
+  switch (call.kind) {
+    case "releaseFork":
+      return streamStub(env, call.source).releaseFork({ fork: call.fork, generation: call.generation });
+    case "sourceDeleted":
+      return subscribersStub(env, call.source).sourceDeleted(call.source);
+    case "unsubscribe":
+      await subscribersStub(env, call.source).unsubscribe(call.estuary);
+  }
+}
+
+/** The pending release a fork writes before registering with its source, cancelled when it commits. */
+export function pendingForkReleaseKey(fork: string, generation: number): string {
+  return `release-fork:${fork}:${generation}`;
+}

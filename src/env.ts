@@ -1,40 +1,38 @@
-// The Worker's bindings, as declared in wrangler.toml, and one typed stub helper per DO class.
+// The Worker's bindings, generated from wrangler.toml into worker-configuration.d.ts (`npm run types`
+// after changing the config), and one typed stub helper per DO class.
 import type { StreamSubscribersDO } from "./fanout/subscribers-do";
 import type { ProjectDO } from "./projects/project-do";
 import type { FanoutJob } from "./contract/fanout";
 import type { StreamDO } from "./stream/stream-do";
 
-export interface Env {
-  STREAMS: DurableObjectNamespace<StreamDO>;
-  SUBSCRIBERS: DurableObjectNamespace<StreamSubscribersDO>;
-  PROJECTS: DurableObjectNamespace<ProjectDO>;
-  FANOUT_QUEUE: Queue<FanoutJob>;
-  WRITE_LIMITER: RateLimit;
-  SUBSCRIBE_LIMITER: RateLimit;
-  TOKEN_LIMITER: RateLimit;
-  LONG_POLL_TIMEOUT_MS?: string;
-  SSE_MAX_DURATION_MS?: string;
-  FANOUT_QUEUE_THRESHOLD?: string;
-  ESTUARY_TTL_SECONDS?: string;
-  BREAKER_COOLDOWN_MS?: string;
-  AUTH_MODE?: string;
-  AUTH_CACHE_MS?: string;
-  ADMIN_TOKEN?: string;
-  MAX_SUBSCRIBERS_PER_SOURCE?: string;
-  MAX_SUBSCRIPTIONS_PER_ESTUARY?: string;
+// What the config cannot say: the queue's job type, and the one secret (not in wrangler.toml; unset, the
+// admin API is off). Both generated interfaces get them, so `env` from "cloudflare:workers" agrees.
+declare global {
+  interface Env {
+    FANOUT_QUEUE: Queue<FanoutJob>;
+    ADMIN_TOKEN?: string;
+  }
+  namespace Cloudflare {
+    interface Env {
+      FANOUT_QUEUE: Queue<FanoutJob>;
+      ADMIN_TOKEN?: string;
+    }
+  }
 }
+
+export type Env = globalThis.Env;
 
 /** One StreamDO per (project, stream), addressed by "project/stream". */
 export function streamStub(env: Env, name: string): DurableObjectStub<StreamDO> {
-  return env.STREAMS.get(env.STREAMS.idFromName(name));
+  return env.STREAMS.getByName(name);
 }
 
 /** One ProjectDO per project (tenant), addressed by the project name. */
 export function projectStub(env: Env, project: string): DurableObjectStub<ProjectDO> {
-  return env.PROJECTS.get(env.PROJECTS.idFromName(project));
+  return env.PROJECTS.getByName(project);
 }
 
 /** One StreamSubscribersDO per source stream, under the same name as the source's StreamDO. */
 export function subscribersStub(env: Env, source: string): DurableObjectStub<StreamSubscribersDO> {
-  return env.SUBSCRIBERS.get(env.SUBSCRIBERS.idFromName(source));
+  return env.SUBSCRIBERS.getByName(source);
 }

@@ -1,18 +1,22 @@
 // The project's error vocabulary: one union of codes, one status map, one wire shape.
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
 
-export type ErrorCode =
-  | "bad_request"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "method_not_allowed"
-  | "conflict"
-  | "gone"
-  | "too_large"
-  | "headers_too_large"
-  | "rate_limited"
-  | "internal";
+/** Every error code; the OpenAPI document lists them with their statuses. */
+export const ERROR_CODES = [
+  "bad_request",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "method_not_allowed",
+  "conflict",
+  "gone",
+  "too_large",
+  "headers_too_large",
+  "rate_limited",
+  "internal",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   bad_request: 400,
@@ -37,18 +41,24 @@ export interface Failure {
   headers?: Record<string, string>;
 }
 
+/** The one test for an expected failure in a Durable Object's answer (`ok` is false only on failures). */
+export function isFailure(result: unknown): result is Failure {
+  return typeof result === "object" && result !== null && "ok" in result && result.ok === false;
+}
+
 export function fail(code: ErrorCode, message: string, headers?: Record<string, string>): Failure {
   return headers ? { ok: false, code, message, headers } : { ok: false, code, message };
 }
 
 /** Thrown by HTTP handlers; turned into a response by the app's single onError. */
 export class ApiError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
+  readonly code: ErrorCode;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message: string, headers: Record<string, string> = {}) {
     super(message);
+    this.code = code;
+    this.headers = headers;
   }
 
   static from(failure: Failure): ApiError {
@@ -60,8 +70,12 @@ export function statusOf(code: ErrorCode): ContentfulStatusCode {
   return STATUS[code];
 }
 
+/** The wire shape of every error response. */
+export const ErrorBodySchema = z.object({ error: z.object({ code: z.enum(ERROR_CODES), message: z.string() }) });
+
 export function errorResponse(code: ErrorCode, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ error: { code, message } }), {
+  const body: z.infer<typeof ErrorBodySchema> = { error: { code, message } };
+  return new Response(JSON.stringify(body), {
     status: STATUS[code],
     headers: { ...headers, "Content-Type": "application/json" },
   });

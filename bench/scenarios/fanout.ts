@@ -1,6 +1,7 @@
 // Scenarios 5 and 6 (ours only): fan-out latency to N estuaries, sustained publishes at N = 200, and cost per delivered message.
 import { performance } from "node:perf_hooks";
 import type { FanoutCost } from "../../src/contract/fanout.ts";
+import type { FanoutStatusBody } from "../../src/routes/estuary/schemas.ts";
 import { startCpu, type CpuUsage } from "../cpu.ts";
 import { Client, closedLoop, mapLimit, sleep } from "../load.ts";
 import { meanCpu, type Figure, type ScenarioContext } from "../model.ts";
@@ -22,15 +23,7 @@ const SUSTAINED_SUBSCRIBERS = 200;
 const PAD = "x".repeat(60);
 
 
-interface FanoutStatus {
-  subscribers: number;
-  mode: string;
-  breaker: string;
-  fannedOutOffset: string;
-  targetOffset: string;
-  pendingRepairs: number;
-  cost: FanoutCost;
-}
+type FanoutStatus = FanoutStatusBody;
 
 interface Observed {
   status: FanoutStatus;

@@ -6,6 +6,7 @@ import { streamPathOf, type StreamAddress } from "../protocol/stream-address";
 import { streamStub, subscribersStub, type Env } from "../env";
 import { formatOffset, type OffsetQuery } from "../protocol/offsets";
 import { NO_COST, type FanoutStatus } from "../contract/fanout";
+import type { EstuaryDescription } from "../routes/estuary/schemas";
 
 /** How far upstream a cycle check walks before refusing to guess. */
 const MAX_CYCLE_CHECK_STREAMS = 1_000;
@@ -52,12 +53,6 @@ export async function unsubscribe(env: Env, source: StreamAddress, estuary: Stre
   const removed = await subscribersStub(env, source.key).unsubscribe(estuary.key);
   await streamStub(env, estuary.key).detachSource(source.key);
   if (!removed) throw new ApiError("not_found", "the estuary is not subscribed to this stream");
-}
-
-export interface EstuaryDescription {
-  estuary: string;
-  stream: string;
-  subscriptions: { source: string; deliveredOffset: string; lagBytes: number | null }[];
 }
 
 export async function describeEstuary(env: Env, estuary: StreamAddress): Promise<EstuaryDescription> {

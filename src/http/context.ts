@@ -2,6 +2,14 @@
 import type { Context } from "hono";
 import type { Caller } from "../auth/access";
 import type { Env } from "../env";
+import type { StreamAddress } from "../protocol/stream-address";
 
-export type AppEnv = { Bindings: Env; Variables: { caller: Caller } };
+export type AppEnv = {
+  Bindings: Env;
+  Variables: {
+    caller: Caller;
+    /** The stream the route's params name (http/address.ts); unset on routes without one. */
+    address: StreamAddress;
+  };
+};
 export type AppContext = Context<AppEnv>;

@@ -5,7 +5,6 @@ import { loadConfig } from "../config";
 import { ApiError } from "../errors";
 import { projectAuth } from "../projects/cache";
 import type { AppContext, AppEnv } from "./context";
-import { DEFAULT_PROJECT, isValidName } from "../protocol/stream-address";
 
 const PROTOCOL_REQUEST_HEADERS = [
   "Content-Type",
@@ -40,36 +39,35 @@ const PROTOCOL_RESPONSE_HEADERS = [
   "Producer-Received-Seq",
 ];
 
-/**
- * With auth off any origin may call. With auth on, only the origins the path's project allows
- * (a disallowed origin gets no Access-Control-Allow-Origin, so the browser blocks it).
- */
-async function allowedOrigin(origin: string, c: AppContext): Promise<string | null> {
-  const config = loadConfig(c.env);
-  if (config.AUTH_MODE === "off") return "*";
-  if (!origin) return null;
-  const project = projectOfPath(c.req.path);
-  if (!project) return null;
-  const auth = await projectAuth(c.env, project, config.AUTH_CACHE_MS);
-  return auth?.corsOrigins.includes(origin) ? origin : null;
-}
-
-/** The project a /v1/stream or /v1/estuary path belongs to; a single name is the default project. */
-function projectOfPath(path: string): string | null {
-  // Other paths (the admin API, "/") belong to no project, so no project's origins apply to them.
-  if (!path.startsWith("/v1/stream/") && !path.startsWith("/v1/estuary/")) return null;
-  const segments = path.split("/").slice(3);
-  if (path.startsWith("/v1/estuary/subscribe/") || path.startsWith("/v1/estuary/subscribers/")) segments.shift();
-  const project = segments.length >= 2 ? segments[0] : DEFAULT_PROJECT;
-  return project !== undefined && isValidName(project) ? project : null;
-}
-
-export const corsMiddleware = cors({
-  origin: allowedOrigin,
+const CORS_OPTIONS = {
   allowMethods: ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"],
   allowHeaders: PROTOCOL_REQUEST_HEADERS,
   exposeHeaders: PROTOCOL_RESPONSE_HEADERS,
   maxAge: 86400,
+};
+
+const anyOrigin = cors({ ...CORS_OPTIONS, origin: "*" });
+
+/** With auth off (local development) any origin may call any route, including refusals of bad paths. */
+export const openCors = createMiddleware<AppEnv>(async (c, next) => {
+  if (loadConfig(c.env).AUTH_MODE === "off") return anyOrigin(c, next);
+  await next();
+});
+
+/**
+ * With auth on, only the origins the project of the route's address allows (after http/address.ts);
+ * any other origin gets no Access-Control-Allow-Origin, so the browser blocks it. Routes without a
+ * project (the admin API) get none.
+ */
+export const projectCors = cors({
+  ...CORS_OPTIONS,
+  origin: async (origin: string, c: AppContext): Promise<string | null> => {
+    const config = loadConfig(c.env);
+    if (config.AUTH_MODE === "off") return "*";
+    if (!origin) return null;
+    const auth = await projectAuth(c.env, c.get("address").project, config.AUTH_CACHE_MS);
+    return auth?.corsOrigins.includes(origin) ? origin : null;
+  },
 });
 
 /** Total request header size above which a request is refused (the protocol needs only a few). */

@@ -1,8 +1,8 @@
 // ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins. Secrets leave this
 // object only to the Worker's token verifier and, once, to the admin who created them.
 import { DurableObject } from "cloudflare:workers";
-import { z } from "zod";
 import type { Env } from "../env";
+import { CorsOriginsSchema } from "./cors-origins";
 import { fail, type Failure } from "../errors";
 import { LazySchema } from "../storage/migrations";
 import { ProjectRepository, type SigningKey } from "./repository";
@@ -10,8 +10,6 @@ import { PROJECT_MIGRATIONS } from "./schema";
 
 /** At most this many signing secrets at once: enough for rotation, few enough to try each on verify. */
 export const MAX_SECRETS = 5;
-
-export const CorsOriginsSchema = z.array(z.url().max(200)).max(50);
 
 export interface ProjectView {
   project: string;

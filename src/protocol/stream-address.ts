@@ -1,9 +1,6 @@
-// Maps /v1/stream/... paths to (project, stream) and so to the name of one StreamDO.
-//
-//   /v1/stream/{stream}            -> project "default"
-//   /v1/stream/{project}/{stream}  -> that project
-// Anything deeper, empty, or outside the name charset is rejected with 400: names are
-// 1-128 characters of [A-Za-z0-9._~-], not "." or "..".
+// Stream addresses: (project, stream), and so the name of one StreamDO. The routes' params carry
+// them (`/:stream` is the default project, `/:project/:stream`); anything deeper, empty, or outside
+// the name charset is refused with 400. Names are 1-128 characters of [A-Za-z0-9._~-], not "." or "..".
 import { ApiError } from "../errors";
 
 export const DEFAULT_PROJECT = "default";
@@ -22,17 +19,25 @@ export function isValidName(name: string): boolean {
   return NAME_PATTERN.test(name) && name !== "." && name !== "..";
 }
 
-/** Parses the part after a route prefix, e.g. "proj/name" or "name". */
-export function parseAddress(rest: string): StreamAddress {
-  const segments = rest.split("/");
-  if (segments.length > 2) {
-    throw new ApiError("bad_request", "stream path must be /{stream} or /{project}/{stream}");
-  }
-  const [project, stream] = segments.length === 2 ? segments : [DEFAULT_PROJECT, segments[0]];
-  if (project === undefined || stream === undefined || !isValidName(project) || !isValidName(stream)) {
+/** The address named by a route's params; no project means the default project. */
+export function addressOf(project: string | undefined, stream: string | undefined): StreamAddress {
+  const owner = project ?? DEFAULT_PROJECT;
+  if (stream === undefined || !isValidName(owner) || !isValidName(stream)) {
     throw new ApiError("bad_request", "project and stream names are 1-128 characters of A-Z a-z 0-9 . _ ~ -");
   }
-  return { project, stream, key: `${project}/${stream}` };
+  return { project: owner, stream, key: `${owner}/${stream}` };
+}
+
+/** The refusal for a path that is not /{stream} or /{project}/{stream}. */
+export function badStreamPath(): ApiError {
+  return new ApiError("bad_request", "stream path must be /{stream} or /{project}/{stream}");
+}
+
+/** Parses the part of a path after a route prefix, e.g. "proj/name" or "name". */
+export function parseAddress(rest: string): StreamAddress {
+  const segments = rest.split("/");
+  if (segments.length > 2) throw badStreamPath();
+  return segments.length === 2 ? addressOf(segments[0], segments[1]) : addressOf(undefined, segments[0]);
 }
 
 /** Parses a full stream URL path or absolute URL, as given in Stream-Forked-From. */

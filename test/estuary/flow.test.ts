@@ -496,6 +496,7 @@ describe("estuary and status routes", () => {
       targetOffset: emptyTail,
       pendingRepairs: 0,
       cost: { messagesDelivered: 0, rpcs: 0, sourceReads: 0, rowsWritten: 0, queueMessages: 0 },
+      lastError: null,
     });
 
     const estuaries = [unique("status-a"), unique("status-b")];
@@ -512,6 +513,7 @@ describe("estuary and status routes", () => {
       pendingRepairs: 0,
       // The small append travelled with the publish: one delivery RPC per estuary, no source read.
       cost: expect.objectContaining({ messagesDelivered: 2, rpcs: 2, sourceReads: 0, queueMessages: 0 }),
+      lastError: null,
     });
     await expectError(await fetch(`${server.baseUrl}/v1/estuary/subscribers/${project}/${unique("none")}`), 404, "not_found");
   });

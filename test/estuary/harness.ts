@@ -5,6 +5,7 @@ import { rm } from "node:fs/promises";
 import { expect } from "vitest";
 import { startWranglerDev, type DevServer, type StartOptions } from "../support/wrangler-dev";
 import { mapLimit } from "../../src/map-limit";
+import type { EstuaryDescription as EstuaryBody, FanoutStatusBody } from "../../src/routes/estuary/schemas";
 
 export { mapLimit };
 
@@ -47,20 +48,7 @@ export interface ErrorBody {
   error: { code: string; message: string };
 }
 
-export interface FanoutStatusBody {
-  subscribers: number;
-  mode: "inline" | "queue";
-  breaker: string;
-  fannedOutOffset: string;
-  targetOffset: string;
-  pendingRepairs: number;
-}
-
-export interface EstuaryBody {
-  estuary: string;
-  stream: string;
-  subscriptions: { source: string; deliveredOffset: string; lagBytes: number | null }[];
-}
+export type { EstuaryBody, FanoutStatusBody };
 
 export class Api {
   constructor(readonly baseUrl: string) {}

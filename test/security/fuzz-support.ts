@@ -556,6 +556,8 @@ export function pathArb(targets: Targets) {
     .map(([project, rest]) => (project === null ? "/v1/admin/projects" : `/v1/admin/projects/${project}${rest}`));
   const odd = fc.oneof(
     fc.constantFrom("/", "//", "/v1", "/v1/", "/v1/stream", "/v2/stream/x", "/V1/STREAM/x", "/v1//stream/x", "//v1/stream/x", "/v1/stream/./x", "/v1/stream/a/../../x", "/v1/estuary", "/v1/admin"),
+    // The public routes, and near misses of them.
+    fc.constantFrom("/v1/openapi.json", "/v1/openapi.json/", "/v1/openapi.json/x", "/v1/OPENAPI.JSON", "/v1/openapi", "/v1/./openapi.json"),
     fc.array(segment, { maxLength: 4 }).map((segments) => `/${segments.join("/")}`),
   );
   return fc.oneof(

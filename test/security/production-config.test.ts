@@ -1,5 +1,6 @@
 // The production configuration ([env.production] in wrangler.toml) has auth on: without a valid
-// token, every stream and estuary route answers 401 in the error shape.
+// token, every stream and estuary route answers 401 in the error shape, and the public routes
+// (the service's description and its OpenAPI document) still answer.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWranglerDev, type DevServer } from "../support/wrangler-dev";
 
@@ -31,6 +32,9 @@ const ROUTES: { method: string; path: string; body?: string; headers?: Record<st
   { method: "GET", path: "/v1/estuary/subscribers/acme/orders" },
 ];
 
+/** Routes anyone may read, auth on or not. */
+const PUBLIC_ROUTES = ["/", "/v1/openapi.json"];
+
 const CREDENTIALS: Record<string, Record<string, string>> = {
   "no token": {},
   "junk token": { Authorization: "Bearer junk" },
@@ -54,6 +58,17 @@ describe("the production configuration", () => {
         if (route.method !== "HEAD") {
           expect(await response.json()).toEqual({ error: { code: "unauthorized", message: expect.any(String) } });
         }
+      }
+    });
+  }
+
+  for (const [credential, auth] of Object.entries(CREDENTIALS)) {
+    it(`answers the public routes with 200 for a request with ${credential}`, async () => {
+      for (const path of PUBLIC_ROUTES) {
+        const response = await fetch(`${server.baseUrl}${path}`, { headers: auth });
+        expect(response.status, path).toBe(200);
+        expect(response.headers.get("Content-Type"), path).toMatch(/^application\/json/);
+        await response.body?.cancel();
       }
     });
   }

@@ -1,7 +1,8 @@
-// Request bodies of the admin routes.
+// Request and response bodies of the admin routes. Requests are validated with these schemas;
+// responses are described by them (the OpenAPI document is generated from both).
 import { z } from "zod";
 import { isValidName } from "../../protocol/stream-address";
-import { CorsOriginsSchema } from "../../projects/project-do";
+import { CorsOriginsSchema } from "../../projects/cors-origins";
 import { SCOPES } from "../../auth/token";
 
 export const ProjectNameSchema = z.string().refine(isValidName, "project names are 1-128 characters of A-Z a-z 0-9 . _ ~ -");
@@ -17,4 +18,26 @@ export const MintTokenSchema = z.object({
   scope: z.array(z.enum(SCOPES)).min(1),
   ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS).default(3600),
   streams: z.array(z.string().min(1).max(129)).max(100).optional(),
+});
+
+const SecretValue = z.string().meta({ description: "The signing secret (HS256 key). Shown only in this response, never again." });
+
+/** POST /v1/admin/projects/{project}/secrets. */
+export const NewSecretSchema = z.object({ kid: z.string().meta({ description: "The secret's id: put it in a token's `kid` header." }), secret: SecretValue });
+
+/** POST /v1/admin/projects: the project and its first secret. */
+export const NewProjectSchema = z.object({ project: z.string(), ...NewSecretSchema.shape });
+
+/** GET and PATCH /v1/admin/projects/{project} (the ProjectDO's `describe`): never secret values. */
+export const ProjectViewSchema = z.object({
+  project: z.string(),
+  createdAt: z.iso.datetime(),
+  corsOrigins: z.array(z.string()),
+  secrets: z.array(z.object({ kid: z.string(), createdAt: z.iso.datetime() })),
+});
+
+/** POST /v1/admin/projects/{project}/tokens. */
+export const MintedTokenSchema = z.object({
+  token: z.string().meta({ description: "An HS256 JWT signed with the project's newest secret." }),
+  expiresAt: z.iso.datetime(),
 });

@@ -3,18 +3,16 @@ import type { AppContext } from "../../http/context";
 import { requireProjectScope, requireToken } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
 import { loadConfig } from "../../config";
-import { parseAddress } from "../../protocol/stream-address";
+import { addressOf } from "../../protocol/stream-address";
 import { subscribe } from "../../estuary/subscriptions";
-import { parseFrom, readJson, SubscribeBodySchema } from "./body";
-
-export const SUBSCRIBE_PREFIX = "/v1/estuary/subscribe/";
+import { parseFrom, readJson, SubscribeBodySchema } from "./schemas";
 
 export async function subscribeEstuary(c: AppContext): Promise<Response> {
-  const source = parseAddress(c.req.path.slice(SUBSCRIBE_PREFIX.length));
+  const source = c.get("address");
   requireToken(c, source, "read");
   requireProjectScope(c, source.project, "write");
   const body = await readJson(c.req.raw, SubscribeBodySchema);
-  const estuary = parseAddress(`${source.project}/${body.estuaryId}`);
+  const estuary = addressOf(source.project, body.estuaryId);
   requireToken(c, estuary, "write");
   await enforceRateLimit(c, "subscribe", source.project);
   const options = { from: parseFrom(body.from), public: body.public ?? false };

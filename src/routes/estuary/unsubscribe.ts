@@ -1,16 +1,15 @@
 // DELETE /v1/estuary/subscribe/{project}/{stream} {"estuaryId"}: end one subscription.
 import type { AppContext } from "../../http/context";
 import { requireProjectScope, requireToken } from "../../auth/access";
-import { parseAddress } from "../../protocol/stream-address";
+import { addressOf } from "../../protocol/stream-address";
 import { unsubscribe } from "../../estuary/subscriptions";
-import { readJson, UnsubscribeBodySchema } from "./body";
-import { SUBSCRIBE_PREFIX } from "./subscribe";
+import { readJson, UnsubscribeBodySchema } from "./schemas";
 
 export async function unsubscribeEstuary(c: AppContext): Promise<Response> {
-  const source = parseAddress(c.req.path.slice(SUBSCRIBE_PREFIX.length));
+  const source = c.get("address");
   requireProjectScope(c, source.project, "write");
   const body = await readJson(c.req.raw, UnsubscribeBodySchema);
-  const estuary = parseAddress(`${source.project}/${body.estuaryId}`);
+  const estuary = addressOf(source.project, body.estuaryId);
   requireToken(c, estuary, "write");
   await unsubscribe(c.env, source, estuary);
   return new Response(null, { status: 204 });

@@ -1,12 +1,11 @@
 // DELETE /v1/stream/{project}/{stream}: delete (soft-delete while forks still read the data).
 import type { AppContext } from "../../http/context";
-import { parseAddress, STREAM_PREFIX } from "../../protocol/stream-address";
 import { requireToken } from "../../auth/access";
 import { streamStub } from "../../env";
 import { orThrow } from "./response";
 
 export async function deleteStream(c: AppContext): Promise<Response> {
-  const address = parseAddress(c.req.path.slice(STREAM_PREFIX.length));
+  const address = c.get("address");
   requireToken(c, address, "manage");
   orThrow(await streamStub(c.env, address.key).delete());
   return new Response(null, { status: 204 });

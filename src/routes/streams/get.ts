@@ -1,6 +1,5 @@
 // GET /v1/stream/{project}/{stream}: catch-up, long-poll (?live=long-poll) and SSE (?live=sse) reads.
 import type { AppContext } from "../../http/context";
-import { parseAddress, STREAM_PREFIX } from "../../protocol/stream-address";
 import { requireAccess } from "../../auth/access";
 import { loadConfig } from "../../config";
 import { streamStub } from "../../env";
@@ -14,7 +13,7 @@ const CACHE_RANGE = "public, max-age=60, stale-while-revalidate=300";
 const CACHE_TAIL = "no-cache";
 
 export async function readStream(c: AppContext): Promise<Response> {
-  const address = parseAddress(c.req.path.slice(STREAM_PREFIX.length));
+  const address = c.get("address");
   const access = requireAccess(c, address, "read");
   const requirePublic = access.kind === "public-only";
   const orDeny = <R extends { ok: boolean }>(result: R) => orThrow(denyPrivate(result, access));

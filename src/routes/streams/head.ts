@@ -1,12 +1,11 @@
 // HEAD /v1/stream/{project}/{stream}: metadata only; never slides the TTL.
 import type { AppContext } from "../../http/context";
-import { parseAddress, STREAM_PREFIX } from "../../protocol/stream-address";
 import { requireAccess } from "../../auth/access";
 import { streamStub } from "../../env";
 import { denyPrivate, orThrow, streamHeaders } from "./response";
 
 export async function headStream(c: AppContext): Promise<Response> {
-  const address = parseAddress(c.req.path.slice(STREAM_PREFIX.length));
+  const address = c.get("address");
   const access = requireAccess(c, address, "read");
   const head = await streamStub(c.env, address.key).head({ requirePublic: access.kind === "public-only" });
   const result = orThrow(denyPrivate(head, access));

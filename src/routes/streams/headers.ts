@@ -1,35 +1,43 @@
-// Protocol request headers and query parameters, parsed and validated into command fields.
+// Protocol request headers and query parameters, parsed into command fields. Each value is validated
+// by its zod schema in schemas.ts (also the OpenAPI document's source); the rules between values
+// (sent together, not both, needs another) live here.
+import type { z } from "zod";
 import { ApiError } from "../../errors";
+import type { OffsetQuery } from "../../protocol/offsets";
 import type { ProducerHeaders } from "../../stream/producer";
-import { parseOffset, type OffsetQuery } from "../../protocol/offsets";
-
-const CANONICAL_INTEGER = /^(0|[1-9]\d*)$/;
-const DIGITS = /^\d+$/;
-/** A media type (RFC 9110 tokens) with optional parameters, at most 256 characters. */
-const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+\s*(;.*)?$/;
-const MAX_CONTENT_TYPE_LENGTH = 256;
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+import {
+  ContentTypeHeader,
+  CursorParam,
+  LiveParam,
+  OffsetParam,
+  ProducerEpochHeader,
+  ProducerIdHeader,
+  ProducerSeqHeader,
+  StreamClosedHeader,
+  StreamExpiresAtHeader,
+  StreamForkedFromHeader,
+  StreamForkOffsetHeader,
+  StreamForkSubOffsetHeader,
+  StreamPublicHeader,
+  StreamTtlHeader,
+} from "./schemas";
 
 function invalid(message: string): ApiError {
   return new ApiError("bad_request", message);
 }
 
-function canonicalInteger(value: string, name: string): number {
-  const number = Number(value);
-  if (!CANONICAL_INTEGER.test(value) || !Number.isSafeInteger(number)) {
-    throw invalid(`${name} must be a non-negative integer without leading zeros`);
-  }
-  return number;
+/** The schema's value, or a 400 with the message of its first issue (each check carries its own). */
+function valueOf<S extends z.ZodType>(schema: S, raw: string): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw invalid(parsed.error.issues[0]?.message ?? "invalid value");
+  return parsed.data;
 }
 
 /** The request's Content-Type, if any; malformed or oversized ones are 400. */
 export function parseContentType(headers: Headers): string | undefined {
   const value = headers.get("Content-Type");
   if (value === null || value === "") return undefined;
-  if (value.length > MAX_CONTENT_TYPE_LENGTH || !MEDIA_TYPE.test(value)) {
-    throw invalid(`Content-Type must be a media type of at most ${MAX_CONTENT_TYPE_LENGTH} characters`);
-  }
-  return value;
+  return valueOf(ContentTypeHeader, value);
 }
 
 export interface Expiry {
@@ -41,23 +49,21 @@ export function parseExpiry(headers: Headers): Expiry {
   const ttl = headers.get("Stream-TTL");
   const expires = headers.get("Stream-Expires-At");
   if (ttl !== null && expires !== null) throw invalid("send Stream-TTL or Stream-Expires-At, not both");
-  if (ttl !== null) return { ttlSeconds: canonicalInteger(ttl, "Stream-TTL") };
-  if (expires !== null) {
-    const at = Date.parse(expires);
-    if (!RFC3339.test(expires) || Number.isNaN(at)) throw invalid("Stream-Expires-At must be an RFC 3339 timestamp");
-    return { expiresAt: at };
-  }
+  if (ttl !== null) return { ttlSeconds: valueOf(StreamTtlHeader, ttl) };
+  if (expires !== null) return { expiresAt: valueOf(StreamExpiresAtHeader, expires) };
   return {};
 }
 
 /** `Stream-Public: true` on PUT makes a stream readable without a token. */
 export function parsePublic(headers: Headers): boolean {
-  return headers.get("Stream-Public")?.toLowerCase() === "true";
+  const value = headers.get("Stream-Public");
+  return value !== null && valueOf(StreamPublicHeader, value);
 }
 
 /** Only the value "true" (any case) closes a stream. */
 export function parseClosed(headers: Headers): boolean {
-  return headers.get("Stream-Closed")?.toLowerCase() === "true";
+  const value = headers.get("Stream-Closed");
+  return value !== null && valueOf(StreamClosedHeader, value);
 }
 
 export function parseProducer(headers: Headers): ProducerHeaders | undefined {
@@ -68,13 +74,11 @@ export function parseProducer(headers: Headers): ProducerHeaders | undefined {
   if (id === null || epoch === null || seq === null) {
     throw invalid("Producer-Id, Producer-Epoch and Producer-Seq must be sent together");
   }
-  if (id === "") throw invalid("Producer-Id must not be empty");
-  const toCount = (value: string, name: string) => {
-    const number = Number(value);
-    if (!DIGITS.test(value) || !Number.isSafeInteger(number)) throw invalid(`${name} must be an integer 0..2^53-1`);
-    return number;
+  return {
+    id: valueOf(ProducerIdHeader, id),
+    epoch: valueOf(ProducerEpochHeader, epoch),
+    seq: valueOf(ProducerSeqHeader, seq),
   };
-  return { id, epoch: toCount(epoch, "Producer-Epoch"), seq: toCount(seq, "Producer-Seq") };
 }
 
 export interface ForkHeaders {
@@ -93,16 +97,16 @@ export function parseForkHeaders(headers: Headers): ForkHeaders | undefined {
   }
   let position: number | undefined;
   if (offset !== null) {
-    const parsed = parseOffset(offset);
-    if (!parsed || parsed.kind === "now") throw invalid("Stream-Fork-Offset is not a valid offset");
+    const parsed = valueOf(StreamForkOffsetHeader, offset);
+    if (parsed.kind === "now") throw invalid("Stream-Fork-Offset is not a valid offset");
     position = parsed.kind === "start" ? 0 : parsed.position;
   }
-  const subOffset = sub === null ? 0 : canonicalInteger(sub, "Stream-Fork-Sub-Offset");
+  const subOffset = sub === null ? 0 : valueOf(StreamForkSubOffsetHeader, sub);
   if (subOffset > 0 && position === undefined) throw invalid("Stream-Fork-Sub-Offset needs Stream-Fork-Offset");
-  return { source, position, subOffset };
+  return { source: valueOf(StreamForkedFromHeader, source), position, subOffset };
 }
 
-export type LiveMode = "long-poll" | "sse" | undefined;
+export type LiveMode = z.output<typeof LiveParam> | undefined;
 
 export interface ReadQuery {
   offset: OffsetQuery;
@@ -117,11 +121,10 @@ export function parseReadQuery(url: URL): ReadQuery {
   const lives = url.searchParams.getAll("live");
   if (offsets.length > 1) throw invalid("offset may be given only once");
   if (lives.length > 1) throw invalid("live may be given only once");
-  const live = lives[0];
-  if (live !== undefined && live !== "long-poll" && live !== "sse") throw invalid("live must be long-poll or sse");
+  const live = lives[0] === undefined ? undefined : valueOf(LiveParam, lives[0]);
   const raw = offsets[0];
   if (raw === undefined && live !== undefined) throw invalid(`live=${live} requires an offset`);
-  const offset = raw === undefined ? ({ kind: "start" } as const) : parseOffset(raw);
-  if (!offset) throw invalid("offset is malformed");
-  return { offset, live, cursor: url.searchParams.get("cursor") ?? undefined, now: offset.kind === "now" };
+  const offset = raw === undefined ? ({ kind: "start" } as const) : valueOf(OffsetParam, raw);
+  const cursor = url.searchParams.get("cursor");
+  return { offset, live, cursor: cursor === null ? undefined : valueOf(CursorParam, cursor), now: offset.kind === "now" };
 }

@@ -1,7 +1,6 @@
 // POST /v1/stream/{project}/{stream}: append (and optionally close), with idempotent producers.
 import type { AppContext } from "../../http/context";
 import { readBody } from "../../http/body";
-import { parseAddress, STREAM_PREFIX } from "../../protocol/stream-address";
 import { requireToken } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
 import { streamStub } from "../../env";
@@ -11,7 +10,7 @@ import { parseClosed, parseContentType, parseProducer } from "./headers";
 import { orThrow } from "./response";
 
 export async function appendToStream(c: AppContext): Promise<Response> {
-  const address = parseAddress(c.req.path.slice(STREAM_PREFIX.length));
+  const address = c.get("address");
   requireToken(c, address, "write");
   await enforceRateLimit(c, "write", address.project);
   const headers = c.req.raw.headers;

@@ -1,7 +1,7 @@
 // PUT /v1/stream/{project}/{stream}: create a stream, or confirm one with the same configuration.
 import type { AppContext } from "../../http/context";
 import { readBody } from "../../http/body";
-import { parseAddress, parseStreamPath, STREAM_PREFIX } from "../../protocol/stream-address";
+import { parseStreamPath } from "../../protocol/stream-address";
 import { requireToken } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
 import { streamStub } from "../../env";
@@ -10,7 +10,7 @@ import { parseClosed, parseContentType, parseExpiry, parseForkHeaders, parsePubl
 import { orThrow, streamHeaders } from "./response";
 
 export async function putStream(c: AppContext): Promise<Response> {
-  const address = parseAddress(c.req.path.slice(STREAM_PREFIX.length));
+  const address = c.get("address");
   requireToken(c, address, "write");
   const headers = c.req.raw.headers;
   const expiry = parseExpiry(headers);

@@ -1,0 +1,82 @@
+// The estuary routes' JSON bodies, as zod schemas: requests are validated with them, responses are
+// described by them (the OpenAPI document is generated from both).
+import { z } from "zod";
+import type { FanoutStatus } from "../../contract/fanout";
+import { FanoutCostSchema } from "../../contract/fanout";
+import { ApiError } from "../../errors";
+import { formatOffset, parseOffset, type OffsetQuery } from "../../protocol/offsets";
+import { isValidName } from "../../protocol/stream-address";
+
+export { readJson } from "../../http/json-body";
+
+const EstuaryIdSchema = z.string().refine(isValidName, "estuaryId must be 1-128 characters of A-Z a-z 0-9 . _ ~ -");
+const OffsetSchema = z.string().regex(/^\d{16}_\d{16}$/).meta({ description: "a stream offset" });
+
+export const SubscribeBodySchema = z.object({
+  estuaryId: EstuaryIdSchema,
+  from: z.string().optional().meta({ description: '"now" (default), "-1", or an offset of the source to backfill from' }),
+  /** Make a newly created estuary readable without a token (estuaries are private by default). */
+  public: z.boolean().optional(),
+});
+
+export const UnsubscribeBodySchema = z.object({ estuaryId: EstuaryIdSchema });
+
+/** `from`: "now" (default), "-1", or an offset of the source. */
+export function parseFrom(from: string | undefined): OffsetQuery {
+  const offset = parseOffset(from ?? "now");
+  if (!offset) throw new ApiError("bad_request", `from must be "now", "-1" or an offset`);
+  return offset;
+}
+
+export const SubscribedSchema = z.object({
+  source: z.string(),
+  estuaryId: z.string(),
+  /** Where the estuary is read. */
+  stream: z.string(),
+});
+
+export const EstuaryDescriptionSchema = z.object({
+  estuary: z.string(),
+  stream: z.string(),
+  subscriptions: z.array(z.object({ source: z.string(), deliveredOffset: OffsetSchema, lagBytes: z.number().int().nullable() })),
+});
+export type EstuaryDescription = z.infer<typeof EstuaryDescriptionSchema>;
+
+/** GET /v1/estuary/subscribers/...: what the route answers (also read by the tests and the benchmark). */
+export const FanoutStatusBodySchema = z.object({
+  subscribers: z.number().int(),
+  mode: z.enum(["inline", "queue"]),
+  breaker: z.enum(["closed", "open", "half_open"]),
+  fannedOutOffset: OffsetSchema,
+  targetOffset: OffsetSchema,
+  pendingRepairs: z.number().int(),
+  cost: FanoutCostSchema,
+  /** The most recent failed delivery, if any since the first subscriber. */
+  lastError: z
+    .object({
+      at: z.iso.datetime(),
+      /** Null when the failure was the round's own (reading the source, queueing). */
+      estuaryId: z.string().nullable(),
+      message: z.string(),
+    })
+    .nullable(),
+});
+export type FanoutStatusBody = z.infer<typeof FanoutStatusBodySchema>;
+
+export function toStatusBody(status: FanoutStatus): FanoutStatusBody {
+  const { lastError } = status;
+  return {
+    subscribers: status.subscribers,
+    mode: status.mode,
+    breaker: status.breaker,
+    fannedOutOffset: formatOffset(status.fannedOutPosition),
+    targetOffset: formatOffset(status.targetPosition),
+    pendingRepairs: status.pendingRepairs,
+    cost: status.cost,
+    lastError: lastError && {
+      at: new Date(lastError.at).toISOString(),
+      estuaryId: lastError.estuary === null ? null : lastError.estuary.slice(lastError.estuary.indexOf("/") + 1),
+      message: lastError.message,
+    },
+  };
+}

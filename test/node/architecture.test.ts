@@ -1,0 +1,109 @@
+// The source's shape, checked: folders depend on each other without runtime cycles (type-only
+// imports are erased and may point anywhere), and Durable Object RPC methods take typed inputs.
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const src = fileURLToPath(new URL("../../src/", import.meta.url));
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [path] : [];
+  });
+}
+
+/** A file's folder under src ("stream", "routes", ...); files at the top level are their own unit. */
+function unitOf(file: string): string {
+  const rel = relative(src, file);
+  return rel.includes("/") ? rel.slice(0, rel.indexOf("/")) : rel;
+}
+
+/** Relative imports that survive compilation: not `import type`, and not made only of `type` names. */
+function runtimeImports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  const imports: string[] = [];
+  for (const match of text.matchAll(/^(import|export)\s+(type\s+)?([^;]*?)\s+from\s+"(\.[^"]+)";/gms)) {
+    const [, , typeOnly, clause = "", specifier = ""] = match;
+    if (typeOnly) continue;
+    const names = clause.replace(/^[{\s]+|[}\s]+$/g, "").split(",").map((name) => name.trim()).filter(Boolean);
+    const onlyTypes = clause.trim().startsWith("{") && names.every((name) => name.startsWith("type "));
+    if (!onlyTypes) imports.push(resolve(dirname(file), specifier.replace(/\.ts$/, "")) + ".ts");
+  }
+  return imports;
+}
+
+function folderGraph(): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  for (const file of sourceFiles(src)) {
+    const from = unitOf(file);
+    const edges = graph.get(from) ?? new Set<string>();
+    graph.set(from, edges);
+    for (const target of runtimeImports(file)) {
+      const to = unitOf(target);
+      if (to !== from) edges.add(to);
+    }
+  }
+  return graph;
+}
+
+/** One cycle in the graph as a path of units, or null. */
+function findCycle(graph: Map<string, Set<string>>): string[] | null {
+  const state = new Map<string, "open" | "done">();
+  const path: string[] = [];
+  const visit = (unit: string): string[] | null => {
+    if (state.get(unit) === "done") return null;
+    if (state.get(unit) === "open") return [...path.slice(path.indexOf(unit)), unit];
+    state.set(unit, "open");
+    path.push(unit);
+    for (const next of graph.get(unit) ?? []) {
+      const cycle = visit(next);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    state.set(unit, "done");
+    return null;
+  };
+  for (const unit of graph.keys()) {
+    const cycle = visit(unit);
+    if (cycle) return cycle;
+  }
+  return null;
+}
+
+describe("the source's architecture", () => {
+  it("has no runtime import cycle between folders", () => {
+    const graph = folderGraph();
+    expect(graph.get("stream")?.has("routes")).toBe(false);
+    expect(findCycle(graph)).toBeNull();
+  });
+
+  it("finds a cycle when there is one (the check itself works)", () => {
+    const graph = new Map([
+      ["a", new Set(["b"])],
+      ["b", new Set(["c"])],
+      ["c", new Set(["a"])],
+    ]);
+    expect(findCycle(graph)).toEqual(["a", "b", "c", "a"]);
+  });
+
+  it("keeps the stream side and the fan-out side apart: each imports only the contract of the other", () => {
+    const graph = folderGraph();
+    expect(graph.get("stream")?.has("fanout")).toBe(false);
+    expect(graph.get("fanout")?.has("stream")).toBe(false);
+    expect(graph.get("fanout")?.has("estuary")).toBe(false);
+  });
+
+  it("gives every public Durable Object RPC method a typed parameter, never unknown", () => {
+    const objects = sourceFiles(src).filter((file) => /extends DurableObject</.test(readFileSync(file, "utf8")));
+    expect(objects.map((file) => relative(src, file)).sort()).toEqual(["fanout/subscribers-do.ts", "projects/project-do.ts", "stream/stream-do.ts"]);
+    for (const file of objects) {
+      const untyped = [...readFileSync(file, "utf8").matchAll(/^ {2}async (\w+)\(([^)]*)\)/gm)].filter(([, , params = ""]) =>
+        /:\s*(unknown|any)\b/.test(params),
+      );
+      expect(untyped.map(([, name]) => `${relative(src, file)} ${name}`)).toEqual([]);
+    }
+  });
+});

@@ -2,6 +2,7 @@
 import { streamStub, type Env } from "../env";
 import { fail } from "../errors";
 import { DEFAULT_CONTENT_TYPE, isJsonMode } from "../protocol/content-type";
+import type { AlarmPlanner } from "../storage/alarm-planner";
 import type { Outbox } from "../storage/outbox";
 import { pendingForkReleaseKey, type StreamCall } from "./calls";
 import { toChunks } from "./chunks";
@@ -24,10 +25,11 @@ export interface CreateDeps {
   env: Env;
   log: StreamLog;
   outbox: Outbox<StreamCall>;
+  alarms: AlarmPlanner;
 }
 
 /** `cmd` is validated; the stream is known not to be active (the caller checked). */
-export async function createStream({ env, log, outbox }: CreateDeps, cmd: CreateCommand, now: number): Promise<CreateResult> {
+export async function createStream({ env, log, outbox, alarms }: CreateDeps, cmd: CreateCommand, now: number): Promise<CreateResult> {
   const generation = (log.meta?.generation ?? 0) + 1;
   let contentType = cmd.contentType ?? DEFAULT_CONTENT_TYPE;
   let ttlSeconds = cmd.ttlSeconds ?? null;
@@ -40,6 +42,8 @@ export async function createStream({ env, log, outbox }: CreateDeps, cmd: Create
     const release: StreamCall = { kind: "releaseFork", source: cmd.fork.source, fork: cmd.name, generation };
     log.schema.ensure();
     outbox.add([{ call: release, key: releaseKey, dueAt: now + PENDING_RELEASE_MS }]);
+    // The alarm that makes it must be set before the call, or a fork dying mid-call would leave it unmade.
+    alarms.plan();
     const source = await streamStub(env, cmd.fork.source).registerFork({
       forkName: cmd.name,
       generation,

@@ -73,7 +73,7 @@ export class StreamDO extends DurableObject<Env> {
     const existing = this.live(now);
     if (existing.ok) return confirmExisting(existing.meta, cmd);
     if (existing.code === "gone") return fail("conflict", "stream was deleted but is still referenced by forks");
-    const created = await createStream({ env: this.env, log: this.log, outbox: this.outbox }, cmd, now);
+    const created = await createStream({ env: this.env, log: this.log, outbox: this.outbox, alarms: this.alarms }, cmd, now);
     if (created.ok && created.created) this.estuary.clear();
     this.alarms.plan();
     return created;

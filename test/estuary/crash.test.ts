@@ -1,4 +1,5 @@
-// Crash recovery: wrangler dev is SIGKILLed mid fan-out and restarted on the same state; estuaries converge.
+// Crash recovery: wrangler dev is SIGKILLed mid fan-out, or while the calls a deletion needs are still
+// in an outbox, and restarted on the same state; estuaries converge.
 /// <reference types="node" />
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,6 +16,8 @@ const SUBSCRIBERS = 60;
 const MESSAGES = 50;
 const PUBLISH_CONCURRENCY = 25;
 const CONVERGE_MS = 60_000;
+/** Within the inline threshold; enough that detaching them all outlasts the moment of the kill. */
+const OUTBOX_SUBSCRIBERS = 150;
 
 let server: DevServer | undefined;
 let persistDir: string | undefined;
@@ -128,4 +131,70 @@ describe("a crash during fan-out", () => {
     // Otherwise the run proved nothing about recovery: fan-out must have been unfinished at the kill.
     expect(atKill.delivered, "estuary messages on disk at the kill").toBeLessThan(total);
   }, 180_000);
+
+  test("after a SIGKILL with a deletion's calls unfinished, the restarted objects make them: no estuary stays subscribed", async () => {
+    await server?.stop();
+    const dir = await mkdtemp(join(tmpdir(), "estuary-crash-outbox-"));
+    server = await startServer({ persistDir: dir });
+    let api = new Api(server.baseUrl);
+    const source = unique("doomed");
+    await api.create(project, source, JSON_TYPE);
+    // Many estuaries, so detaching them all (outbox calls made by the subscribers object's alarm,
+    // after the source's own outbox call) is still under way when the process dies.
+    const estuaries = Array.from({ length: OUTBOX_SUBSCRIBERS }, (_, index) => `${source}-e${index}`);
+    await mapLimit(estuaries, 20, (estuary) => api.subscribeNew(project, source, estuary));
+    const deleted = await fetch(api.streamUrl(project, source), { method: "DELETE" });
+    expect(deleted.status).toBe(204);
+    server.kill();
+    const killedUrl = server.baseUrl;
+    await pollUntil("the killed server to stop answering", () => isServing(killedUrl), (serving) => !serving, 10_000);
+    const stillSubscribed = await estuariesListing(dir, `${project}/${source}`);
+    const pending = await pendingOutboxCalls(dir);
+
+    server = await startServer({ persistDir: dir });
+    api = new Api(server.baseUrl);
+    const sourcesOf = async (estuary: string) => {
+      const response = await api.estuary(project, estuary);
+      const body = (await response.json()) as { subscriptions: unknown[] };
+      return body.subscriptions.length;
+    };
+    const counts = await pollUntil(
+      "every estuary to leave the deleted source",
+      () => mapLimit(estuaries, 20, sourcesOf),
+      (values) => values.every((count) => count === 0),
+      CONVERGE_MS,
+    );
+    process.stdout.write(`crash/outbox: at the kill ${stillSubscribed}/${estuaries.length} estuaries still listed the source, ${pending} outbox calls pending\n`);
+    expect(counts.every((count) => count === 0)).toBe(true);
+    // A source re-created under the name starts clean: no subscribers carried over.
+    await api.create(project, source, JSON_TYPE);
+    expect((await api.status(project, source)).subscribers).toBe(0);
+    // Otherwise the run proved nothing about recovery: the calls must have been unfinished at the kill.
+    expect(stillSubscribed, "estuaries still listing the deleted source at the kill").toBeGreaterThan(0);
+    await server.stop();
+    server = undefined;
+    await rm(dir, { recursive: true, force: true });
+  }, 180_000);
 });
+
+/** Estuaries whose stored subscriptions (the estuary_sources table) still name `source`. */
+async function estuariesListing(dir: string, source: string): Promise<number> {
+  let count = 0;
+  await forEachObject(dir, "StreamDO", (_name, db) => {
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'estuary_sources'").get();
+    if (table && db.prepare("SELECT 1 FROM estuary_sources WHERE source = ?").get(source)) count++;
+  });
+  return count;
+}
+
+/** Calls waiting in the outboxes of every object of both classes. */
+async function pendingOutboxCalls(dir: string): Promise<number> {
+  let count = 0;
+  for (const className of ["StreamDO", "StreamSubscribersDO"]) {
+    await forEachObject(dir, className, (_name, db) => {
+      if (!db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'outbox'").get()) return;
+      count += (db.prepare("SELECT COUNT(*) AS n FROM outbox").get() as { n: number }).n;
+    });
+  }
+  return count;
+}

@@ -4,6 +4,8 @@ import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { streamStub, subscribersStub } from "../../src/env";
 import type { Delivery } from "../../src/contract/fanout";
+import type { StreamSubscribersDO } from "../../src/fanout/subscribers-do";
+import type { Outbox } from "../../src/storage/outbox";
 import type { StreamDO } from "../../src/stream/stream-do";
 import { call } from "./worker";
 
@@ -126,6 +128,66 @@ export async function failDeliveries(
     heal() {
       healed = true;
       patched.deliver = original;
+    },
+  };
+}
+
+/** The outbox (storage/outbox.ts) both object classes keep for calls to other objects. */
+interface WithOutbox {
+  outbox: Outbox<{ kind: string }>;
+}
+
+type OutboxOwner = StreamDO | StreamSubscribersDO;
+
+/** Calls waiting in an object's outbox (made, or to be retried, by its alarm). */
+export function pendingCalls<O extends OutboxOwner>(stub: DurableObjectStub<O>): Promise<number> {
+  return runInDurableObject(stub, (instance: O) => (instance as unknown as WithOutbox).outbox.pending());
+}
+
+export interface OutboxFault {
+  /** Calls of the failed kind the outbox tried to make, failed or not. */
+  readonly attempts: number;
+  /** How many of those were made to fail. */
+  readonly refused: number;
+  /** Lets every later call through. */
+  heal(): void;
+}
+
+/**
+ * Makes the object's outbox calls of one kind throw, as a failing peer would, until healed or
+ * `times` failures; later calls go through to the real peer. Other kinds are not touched.
+ */
+export async function failOutboxCalls<O extends OutboxOwner>(
+  stub: DurableObjectStub<O>,
+  kind: string,
+  options: { times?: number } = {},
+): Promise<OutboxFault> {
+  const times = options.times ?? Infinity;
+  let attempts = 0;
+  let refused = 0;
+  let healed = false;
+  await runInDurableObject(stub, (instance: O) => {
+    const { outbox } = instance as unknown as WithOutbox;
+    const original = outbox.send;
+    outbox.send = async (call) => {
+      if (call.kind !== kind) return original(call);
+      attempts++;
+      if (!healed && refused < times) {
+        refused++;
+        throw new Error(`injected ${kind} failure`);
+      }
+      return original(call);
+    };
+  });
+  return {
+    get attempts() {
+      return attempts;
+    },
+    get refused() {
+      return refused;
+    },
+    heal() {
+      healed = true;
     },
   };
 }

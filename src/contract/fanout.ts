@@ -6,7 +6,8 @@ import { BytesSchema, messagesOf, SegmentSchema } from "./segments";
 
 const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** An object's name, "project/stream". */
-const Key = z.string().min(1).max(300);
+export const StreamKeySchema = z.string().min(1).max(300);
+const Key = StreamKeySchema;
 
 /** Appends up to this size travel with the publish call; larger ones are read from the source. */
 export const CARRY_BYTES = 64 * 1024;

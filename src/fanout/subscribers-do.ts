@@ -7,6 +7,7 @@ import {
   FanoutJobSchema,
   JobReportSchema,
   PublishSchema,
+  StreamKeySchema,
   SubscribeSchema,
   type FanoutJob,
   type FanoutStatus,
@@ -91,13 +92,14 @@ export class StreamSubscribersDO extends DurableObject<Env> {
 
   async unsubscribe(estuary: string): Promise<boolean> {
     if (!this.schema.exists) return false;
-    const removed = this.repo.remove(estuary);
+    const removed = this.repo.remove(StreamKeySchema.parse(estuary));
     if (removed) this.releaseIfEmpty();
     return removed;
   }
 
   /** The source was deleted: its subscriptions end, and (through the outbox) estuaries forget its positions. */
-  async sourceDeleted(source: string): Promise<void> {
+  async sourceDeleted(input: string): Promise<void> {
+    const source = StreamKeySchema.parse(input);
     if (!this.schema.exists) return;
     this.ctx.storage.transactionSync(() => {
       const calls = this.repo.all().map((estuary): SubscribersCall => ({ kind: "detachSource", estuary, source }));

@@ -3,7 +3,8 @@
 // (forks.ts), the estuary side (estuary/receiver.ts), fan-out publishing (fanout-publisher.ts),
 // calls to other objects (outbox) and the one alarm (storage/alarm-planner.ts). HTTP lives in the Worker.
 import { DurableObject } from "cloudflare:workers";
-import { DeliverySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
+import { z } from "zod";
+import { DeliverySchema, StreamKeySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
 import type { Env } from "../env";
 import { fail, type Failure } from "../errors";
 import { EstuaryReceiver } from "../estuary/receiver";
@@ -154,7 +155,7 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   async detachSource(source: string): Promise<void> {
-    this.estuary.detach(source);
+    this.estuary.detach(StreamKeySchema.parse(source));
   }
 
   /** The sources this estuary is subscribed to, with how far each has been applied. */
@@ -170,7 +171,8 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   /** Switched by this stream's StreamSubscribersDO as it gains its first or loses its last subscriber. */
-  async setFanout(enabled: boolean): Promise<{ tail: number; contentType: string } | null> {
+  async setFanout(input: boolean): Promise<{ tail: number; contentType: string } | null> {
+    const enabled = z.boolean().parse(input);
     const meta = this.log.meta;
     if (!meta || meta.status !== "active") return null;
     if (meta.fanout !== enabled) this.log.update({ fanout: enabled });

@@ -8,13 +8,14 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       // A short long-poll timeout keeps tests that wait at the tail quick.
       // A short breaker cool-down lets fault tests watch it open and close.
-      // Small subscription caps let the limits tests reach them with a handful of estuaries.
+      // Small subscription and socket caps let the limits tests reach them with a handful.
       miniflare: {
         bindings: {
           LONG_POLL_TIMEOUT_MS: "500",
           BREAKER_COOLDOWN_MS: "200",
           MAX_SUBSCRIBERS_PER_SOURCE: "4",
           MAX_SUBSCRIPTIONS_PER_ESTUARY: "3",
+          WS_MAX_PER_STREAM: "3",
         },
       },
     }),

@@ -20,6 +20,11 @@ const ConfigSchema = z.object({
   ADMIN_TOKEN: z.string().optional(),
   MAX_SUBSCRIBERS_PER_SOURCE: z.coerce.number().int().min(1).default(10_000),
   MAX_SUBSCRIPTIONS_PER_ESTUARY: z.coerce.number().int().min(1).default(100),
+  /**
+   * Open WebSockets per stream. The platform allows 32,768 hibernatable sockets per object; every
+   * commit walks them all, so stay well below (a per-user channel holds a few tabs, not thousands).
+   */
+  WS_MAX_PER_STREAM: z.coerce.number().int().min(1).max(32_768).default(10_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -14,6 +14,8 @@ export const ERROR_CODES = [
   "too_large",
   "headers_too_large",
   "rate_limited",
+  "too_many_sockets",
+  "upgrade_required",
   "internal",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -29,6 +31,8 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   too_large: 413,
   headers_too_large: 431,
   rate_limited: 429,
+  too_many_sockets: 429,
+  upgrade_required: 426,
   internal: 500,
 };
 

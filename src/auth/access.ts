@@ -32,17 +32,26 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
 async function identify(c: AppContext): Promise<Caller> {
   const config = loadConfig(c.env);
   if (config.AUTH_MODE === "off") return { kind: "unrestricted" };
-  const header = c.req.header("Authorization");
+  const header = c.req.header("Authorization") ?? socketToken(c);
   if (header === undefined) return { kind: "anonymous" };
   const match = /^Bearer ([A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+)$/.exec(header);
   const token = match?.[1];
   const project = token ? claimedProject(token) : null;
-  if (!token || !project) throw unauthorized("Authorization must be a Bearer token (a project JWT)");
+  if (!token || !project) throw unauthorized("Authorization must be a Bearer token (a project JWT), or ?token= on a WebSocket upgrade");
   const auth = await projectAuth(c.env, project, config.AUTH_CACHE_MS);
   if (!auth) throw unauthorized("token is not valid");
   const principal = await verifyToken(token, auth);
   if ("ok" in principal) throw ApiError.from(principal);
   return { kind: "token", principal };
+}
+
+/**
+ * Browsers cannot set headers on a WebSocket upgrade, so a live=ws read may carry its token as
+ * `?token=` (mint short-lived read tokens for it: URLs end up in logs). Other requests may not.
+ */
+function socketToken(c: AppContext): string | undefined {
+  const token = c.req.query("token");
+  return token !== undefined && c.req.query("live") === "ws" ? `Bearer ${token}` : undefined;
 }
 
 /** Throws 401/403 unless the caller may use `scope` on the stream; may leave a public check to the object. */

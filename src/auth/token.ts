@@ -24,6 +24,8 @@ export interface Principal {
   streams: readonly string[] | null;
   /** Identifies the token for per-token rate limits. */
   tokenKey: string;
+  /** When the token expires (ms since epoch): a WebSocket opened with it is closed then. */
+  expiresAt: number;
 }
 
 const MAX_TOKEN_LENGTH = 4096;
@@ -62,6 +64,7 @@ export async function verifyToken(token: string, auth: ProjectAuth): Promise<Pri
         scopes: new Set(claims.data.scope),
         streams: claims.data.streams ?? null,
         tokenKey: token.slice(token.lastIndexOf(".") + 1),
+        expiresAt: claims.data.exp * 1000,
       };
     } catch (error) {
       if (error instanceof Error && error.name === "JwtTokenExpired") return unauthorized("token expired");

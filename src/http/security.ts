@@ -62,13 +62,18 @@ export const openCors = createMiddleware<AppEnv>(async (c, next) => {
 export const projectCors = cors({
   ...CORS_OPTIONS,
   origin: async (origin: string, c: AppContext): Promise<string | null> => {
-    const config = loadConfig(c.env);
-    if (config.AUTH_MODE === "off") return "*";
-    if (!origin) return null;
-    const auth = await projectAuth(c.env, c.get("address").project, config.AUTH_CACHE_MS);
-    return auth?.corsOrigins.includes(origin) ? origin : null;
+    if (loadConfig(c.env).AUTH_MODE === "off") return "*";
+    return origin && (await originAllowed(c, origin)) ? origin : null;
   },
 });
+
+/** With auth on: whether the project of the route's address lists `origin` in its corsOrigins. */
+export async function originAllowed(c: AppContext, origin: string): Promise<boolean> {
+  const config = loadConfig(c.env);
+  if (config.AUTH_MODE === "off") return true;
+  const auth = await projectAuth(c.env, c.get("address").project, config.AUTH_CACHE_MS);
+  return auth?.corsOrigins.includes(origin) ?? false;
+}
 
 /** Total request header size above which a request is refused (the protocol needs only a few). */
 export const MAX_HEADER_BYTES = 16 * 1024;

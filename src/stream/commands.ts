@@ -36,18 +36,35 @@ export const AppendCommandSchema = z.object({
 });
 export type AppendCommand = z.infer<typeof AppendCommandSchema>;
 
+const OffsetQuerySchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("start") }),
+  z.object({ kind: z.literal("now") }),
+  z.object({ kind: z.literal("at"), position: Count }),
+]);
+
 export const ReadCommandSchema = z.object({
-  offset: z.discriminatedUnion("kind", [
-    z.object({ kind: z.literal("start") }),
-    z.object({ kind: z.literal("now") }),
-    z.object({ kind: z.literal("at"), position: Count }),
-  ]),
+  offset: OffsetQuerySchema,
   /** 0 for catch-up; otherwise wait up to this long at the tail for new data. */
   waitMs: Count,
   /** The caller has no token: answer only if the stream is public (and say nothing otherwise). */
   requirePublic: z.boolean().optional(),
 });
 export type ReadCommand = z.infer<typeof ReadCommandSchema>;
+
+/**
+ * A WebSocket live read, as the Worker forwards it to the object (in SOCKET_REQUEST_HEADER of an
+ * upgrade request: RPC cannot carry a WebSocket, so this one call is a fetch).
+ */
+export const SocketRequestSchema = z.object({
+  offset: OffsetQuerySchema,
+  requirePublic: z.boolean(),
+  /** When the caller's token expires (ms since epoch): the socket is closed then. Null without a token. */
+  expiresAt: z.number().int().nullable(),
+  /** WS_MAX_PER_STREAM. */
+  maxSockets: Count,
+});
+export type SocketRequest = z.infer<typeof SocketRequestSchema>;
+export const SOCKET_REQUEST_HEADER = "X-Stream-Socket";
 
 export const RegisterForkSchema = z.object({
   forkName: z.string().min(1),

@@ -1,7 +1,8 @@
 // StreamDO: one Durable Streams stream in SQLite. A short list of RPC methods, each validating its
 // input and delegating to the module that owns the job: the log (log.ts, create.ts), forks
 // (forks.ts), the estuary side (estuary/receiver.ts), fan-out publishing (fanout-publisher.ts),
-// calls to other objects (outbox) and the one alarm (storage/alarm-planner.ts). HTTP lives in the Worker.
+// WebSocket live reads (live-sockets.ts), calls to other objects (outbox) and the one alarm
+// (storage/alarm-planner.ts). HTTP lives in the Worker; the only request it forwards is a WebSocket upgrade.
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { DeliverySchema, StreamKeySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
@@ -10,6 +11,7 @@ import { fail, type Failure } from "../errors";
 import { EstuaryReceiver } from "../estuary/receiver";
 import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
+import { CLOSE } from "../protocol/ws-frames";
 import { Outbox } from "../storage/outbox";
 import { sendStreamCall, StreamCallSchema, type StreamCall } from "./calls";
 import {
@@ -41,7 +43,8 @@ import {
 import { confirmExisting, createStream } from "./create";
 import { FanoutPublisher } from "./fanout-publisher";
 import { ForkRegistry } from "./forks";
-import { StreamLog, type Live } from "./log";
+import { LiveSockets } from "./live-sockets";
+import { StreamLog, type Committed, type Live } from "./log";
 import { info } from "./meta";
 import { STREAM_MIGRATIONS } from "./schema";
 
@@ -52,6 +55,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly publisher: FanoutPublisher;
   private readonly outbox: Outbox<StreamCall>;
   private readonly alarms: AlarmPlanner;
+  private readonly sockets: LiveSockets;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -61,7 +65,13 @@ export class StreamDO extends DurableObject<Env> {
     this.estuary = new EstuaryReceiver(this.log);
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => sendStreamCall(env, call), () => schema.exists);
     this.publisher = new FanoutPublisher(env, ctx, () => this.alarms.plan());
-    this.alarms = new AlarmPlanner(ctx.storage, [() => this.log.expiry(), () => this.publisher.dueAt(), () => this.outbox.nextDue()]);
+    this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan());
+    this.alarms = new AlarmPlanner(ctx.storage, [
+      () => this.log.expiry(),
+      () => this.publisher.dueAt(),
+      () => this.outbox.nextDue(),
+      () => this.sockets.nextExpiry(),
+    ]);
     if (schema.exists) {
       this.log.load();
       this.estuary.load();
@@ -179,9 +189,19 @@ export class StreamDO extends DurableObject<Env> {
     return { tail: meta.tail, contentType: meta.contentType };
   }
 
+  /** The one HTTP entry: a WebSocket live read (live=ws), checked by the Worker and forwarded here. */
+  override async fetch(request: Request): Promise<Response> {
+    return this.sockets.accept(request, this.live(Date.now()));
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.sockets.onMessage(ws, message);
+  }
+
   override async alarm(): Promise<void> {
     this.alarms.fired();
     const now = Date.now();
+    this.sockets.expireTokens(now);
     const current = this.live(now);
     if (current.ok) await this.publisher.recheck(current.meta);
     await this.outbox.drain();
@@ -198,9 +218,12 @@ export class StreamDO extends DurableObject<Env> {
     return fail("not_found", "stream not found");
   }
 
-  private afterCommit(committed: Parameters<FanoutPublisher["published"]>[1] | undefined): void {
+  /** After a commit: live sockets get the new data, and subscribers are told. */
+  private afterCommit(committed: Committed | undefined): void {
     const meta = this.log.meta;
-    if (committed && meta?.fanout) this.publisher.published(meta, committed);
+    if (!committed || !meta) return;
+    this.sockets.wake();
+    if (meta.fanout) this.publisher.published(meta, committed);
   }
 
   /**
@@ -211,6 +234,7 @@ export class StreamDO extends DurableObject<Env> {
   private remove(): void {
     const meta = this.log.meta;
     if (!meta || meta.status === "deleted") return;
+    this.sockets.closeAll(CLOSE.streamGone, "stream deleted");
     if (this.forks.count() > 0) {
       this.log.update({ status: "soft_deleted" });
       this.log.waiters.wake();

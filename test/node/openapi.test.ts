@@ -108,8 +108,8 @@ describe("the OpenAPI document", () => {
     expect(names("put")).toContain("Stream-Forked-From");
     expect(names("post")).toEqual(expect.arrayContaining(["Producer-Id", "Producer-Epoch", "Producer-Seq", "Stream-Seq"]));
     const read = stream.get ?? { parameters: [], responses: {} };
-    expect(read.parameters?.find((parameter) => parameter.name === "live")?.schema).toEqual({ type: "string", enum: ["long-poll", "sse"] });
-    expect(Object.keys(read.responses)).toEqual(expect.arrayContaining(["200", "204", "304", "400", "401", "403", "404", "410", "431"]));
+    expect(read.parameters?.find((parameter) => parameter.name === "live")?.schema).toEqual({ type: "string", enum: ["long-poll", "sse", "ws"] });
+    expect(Object.keys(read.responses)).toEqual(expect.arrayContaining(["101", "200", "204", "304", "400", "401", "403", "404", "410", "426", "429", "431"]));
     expect(Object.keys(read.responses["200"]?.content as Json)).toEqual(expect.arrayContaining(["text/event-stream", "application/json"]));
     expect(Object.keys((document.components as { headers: Json }).headers).sort()).toEqual(Object.keys(RESPONSE_HEADERS).sort());
   });

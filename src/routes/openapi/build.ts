@@ -146,7 +146,9 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   gone: "The stream was deleted but is still referenced by forks.",
   too_large: `Request body above the limit (${MAX_APPEND_BYTES / 1024 / 1024} MiB for stream data; the estuary and admin routes' JSON bodies have a smaller one, which the message names).`,
   headers_too_large: `Request headers above ${MAX_HEADER_BYTES / 1024} KiB in all.`,
-  rate_limited: "Too many writes or subscribes (auth on); retry after Retry-After seconds.",
+  rate_limited: "Too many writes, subscribes or WebSocket upgrades (auth on); retry after Retry-After seconds.",
+  too_many_sockets: "The stream already has WS_MAX_PER_STREAM open WebSockets.",
+  upgrade_required: "live=ws without a WebSocket upgrade (Upgrade: websocket).",
   internal: "Unexpected server error.",
 };
 

@@ -22,7 +22,7 @@ export function streamSection(): Section {
   const operations: Operations = {
     get: {
       id: "readStream",
-      summary: "Read: catch-up, long-poll (live=long-poll) or SSE (live=sse)",
+      summary: "Read: catch-up, long-poll (live=long-poll), SSE (live=sse) or WebSocket (live=ws)",
       description: "Anonymous reads of private and of missing streams both answer 401, so names do not leak.",
       auth: READ,
       parameters: [...query, ...headers("If-None-Match")],
@@ -35,8 +35,12 @@ export function streamSection(): Section {
         },
         204: noBody("Long-poll: no new data within LONG_POLL_TIMEOUT_MS.", ["Stream-Next-Offset", "Stream-Up-To-Date", "Stream-Closed", "Stream-Cursor", "Cache-Control"]),
         304: noBody("If-None-Match named this range's current ETag.", ["ETag", "Stream-Next-Offset", "Cache-Control"]),
+        101: {
+          description:
+            'live=ws with Upgrade: websocket: a WebSocket whose text frames are each one JSON object {"data", "streamNextOffset", "upToDate", "streamClosed"?, "encoding"?}: catch-up first, then each append as it commits. The client may send "ping" (answered "pong"). Close codes: 1000 after the last frame of a closed stream, 4401 token expired, 4404 stream deleted or expired, 1009 client message too large.',
+        },
       },
-      errors: [...READ_ERRORS],
+      errors: [...READ_ERRORS, "upgrade_required", "too_many_sockets"],
     },
     head: {
       id: "headStream",

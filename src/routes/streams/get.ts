@@ -1,4 +1,5 @@
-// GET /v1/stream/{project}/{stream}: catch-up, long-poll (?live=long-poll) and SSE (?live=sse) reads.
+// GET /v1/stream/{project}/{stream}: catch-up, long-poll (?live=long-poll), SSE (?live=sse) and
+// WebSocket (?live=ws, websocket.ts) reads. Read scope, or none on a public stream.
 import type { AppContext } from "../../http/context";
 import { requireAccess } from "../../auth/access";
 import { loadConfig } from "../../config";
@@ -7,6 +8,7 @@ import { nextCursor } from "../../protocol/cursor";
 import { parseReadQuery } from "./headers";
 import { denyPrivate, orThrow, streamHeaders } from "./response";
 import { sseResponse } from "./sse";
+import { openWebSocket } from "./websocket";
 
 /** Immutable ranges may be cached briefly; the tail must be revalidated (ETag makes that cheap). */
 const CACHE_RANGE = "public, max-age=60, stale-while-revalidate=300";
@@ -20,6 +22,8 @@ export async function readStream(c: AppContext): Promise<Response> {
   const query = parseReadQuery(new URL(c.req.url));
   const stub = streamStub(c.env, address.key);
   const config = loadConfig(c.env);
+
+  if (query.live === "ws") return openWebSocket(c, query, access);
 
   if (query.live === "sse") {
     // Fail before committing to a 200 event stream if the stream is missing or the offset is bad.

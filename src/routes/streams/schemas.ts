@@ -47,15 +47,20 @@ export const OffsetParam = offsetToken("offset is malformed").meta({
   examples: ["-1"],
 });
 
-export const LiveParam = z.enum(["long-poll", "sse"], { error: "live must be long-poll or sse" }).meta({
-  description: "long-poll: wait at the tail for new data (204 when none arrives in time). sse: a text/event-stream of data and control events.",
+export const LiveParam = z.enum(["long-poll", "sse", "ws"], { error: "live must be long-poll, sse or ws" }).meta({
+  description:
+    "long-poll: wait at the tail for new data (204 when none arrives in time). sse: a text/event-stream of data and control events. ws: a WebSocket upgrade (101) carrying JSON frames (see README); 426 without an upgrade.",
+});
+
+export const TokenParam = z.string().meta({
+  description: "live=ws only: the project token, for browsers, which cannot set Authorization on an upgrade. Use short-lived read tokens.",
 });
 
 export const CursorParam = z.string().meta({
   description: "The Stream-Cursor (or SSE streamCursor) of the previous live read, echoed so CDNs do not collapse consecutive polls.",
 });
 
-export const READ_QUERY = { offset: OffsetParam, live: LiveParam, cursor: CursorParam } as const;
+export const READ_QUERY = { offset: OffsetParam, live: LiveParam, cursor: CursorParam, token: TokenParam } as const;
 
 // --- request headers ------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ import { sseCarriesText } from "../../protocol/content-type";
 import { nextCursor } from "../../protocol/cursor";
 import { formatOffset } from "../../protocol/offsets";
 import type { StreamDO } from "../../stream/stream-do";
+import { toBase64 } from "../../bytes";
 
 type ReadOk = Extract<ReadResult, { ok: true }>;
 
@@ -83,13 +84,4 @@ function laterCursor(previous: string | undefined, candidate: string): string {
   return previous !== undefined && /^\d+$/.test(previous) && Number(previous) >= Number(candidate)
     ? String(Number(previous) + 1)
     : candidate;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  const BLOCK = 0x8000;
-  for (let offset = 0; offset < bytes.length; offset += BLOCK) {
-    binary += String.fromCharCode(...bytes.subarray(offset, offset + BLOCK));
-  }
-  return btoa(binary);
 }

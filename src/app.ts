@@ -5,7 +5,9 @@ import { ApiError, errorResponse } from "./errors";
 import type { AppEnv } from "./http/context";
 import { headerLimit, openCors, securityHeaders } from "./http/security";
 import { adminRoutes } from "./routes/admin";
+import { connectionRoutes } from "./routes/connections";
 import { estuaryRoutes } from "./routes/estuary";
+import { health } from "./routes/health";
 import { serveOpenApi } from "./routes/openapi";
 import { streamRoutes } from "./routes/streams";
 
@@ -14,10 +16,13 @@ export function buildApp(): Hono<AppEnv> {
   app.use("*", securityHeaders, headerLimit, openCors);
 
   app.get("/", (c) => c.json({ service: "durable-estuary", protocol: "durable-streams" }));
+  // Touches no Durable Object: a probe of the Worker alone, cheap enough for any monitor's rate.
+  app.get("/health", health);
   app.get("/v1/openapi.json", serveOpenApi);
   app.route("/v1/admin", adminRoutes());
   app.route("/v1/stream", streamRoutes());
   app.route("/v1/estuary", estuaryRoutes());
+  app.route("/v1/connections", connectionRoutes());
 
   app.notFound(() => errorResponse("not_found", "no such route"));
   app.onError((error, c) => {

@@ -74,6 +74,16 @@ export function requireProjectScope(c: AppContext, project: string, scope: Scope
   if (!holds(caller.principal, scope)) throw forbidden(`the token lacks the ${scope} scope`);
 }
 
+/**
+ * Like requireProjectScope, for what spans every stream of the project (its connection totals): a
+ * token limited to some streams, such as one minted for a browser's channel, is refused.
+ */
+export function requireWholeProject(c: AppContext, project: string, scope: Scope): void {
+  requireProjectScope(c, project, scope);
+  const caller = c.get("caller");
+  if (caller.kind === "token" && caller.principal.streams) throw forbidden("the token is limited to some streams; this route spans the whole project");
+}
+
 function tokenDenial(principal: Principal, address: StreamAddress, scope: Scope): ApiError | null {
   if (principal.project !== address.project) return forbidden("the token is for another project");
   if (!holds(principal, scope)) return forbidden(`the token lacks the ${scope} scope`);

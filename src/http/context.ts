@@ -10,6 +10,8 @@ export type AppEnv = {
     caller: Caller;
     /** The stream the route's params name (http/address.ts); unset on routes without one. */
     address: StreamAddress;
+    /** The project the route's params name, alone or as the stream's (http/address.ts); unset on routes without one. */
+    project: string;
   };
 };
 export type AppContext = Context<AppEnv>;

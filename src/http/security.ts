@@ -55,7 +55,7 @@ export const openCors = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 /**
- * With auth on, only the origins the project of the route's address allows (after http/address.ts);
+ * With auth on, only the origins the route's project allows (after http/address.ts);
  * any other origin gets no Access-Control-Allow-Origin, so the browser blocks it. Routes without a
  * project (the admin API) get none.
  */
@@ -67,11 +67,11 @@ export const projectCors = cors({
   },
 });
 
-/** With auth on: whether the project of the route's address lists `origin` in its corsOrigins. */
+/** With auth on: whether the route's project lists `origin` in its corsOrigins. */
 export async function originAllowed(c: AppContext, origin: string): Promise<boolean> {
   const config = loadConfig(c.env);
   if (config.AUTH_MODE === "off") return true;
-  const auth = await projectAuth(c.env, c.get("address").project, config.AUTH_CACHE_MS);
+  const auth = await projectAuth(c.env, c.get("project"), config.AUTH_CACHE_MS);
   return auth?.corsOrigins.includes(origin) ?? false;
 }
 

@@ -1,7 +1,9 @@
-// ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins. Secrets leave this
-// object only to the Worker's token verifier and, once, to the admin who created them.
+// ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins, and the open
+// WebSockets its streams report (connections.ts). Secrets leave this object only to the Worker's
+// token verifier and, once, to the admin who created them.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { SocketReportSchema, type ProjectConnections, type SocketReport } from "./connections";
 import { CorsOriginsSchema } from "./cors-origins";
 import { fail, type Failure } from "../errors";
 import { LazySchema } from "../storage/migrations";
@@ -78,6 +80,20 @@ export class ProjectDO extends DurableObject<Env> {
       corsOrigins: project.corsOrigins,
       secrets: this.repo.keys().map((key) => ({ kid: key.kid, createdAt: new Date(key.createdAt).toISOString() })),
     };
+  }
+
+  /** From a stream's outbox, whenever its count changes; the latest report replaces the last. */
+  async reportSockets(input: SocketReport): Promise<void> {
+    const report = SocketReportSchema.parse(input);
+    // A zero from a stream never counted here needs no storage (nor, for a probe, a schema).
+    if (report.open === 0 && !this.schema.exists) return;
+    this.schema.ensure();
+    this.repo.saveSockets(report.stream, report.open);
+  }
+
+  /** Open WebSockets across the project's streams, without asking any stream. */
+  async connections(): Promise<ProjectConnections> {
+    return this.schema.exists ? this.repo.connections() : { webSockets: 0, streamsWithWebSockets: 0 };
   }
 
   async auth(): Promise<ProjectAuth | null> {

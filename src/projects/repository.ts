@@ -1,4 +1,5 @@
 // ProjectDO's only door to SQLite.
+import type { ProjectConnections } from "./connections";
 
 export interface ProjectRecord {
   name: string;
@@ -44,5 +45,16 @@ export class ProjectRepository {
 
   removeKey(kid: string): boolean {
     return this.sql.exec("DELETE FROM secrets WHERE kid = ?", kid).rowsWritten > 0;
+  }
+
+  /** A stream's open WebSockets; a stream with none has no row, so the table holds only streams with some. */
+  saveSockets(stream: string, open: number): void {
+    if (open === 0) this.sql.exec("DELETE FROM stream_sockets WHERE stream = ?", stream);
+    else this.sql.exec("INSERT OR REPLACE INTO stream_sockets (stream, open) VALUES (?, ?)", stream, open);
+  }
+
+  connections(): ProjectConnections {
+    const row = this.sql.exec<{ sockets: number; streams: number }>("SELECT COALESCE(SUM(open), 0) AS sockets, COUNT(*) AS streams FROM stream_sockets").one();
+    return { webSockets: row.sockets, streamsWithWebSockets: row.streams };
   }
 }

@@ -15,4 +15,12 @@ export const PROJECT_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE secrets (kid TEXT PRIMARY KEY, secret TEXT NOT NULL, created_at INTEGER NOT NULL);
     `,
   },
+  {
+    id: 2,
+    sql: `
+      -- Open WebSockets per stream, as each stream last reported them (a stream with none has no
+      -- row). Independent of the project row: with auth off, projects have no row but streams do.
+      CREATE TABLE stream_sockets (stream TEXT PRIMARY KEY, open INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -2,7 +2,8 @@
 // outbox (storage/outbox.ts): each is written with the change and retried until it succeeds, so
 // each must be idempotent.
 import { z } from "zod";
-import { streamStub, subscribersStub, type Env } from "../env";
+import { projectStub, streamStub, subscribersStub, type Env } from "../env";
+import { parseAddress } from "../protocol/stream-address";
 
 const Key = z.string().min(1).max(300);
 
@@ -13,6 +14,11 @@ export const StreamCallSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("sourceDeleted"), source: Key }),
   /** A deleted estuary leaves a source it was subscribed to. */
   z.object({ kind: z.literal("unsubscribe"), source: Key, estuary: Key }),
+  /**
+   * The stream's open WebSockets changed: its project keeps the count. Keyed (SOCKET_REPORT_KEY),
+   * so only the latest count waits to be sent; it is absolute, so sending it again is harmless.
+   */
+  z.object({ kind: z.literal("reportSockets"), stream: Key, open: z.number().int().min(0) }),
 ]);
 export type StreamCall = z.infer<typeof StreamCallSchema>;
 
@@ -24,6 +30,11 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
       return subscribersStub(env, call.source).sourceDeleted(call.source);
     case "unsubscribe":
       await subscribersStub(env, call.source).unsubscribe(call.estuary);
+      return;
+    case "reportSockets": {
+      const { project, stream } = parseAddress(call.stream);
+      return projectStub(env, project).reportSockets({ stream, open: call.open });
+    }
   }
 }
 
@@ -31,3 +42,6 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
 export function pendingForkReleaseKey(fork: string, generation: number): string {
   return `release-fork:${fork}:${generation}`;
 }
+
+/** The one pending report of this stream's open WebSockets to its project. */
+export const SOCKET_REPORT_KEY = "report-sockets";

@@ -48,6 +48,8 @@ export const ReadCommandSchema = z.object({
   waitMs: Count,
   /** The caller has no token: answer only if the stream is public (and say nothing otherwise). */
   requirePublic: z.boolean().optional(),
+  /** Which kind of live reader waits at the tail, for the connection counts (default long-poll). */
+  live: z.enum(["long-poll", "sse"]).optional(),
 });
 export type ReadCommand = z.infer<typeof ReadCommandSchema>;
 
@@ -121,6 +123,15 @@ export type ReadResult =
 export type HeadResult = ({ ok: true } & StreamInfo) | Failure;
 
 export type DeleteResult = { ok: true } | Failure;
+
+/** The stream's open connections: WebSockets, and SSE and long-poll readers waiting at the tail. */
+export interface StreamConnections {
+  webSocket: number;
+  sse: number;
+  longPoll: number;
+}
+
+export type ConnectionsResult = ({ ok: true } & StreamConnections) | Failure;
 
 export type RegisterForkResult =
   | {

@@ -1,7 +1,8 @@
 // WebSocket live reads (live=ws) on the Hibernation API. Each socket's whole state (how far it has
 // been sent, the stream generation it reads, its token's expiry) is its attachment, so the object
 // may be evicted with sockets open: the next commit wakes it, and every socket continues from its
-// attachment. Memory holds only what coordinates work in flight.
+// attachment. Memory holds only what coordinates work in flight. Every change in the number of open
+// sockets is passed on (`counted`), for the project's connection totals.
 import { z } from "zod";
 import { errorResponse, fail, type Failure } from "../errors";
 import { CLOSE, errorFrame, frameDataBytes, frameEncoding, MAX_CLIENT_MESSAGE_BYTES, PING, PONG, renderFrame } from "../protocol/ws-frames";
@@ -41,6 +42,8 @@ export class LiveSockets {
     private readonly log: StreamLog,
     /** Re-plans the object's alarm (token expiries are one of its tasks). */
     private readonly replan: () => void,
+    /** Told the number of open sockets after anything that may have changed it. */
+    private readonly counted: (open: number) => void,
   ) {
     // Keepalives never wake the object: the runtime answers them from the hibernated state.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -73,6 +76,7 @@ export class LiveSockets {
       this.earliestExpiry = this.earliestExpiry === null ? state.expiresAt : Math.min(this.earliestExpiry, state.expiresAt);
       this.replan();
     }
+    this.counted(this.openCount());
     // Catch-up (or the first, empty frame) goes out as soon as the 101 is answered.
     this.wake();
     return new Response(null, { status: 101, webSocket: client });
@@ -88,10 +92,24 @@ export class LiveSockets {
     return this.ctx.getWebSockets().length;
   }
 
+  /** Sockets still open (closing ones, and `leaving`, whose close is being handled, are not). */
+  openCount(leaving?: WebSocket): number {
+    let open = 0;
+    for (const ws of this.ctx.getWebSockets()) if (ws !== leaving && ws.readyState === WebSocket.OPEN) open++;
+    return open;
+  }
+
+  /** The client closed the socket, or it failed (webSocketClose / webSocketError). */
+  onClose(ws: WebSocket): void {
+    closeQuietly(ws, 1000, "closed by the client"); // The Hibernation API does not answer a client's Close frame itself.
+    this.counted(this.openCount(ws));
+  }
+
   /** The stream went away (deleted, expired): its sockets close with a code saying so. */
   closeAll(code: number, reason: string): void {
     for (const ws of this.ctx.getWebSockets()) closeQuietly(ws, code, reason);
     this.earliestExpiry = null;
+    this.counted(this.openCount());
   }
 
   /** An alarm task: when the next token expires. */
@@ -112,13 +130,15 @@ export class LiveSockets {
       if (state.expiresAt !== null && state.expiresAt <= now) closeQuietly(ws, CLOSE.tokenExpired, "token expired");
     }
     this.earliestExpiry = undefined;
+    this.counted(this.openCount());
   }
 
   /** Clients send only PING (answered by the runtime); anything else gets an error frame, or a close if large. */
   onMessage(ws: WebSocket, message: string | ArrayBuffer): void {
-    const size = typeof message === "string" ? message.length : message.byteLength;
+    const size = typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
     if (size > MAX_CLIENT_MESSAGE_BYTES) {
       closeQuietly(ws, CLOSE.messageTooBig, `client messages are at most ${MAX_CLIENT_MESSAGE_BYTES} bytes`);
+      this.counted(this.openCount());
       return;
     }
     sendQuietly(ws, errorFrame(`the server reads only "${PING}" (answered "${PONG}"); this socket only receives`));
@@ -155,6 +175,8 @@ export class LiveSockets {
       }
     }
     for (const [position, readers] of groups) await this.sendFrom(meta, position, readers);
+    // A pass closes sockets whose stream closed or was re-created, or whose token expired.
+    this.counted(this.openCount());
   }
 
   /** Sends [position, tail) in frames to readers that all stand at `position`; closes them if the stream is closed. */

@@ -280,6 +280,15 @@ export class StreamRepository {
     this.write("DELETE FROM estuary_sources WHERE source = ?", source);
   }
 
+  /** The open WebSocket count last reported to the project (0 before the first report). */
+  socketsReported(): number {
+    return this.sql.exec<{ open: number }>("SELECT open FROM socket_report WHERE id = 1").toArray()[0]?.open ?? 0;
+  }
+
+  saveSocketsReported(open: number): void {
+    this.write("INSERT OR REPLACE INTO socket_report (id, open) VALUES (1, ?)", open);
+  }
+
   /** Drops the stream's data, producers and fork references; the stream row stays for its generation. */
   wipe(): void {
     this.write("DELETE FROM estuary_sources");

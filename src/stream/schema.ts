@@ -102,4 +102,12 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       ${OUTBOX_TABLE_V1}
     `,
   },
+  {
+    id: 7,
+    sql: `
+      -- The open WebSocket count this stream last reported to its project (socket-report.ts). A
+      -- restart drops sockets without close events; comparing on start notices it and reports again.
+      CREATE TABLE socket_report (id INTEGER PRIMARY KEY CHECK (id = 1), open INTEGER NOT NULL);
+    `,
+  },
 ];

@@ -1,7 +1,8 @@
 // StreamDO: one Durable Streams stream in SQLite. A short list of RPC methods, each validating its
 // input and delegating to the module that owns the job: the log (log.ts, create.ts), forks
 // (forks.ts), the estuary side (estuary/receiver.ts), fan-out publishing (fanout-publisher.ts),
-// WebSocket live reads (live-sockets.ts), calls to other objects (outbox) and the one alarm
+// WebSocket live reads (live-sockets.ts, counted to the project by socket-report.ts), calls to
+// other objects (outbox) and the one alarm
 // (storage/alarm-planner.ts). HTTP lives in the Worker; the only request it forwards is a WebSocket upgrade.
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
@@ -27,6 +28,7 @@ import {
   type AppendResult,
   type AttachResult,
   type AttachSource,
+  type ConnectionsResult,
   type CreateCommand,
   type CreateResult,
   type DeleteResult,
@@ -47,6 +49,7 @@ import { LiveSockets } from "./live-sockets";
 import { StreamLog, type Committed, type Live } from "./log";
 import { info } from "./meta";
 import { STREAM_MIGRATIONS } from "./schema";
+import { SocketReporter } from "./socket-report";
 
 export class StreamDO extends DurableObject<Env> {
   private readonly log: StreamLog;
@@ -56,6 +59,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly outbox: Outbox<StreamCall>;
   private readonly alarms: AlarmPlanner;
   private readonly sockets: LiveSockets;
+  private readonly socketReport: SocketReporter;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -65,7 +69,8 @@ export class StreamDO extends DurableObject<Env> {
     this.estuary = new EstuaryReceiver(this.log);
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => sendStreamCall(env, call), () => schema.exists);
     this.publisher = new FanoutPublisher(env, ctx, () => this.alarms.plan());
-    this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan());
+    this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
+    this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
       () => this.publisher.dueAt(),
@@ -75,6 +80,8 @@ export class StreamDO extends DurableObject<Env> {
     if (schema.exists) {
       this.log.load();
       this.estuary.load();
+      // Sockets survive hibernation but not a restart, which sends no close events: correct the count.
+      this.socketReport.report(this.sockets.openCount());
     }
   }
 
@@ -189,6 +196,14 @@ export class StreamDO extends DurableObject<Env> {
     return { tail: meta.tail, contentType: meta.contentType };
   }
 
+  /** Open connections by kind: WebSockets, and SSE and long-poll readers waiting at the tail. */
+  async connections(): Promise<ConnectionsResult> {
+    const current = this.live(Date.now());
+    if (!current.ok) return current;
+    const { waiters } = this.log;
+    return { ok: true, webSocket: this.sockets.openCount(), sse: waiters.count("sse"), longPoll: waiters.count("long-poll") };
+  }
+
   /** The one HTTP entry: a WebSocket live read (live=ws), checked by the Worker and forwarded here. */
   override async fetch(request: Request): Promise<Response> {
     return this.sockets.accept(request, this.live(Date.now()));
@@ -196,6 +211,14 @@ export class StreamDO extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     this.sockets.onMessage(ws, message);
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    this.sockets.onClose(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.sockets.onClose(ws);
   }
 
   override async alarm(): Promise<void> {

@@ -6,8 +6,6 @@ import { SOCKET_REQUEST_HEADER, type SocketRequest } from "../../src/stream/comm
 import type { StreamDO } from "../../src/stream/stream-do";
 import { call, expectError, streamObject } from "./worker";
 
-const json = { "Content-Type": "application/json" };
-
 interface Frame {
   data: unknown;
   streamNextOffset: string;

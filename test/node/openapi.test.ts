@@ -7,10 +7,13 @@ import { describe, expect, expectTypeOf, it } from "vitest";
 import type { z } from "zod";
 import { buildApp } from "../../src/app";
 import { ERROR_CODES, statusOf } from "../../src/errors";
+import type { ProjectConnections } from "../../src/projects/connections";
 import type { ProjectView } from "../../src/projects/project-do";
 import type { ProjectViewSchema } from "../../src/routes/admin/bodies";
+import type { ProjectConnectionsSchema, StreamConnectionsSchema } from "../../src/routes/connections/schemas";
 import { openApiDocument } from "../../src/routes/openapi";
 import { READ_QUERY, REQUEST_HEADERS, RESPONSE_HEADERS } from "../../src/routes/streams/schemas";
+import type { StreamConnections } from "../../src/stream/commands";
 
 type Json = Record<string, unknown>;
 type Paths = Record<string, Record<string, Json>>;
@@ -124,6 +127,9 @@ describe("the OpenAPI document", () => {
   it("lets anyone read the service routes, and public streams be read without a token", () => {
     expect(paths["/v1/openapi.json"]?.get?.security).toEqual([]);
     expect(paths["/"]?.get?.security).toEqual([]);
+    expect(paths["/health"]?.get?.security).toEqual([]);
+    expect(paths["/v1/connections/{project}"]?.get?.security).toEqual([{ projectToken: ["read"] }]);
+    expect(paths["/v1/connections/{project}/{stream}"]?.get?.security).toEqual([{ projectToken: ["read"] }]);
     expect(paths["/v1/stream/{project}/{stream}"]?.get?.security).toEqual([{ projectToken: ["read"] }, {}]);
     expect(paths["/v1/stream/{project}/{stream}"]?.post?.security).toEqual([{ projectToken: ["write"] }]);
     expect(paths["/v1/admin/projects"]?.post?.security).toEqual([{ adminToken: [] }]);
@@ -131,5 +137,10 @@ describe("the OpenAPI document", () => {
 
   it("describes the project view with the shape the ProjectDO returns", () => {
     expectTypeOf<z.infer<typeof ProjectViewSchema>>().toEqualTypeOf<ProjectView>();
+  });
+
+  it("describes the connection counts with the shapes the objects return", () => {
+    expectTypeOf<z.infer<typeof StreamConnectionsSchema>>().toEqualTypeOf<StreamConnections>();
+    expectTypeOf<z.infer<typeof ProjectConnectionsSchema>>().toEqualTypeOf<ProjectConnections>();
   });
 });

@@ -3,8 +3,10 @@
 import { z } from "zod";
 import type { AppContext } from "../../http/context";
 import { ProjectNameSchema } from "../admin/bodies";
+import { HealthSchema } from "../health";
 import { adminSection } from "./admin";
 import { buildDocument, jsonResponse, type Json, type Section } from "./build";
+import { connectionSection } from "./connections";
 import { estuarySection } from "./estuary";
 import { streamSection } from "./streams";
 
@@ -27,6 +29,19 @@ function serviceSection(): Section {
         },
       },
       {
+        path: "/health",
+        operations: {
+          get: {
+            id: "health",
+            summary: "The Worker is up",
+            description: "Answered by the Worker alone: no Durable Object is touched, so it costs nothing and says nothing about them.",
+            auth: "anyone",
+            responses: { 200: jsonResponse("Up.", "Health") },
+            errors: [],
+          },
+        },
+      },
+      {
         path: "/v1/openapi.json",
         operations: {
           get: {
@@ -39,7 +54,7 @@ function serviceSection(): Section {
         },
       },
     ],
-    schemas: { ServiceInfo: { schema: ServiceInfoSchema, io: "output" } },
+    schemas: { ServiceInfo: { schema: ServiceInfoSchema, io: "output" }, Health: { schema: HealthSchema, io: "output" } },
   };
 }
 
@@ -55,7 +70,7 @@ export function openApiDocument(): Json {
       description:
         'Append-only streams over HTTP (the Durable Streams protocol) and estuaries: per-subscriber streams fed exactly once from a source. Errors are always {"error":{"code","message"}}. With AUTH_MODE=off (local development) no route needs a token.',
     },
-    sections: [serviceSection(), streamSection(), estuarySection(), adminSection()],
+    sections: [serviceSection(), streamSection(), estuarySection(), connectionSection(), adminSection()],
     pathParams: {
       project: ProjectNameSchema.meta({ description: `The project: ${NAME_RULE}.` }),
       stream: z.string().meta({ description: `The stream (on estuary routes: the source stream): ${NAME_RULE}.` }),

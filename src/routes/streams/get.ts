@@ -27,16 +27,17 @@ export async function readStream(c: AppContext): Promise<Response> {
 
   if (query.live === "sse") {
     // Fail before committing to a 200 event stream if the stream is missing or the offset is bad.
-    const first = orDeny(await stub.read({ offset: query.offset, waitMs: 0, requirePublic }));
+    const first = orDeny(await stub.read({ offset: query.offset, waitMs: 0, requirePublic, live: "sse" }));
     return sseResponse(stub, first, { clientCursor: query.cursor, requirePublic }, config);
   }
 
-  const waitMs = query.live === "long-poll" ? config.LONG_POLL_TIMEOUT_MS : 0;
-  const result = orDeny(await stub.read({ offset: query.offset, waitMs, requirePublic }));
+  const longPoll = query.live === "long-poll";
+  const waitMs = longPoll ? config.LONG_POLL_TIMEOUT_MS : 0;
+  const result = orDeny(await stub.read({ offset: query.offset, waitMs, requirePublic, live: longPoll ? "long-poll" : undefined }));
   const headers = streamHeaders({ contentType: result.contentType, closed: result.closed && result.upToDate }, result.next);
   if (result.upToDate) headers.set("Stream-Up-To-Date", "true");
 
-  if (query.live === "long-poll") {
+  if (longPoll) {
     headers.set("Stream-Cursor", nextCursor(query.cursor));
     if (result.next === result.start) {
       headers.set("Cache-Control", "no-store");

@@ -55,7 +55,7 @@ async function pump(
       await writer.write(encoder.encode(frame));
       if (closedAtEnd || Date.now() >= deadline) break;
       const waitMs = Math.max(1, Math.min(config.LONG_POLL_TIMEOUT_MS, deadline - Date.now()));
-      const next = await stub.read({ offset: { kind: "at", position: result.next }, waitMs, requirePublic });
+      const next = await stub.read({ offset: { kind: "at", position: result.next }, waitMs, requirePublic, live: "sse" });
       if (!next.ok) break;
       result = next;
     }

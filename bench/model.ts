@@ -27,6 +27,12 @@ export interface Profile {
   sustainedRounds: number;
   sustainedMs: number;
   sustainedConcurrency: number;
+  /** WebSockets opened on one stream, each appended message timed until all of them hold it. */
+  wsSockets: number;
+  /** Per-user channels: estuaries subscribed to one source, one WebSocket on each. */
+  wsUsers: number;
+  /** Timed appends (publishes) per WebSocket run, after one untimed warm-up. */
+  wsAppends: number;
   /** Upper bound on subscribing one fan-out size; beyond it the size is reported as bounded. */
   subscribeBudgetMs: number;
   /** Upper bound on one publish reaching every estuary before it counts as not delivered. */
@@ -50,6 +56,9 @@ export const QUICK: Profile = {
   sustainedRounds: 2,
   sustainedMs: 1_000,
   sustainedConcurrency: 8,
+  wsSockets: 200,
+  wsUsers: 200,
+  wsAppends: 10,
   subscribeBudgetMs: 60_000,
   deliveryTimeoutMs: 30_000,
 };
@@ -71,6 +80,9 @@ export const FULL: Profile = {
   sustainedRounds: 3,
   sustainedMs: 10_000,
   sustainedConcurrency: 8,
+  wsSockets: 1_000,
+  wsUsers: 1_000,
+  wsAppends: 20,
   subscribeBudgetMs: 20 * 60_000,
   deliveryTimeoutMs: 300_000,
 };

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { CpuUsage } from "./cpu.ts";
 import type { Figure } from "./model.ts";
 import type { FanoutReport, SizeResult, Verification } from "./scenarios/fanout.ts";
+import type { WsReport } from "./scenarios/websocket.ts";
 import type { TargetKey } from "./servers.ts";
 
 const projectRoot = fileURLToPath(new URL("../", import.meta.url));
@@ -90,8 +91,10 @@ export function formatNumber(value: number): string {
 function cell(figure: Figure | undefined): string {
   if (!figure) return "–";
   const { median, min, max } = figure.value;
-  const range = min === max ? "" : ` (${formatNumber(min)}–${formatNumber(max)})`;
   const errors = figure.errors > 0 ? `, ${figure.errors} errors` : "";
+  // Not applicable on this server (the reference has no WebSocket reads), or no sample at all.
+  if (!Number.isFinite(median)) return `n/a${errors}`;
+  const range = min === max ? "" : ` (${formatNumber(min)}–${formatNumber(max)})`;
   return `${formatNumber(median)}${figure.unit && figure.unit !== "/s" ? ` ${figure.unit}` : ""}${range}${errors}`;
 }
 
@@ -182,6 +185,27 @@ export function fanoutTable(report: FanoutReport): string[] {
         `${samples(size.delivered.map((delivery) => delivery.firstMs))} | ${samples(all)} / ${samples(all, 99)} | ${samples(total)} / ${samples(total, 99)} | ` +
         `${size.cpu.serverPct.toFixed(0)}% (busiest thread ${size.cpu.busiestThreadPct.toFixed(0)}%) | ${per(size.cost.rpcs)} | ${per(size.cost.rowsWritten)} | ` +
         `${size.publishes > 0 ? (size.cost.queueMessages / size.publishes).toFixed(2) : "n/a"} | ${verified(size, report.verifications)} |`,
+    );
+  }
+  return lines;
+}
+
+/** Per WebSocket run: setup, the append's own latency, first and last socket, CPU, and the check of every socket. */
+export function wsTable(report: WsReport): string[] {
+  const lines = [
+    "| run | sockets | mode | subscribe | open all sockets | appends | POST, p50 / p99 | sent → first socket, p50 | sent → all hold it, p50 / p99 | server CPU during appends | client CPU | sockets checked | close all (unfinished) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  ];
+  for (const run of report.runs) {
+    const post = run.appends.map((delivery) => delivery.postMs);
+    const all = run.appends.map((delivery) => delivery.allMs);
+    const sockets = run.opened < run.requested ? `${run.opened} of ${run.requested}` : String(run.requested);
+    const check = run.check ? (run.check.wrong === 0 ? `all ${run.check.exact} exact` : `${run.check.wrong} of ${run.opened} WRONG (${run.check.duplicates} dup, ${run.check.missing} missing)`) : "not checked";
+    lines.push(
+      `| ${run.kind === "stream" ? "one stream" : "per-user channels"} | ${sockets} | ${run.mode || "–"} | ${run.subscribeMs === null ? "–" : `${formatNumber(run.subscribeMs / 1000)} s`} | ` +
+        `${formatNumber(run.openMs / 1000)} s | ${run.appends.length}${run.failures.length ? ` (${run.failures.length} failures)` : ""} | ${samples(post)} / ${samples(post, 99)} | ` +
+        `${samples(run.appends.map((delivery) => delivery.firstMs))} | ${samples(all)} / ${samples(all, 99)} | ` +
+        `${run.cpu ? `${run.cpu.serverPct.toFixed(0)}% (busiest thread ${run.cpu.busiestThreadPct.toFixed(0)}%)` : "–"} | ${run.cpu ? `${run.cpu.clientPct.toFixed(0)}%` : "–"} | ${check} | ${formatNumber(run.closeMs / 1000)} s (${run.closeUnfinished}) |`,
     );
   }
   return lines;

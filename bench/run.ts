@@ -4,16 +4,17 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { FULL, QUICK, type Figure, type ScenarioContext } from "./model.ts";
-import { cpuTable, describeMachine, fanoutTable, machineLines, resultsTable, type FiguresByTarget } from "./report.ts";
+import { cpuTable, describeMachine, fanoutTable, machineLines, resultsTable, wsTable, type FiguresByTarget } from "./report.ts";
 import { manyStreamAppends, oneStreamAppends } from "./scenarios/appends.ts";
 import { catchUpReads } from "./scenarios/catch-up.ts";
 import { fanout, type FanoutReport } from "./scenarios/fanout.ts";
 import { requestFloor } from "./scenarios/floor.ts";
 import { liveLatency } from "./scenarios/live.ts";
+import { webSockets, type WsReport } from "./scenarios/websocket.ts";
 import { startOurs, startPlatformFloor, startReference, type Target, type TargetKey } from "./servers.ts";
 
 const ALL_TARGETS: readonly TargetKey[] = ["ours", "refMemory", "refFile", "platform"];
-const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "fanout"] as const;
+const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "ws", "fanout"] as const;
 type ScenarioKey = (typeof ALL_SCENARIOS)[number];
 const USAGE = `usage: npm run bench [-- [--quick] [--targets=${ALL_TARGETS.join(",")}] [--scenarios=${ALL_SCENARIOS.join(",")}] [--fanout=1,1000]]`;
 
@@ -64,6 +65,7 @@ const byTarget: FiguresByTarget = {};
 const failures: string[] = [];
 // Written inside a scenario callback; a holder keeps TypeScript from narrowing it to its initial null.
 const fanoutResult: { report: FanoutReport | null } = { report: null };
+const wsResult: { report: WsReport | null } = { report: null };
 
 for (const key of targets) {
   log(`starting ${key}`);
@@ -78,6 +80,16 @@ for (const key of targets) {
     ["streams", "appends over 100 streams", () => manyStreamAppends(ctx)],
     ["catchup", "catch-up reads", () => catchUpReads(ctx)],
     ["live", "live delivery", () => liveLatency(ctx)],
+    [
+      "ws",
+      "many WebSockets",
+      async () => {
+        // On the reference this only returns its rows as n/a: it has no WebSocket reads.
+        const result = await webSockets(ctx);
+        if (key === "ours") wsResult.report = result;
+        return result.figures;
+      },
+    ],
   ];
   if (key === "ours") {
     all.push([
@@ -116,6 +128,11 @@ if (report) {
     if (check.wrong > 0) failures.push(`fan-out verification of ${check.source}: ${check.wrong} of ${check.estuaries} estuaries wrong; ${check.firstProblem}`);
   }
 }
+const ws = wsResult.report;
+if (ws) {
+  for (const run of ws.runs) for (const failure of run.failures) failures.push(`WebSockets, ${run.kind === "stream" ? "one stream" : "per-user channels"}: ${failure}`);
+  for (const failure of ws.setupFailures) failures.push(`WebSockets setup: ${failure}`);
+}
 for (const figure of Object.values(byTarget).flat()) {
   if (figure && figure.errors > 0) failures.push(`${figure.label}: ${figure.errors} failed requests`);
 }
@@ -134,6 +151,7 @@ const lines = [
   "",
   ...cpuTable(byTarget),
 ];
+if (ws && ws.runs.length > 0) lines.push("", "### WebSockets, many readers (ours)", "", ...wsTable(ws));
 if (report) lines.push("", "### Fan-out, where the time goes (ours)", "", ...fanoutTable(report));
 if (failures.length > 0) lines.push("", "### Failures", "", ...failures.map((failure) => `- ${failure.split("\n")[0]}`));
 process.stdout.write(`${lines.join("\n")}\n`);
@@ -141,7 +159,7 @@ process.stdout.write(`${lines.join("\n")}\n`);
 const resultsDir = fileURLToPath(new URL("./results/", import.meta.url));
 await mkdir(resultsDir, { recursive: true });
 const file = `${resultsDir}${new Date().toISOString().replace(/[:.]/g, "-")}-${quick ? "quick" : "full"}.json`;
-await writeFile(file, `${JSON.stringify({ quick, runtimeSeconds, machine, profile: { ...profile, fanoutPublishes: profile.fanoutSizes.map((n) => [n, profile.fanoutPublishes(n)]) }, figures: byTarget, fanout: report, failures }, null, 2)}\n`);
+await writeFile(file, `${JSON.stringify({ quick, runtimeSeconds, machine, profile: { ...profile, fanoutPublishes: profile.fanoutSizes.map((n) => [n, profile.fanoutPublishes(n)]) }, figures: byTarget, websocket: ws, fanout: report, failures }, null, 2)}\n`);
 log(`results written to ${file}`);
 if (failures.length > 0) {
   for (const failure of failures) log(`FAILURE: ${failure}`);

@@ -1,4 +1,4 @@
-// With auth on, every stream, estuary and admin route refuses bad tokens (401) and out-of-bounds ones (403) and changes nothing.
+// With auth on, every stream (WebSocket upgrades included), estuary, connection and admin route refuses bad tokens (401) and out-of-bounds ones (403) and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil, stopServer, unique } from "../estuary/harness";
 import type { DevServer } from "../support/wrangler-dev";
@@ -18,6 +18,7 @@ import {
   type Outcome,
   type Scope,
 } from "./auth-support";
+import { upgrade } from "./ws-support";
 
 const A = unique("alpha");
 const B = unique("beta");
@@ -38,6 +39,10 @@ interface Route {
   body?: string;
   /** The status the least sufficient token gets (the positive control). */
   ok: number;
+  /** Sent as a WebSocket upgrade (live=ws). */
+  upgrade?: boolean;
+  /** An upgrade whose Bearer token goes in ?token= (as browsers send it); other schemes stay in the header. */
+  tokenInQuery?: boolean;
 }
 
 // Reads first, then writes, then deletes: the positive control runs them in this order.
@@ -45,9 +50,14 @@ const ROUTES: Route[] = [
   { name: "GET catch-up", method: "GET", path: `/v1/stream/${A}/${ORDERS}?offset=-1`, needs: "read", ok: 200 },
   { name: "GET long-poll", method: "GET", path: `/v1/stream/${A}/${ORDERS}?offset=-1&live=long-poll`, needs: "read", ok: 200 },
   { name: "GET SSE", method: "GET", path: `/v1/stream/${A}/${ORDERS}?offset=-1&live=sse`, needs: "read", ok: 200 },
+  { name: "GET WebSocket", method: "GET", path: `/v1/stream/${A}/${ORDERS}?offset=-1&live=ws`, needs: "read", ok: 101, upgrade: true },
+  { name: "GET WebSocket, token in the query", method: "GET", path: `/v1/stream/${A}/${ORDERS}?offset=-1&live=ws`, needs: "read", ok: 101, upgrade: true, tokenInQuery: true },
   { name: "HEAD", method: "HEAD", path: `/v1/stream/${A}/${ORDERS}`, needs: "read", ok: 200 },
   { name: "estuary GET", method: "GET", path: `/v1/estuary/${A}/${INBOX}`, needs: "read", ok: 200 },
   { name: "subscribers status", method: "GET", path: `/v1/estuary/subscribers/${A}/${ORDERS}`, needs: "read", ok: 200 },
+  { name: "stream connections", method: "GET", path: `/v1/connections/${A}/${ORDERS}`, needs: "read", ok: 200 },
+  // A token limited to some streams is refused here too (403): the totals span the whole project.
+  { name: "project connections", method: "GET", path: `/v1/connections/${A}`, needs: "read", ok: 200 },
   { name: "PUT", method: "PUT", path: `/v1/stream/${A}/${FRESH}`, headers: JSON_HEADERS, body: '[{"planted":true}]', needs: "write", ok: 201 },
   { name: "POST", method: "POST", path: `/v1/stream/${A}/${ORDERS}`, headers: JSON_HEADERS, body: '[{"planted":true}]', needs: "write", ok: 204 },
   {
@@ -187,9 +197,20 @@ const ATTACKS: Attack[] = [
   },
 ];
 
-function call(route: Pick<Route, "method" | "path" | "headers" | "body">, authorization: string | undefined): Promise<Outcome> {
+function call(route: Pick<Route, "method" | "path" | "headers" | "body" | "upgrade" | "tokenInQuery">, authorization: string | undefined): Promise<Outcome> {
+  if (route.upgrade) return callUpgrade(route, authorization);
   const headers = { ...route.headers, ...(authorization === undefined ? {} : { Authorization: authorization }) };
   return send(`${server.baseUrl}${route.path}`, { method: route.method, headers, body: route.body });
+}
+
+/** A WebSocket upgrade: its refusal, or its 101 (the socket is closed at once). */
+async function callUpgrade(route: Pick<Route, "path" | "headers" | "tokenInQuery">, authorization: string | undefined): Promise<Outcome> {
+  const inQuery = route.tokenInQuery === true && authorization?.startsWith("Bearer ") === true;
+  const path = inQuery ? `${route.path}&token=${encodeURIComponent(authorization?.slice("Bearer ".length) ?? "")}` : route.path;
+  const headers = { ...route.headers, ...(authorization === undefined || inQuery ? {} : { Authorization: authorization }) };
+  const outcome = await upgrade(`${server.baseUrl}${path}`, headers);
+  outcome.socket?.close();
+  return { status: outcome.status, headers: outcome.headers, body: outcome.body };
 }
 
 function count(outcome: Outcome): void {

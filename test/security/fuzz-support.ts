@@ -1,6 +1,7 @@
-// Fuzzing support: fast-check arbitraries for requests, a bounded HTTP client, the response contract and guard snapshots.
+// Fuzzing support: fast-check arbitraries for requests (WebSocket upgrades among them), a bounded HTTP client, the response contract and guard snapshots.
 /// <reference types="node" />
 import fc from "fast-check";
+import { upgrade } from "./ws-support";
 
 // --- the contract -------------------------------------------------------------------------------
 
@@ -16,6 +17,8 @@ const ERROR_STATUS: Readonly<Record<string, number>> = {
   too_large: 413,
   headers_too_large: 431,
   rate_limited: 429,
+  too_many_sockets: 429,
+  upgrade_required: 426,
   internal: 500,
 };
 
@@ -32,17 +35,22 @@ export interface FuzzRequest {
   query: string;
   headers: Record<string, string>;
   body: BodyPiece[];
+  /** Sent as a WebSocket upgrade (GET with a valid handshake plus `headers`; no body). */
+  upgrade?: boolean;
 }
 
 export interface Observed {
   status: number;
   headers: Headers;
-  /** The body (for an event stream: only its first chunk). */
+  /** The body (for an event stream: only its first chunk; for a 101: the first message, if any within 1 s). */
   text: string;
 }
 
 export interface FuzzStats {
   inputs: number;
+  /** Inputs sent as WebSocket upgrades, and how many of those were answered 101. */
+  upgrades: number;
+  upgraded: number;
   serverErrors: number;
   malformedErrors: number;
   /** Guard-targeted requests that were not rejected with a 4xx. */
@@ -50,7 +58,7 @@ export interface FuzzStats {
 }
 
 export function newStats(): FuzzStats {
-  return { inputs: 0, serverErrors: 0, malformedErrors: 0, guardAccepted: 0 };
+  return { inputs: 0, upgrades: 0, upgraded: 0, serverErrors: 0, malformedErrors: 0, guardAccepted: 0 };
 }
 
 const encoder = new TextEncoder();
@@ -73,6 +81,7 @@ export function materialize(body: readonly BodyPiece[]): Uint8Array | undefined 
 
 const REQUEST_TIMEOUT_MS = 10_000;
 const SSE_FIRST_CHUNK_MS = 500;
+const SOCKET_FIRST_MESSAGE_MS = 1_000;
 
 /** Sends fuzzed requests one at a time, counts them, and checks each answer against the contract. */
 export class FuzzClient {
@@ -116,6 +125,7 @@ export class FuzzClient {
 
   private async exchange(request: FuzzRequest): Promise<Observed> {
     this.stats.inputs++;
+    if (request.upgrade) return this.exchangeUpgrade(request);
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
     try {
@@ -138,6 +148,24 @@ export class FuzzClient {
       throw error;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** A WebSocket upgrade: a refusal read to its end, or a 101 whose first message is read before hanging up. */
+  private async exchangeUpgrade(request: FuzzRequest): Promise<Observed> {
+    // A fragment is never sent (fetch drops it too; the ws client refuses a URL with one).
+    const hash = request.path.indexOf("#");
+    const path = hash < 0 ? request.path : request.path.slice(0, hash);
+    this.stats.upgrades++;
+    const outcome = await upgrade(`${this.baseUrl}${path}${request.query}`, request.headers, REQUEST_TIMEOUT_MS);
+    if (outcome.socket) this.stats.upgraded++;
+    if (!outcome.socket) return { status: outcome.status, headers: outcome.headers, text: outcome.body };
+    const socket = outcome.socket;
+    try {
+      await socket.until("the first message", () => socket.received.length > 0, SOCKET_FIRST_MESSAGE_MS).catch(() => undefined);
+      return { status: 101, headers: outcome.headers, text: socket.received[0] ?? "" };
+    } finally {
+      socket.ws.terminate();
     }
   }
 }
@@ -323,7 +351,7 @@ const offsetValue = fc.oneof(
   headerValue(40),
 );
 
-const liveValue = fc.oneof(fc.constantFrom("long-poll", "sse", "", "LONG-POLL", "poll", "true"), headerValue(12));
+const liveValue = fc.oneof(fc.constantFrom("long-poll", "sse", "ws", "", "LONG-POLL", "WS", "websocket", "poll", "true"), headerValue(12));
 
 const queryParam = fc.oneof(
   { weight: 5, arbitrary: offsetValue.map((value) => ["offset", value] as const) },
@@ -541,7 +569,7 @@ function segmentArb(targets: Targets) {
   );
 }
 
-const ROUTE_PREFIXES = ["/v1/stream/", "/v1/estuary/subscribe/", "/v1/estuary/subscribers/", "/v1/estuary/"];
+const ROUTE_PREFIXES = ["/v1/stream/", "/v1/estuary/subscribe/", "/v1/estuary/subscribers/", "/v1/estuary/", "/v1/connections/"];
 
 export function pathArb(targets: Targets) {
   const segment = segmentArb(targets);
@@ -558,6 +586,7 @@ export function pathArb(targets: Targets) {
     fc.constantFrom("/", "//", "/v1", "/v1/", "/v1/stream", "/v2/stream/x", "/V1/STREAM/x", "/v1//stream/x", "//v1/stream/x", "/v1/stream/./x", "/v1/stream/a/../../x", "/v1/estuary", "/v1/admin"),
     // The public routes, and near misses of them.
     fc.constantFrom("/v1/openapi.json", "/v1/openapi.json/", "/v1/openapi.json/x", "/v1/OPENAPI.JSON", "/v1/openapi", "/v1/./openapi.json"),
+    fc.constantFrom("/health", "/health/", "/health/x", "/HEALTH", "/v1/health", "/v1/connections", "/v1/connections/"),
     fc.array(segment, { maxLength: 4 }).map((segments) => `/${segments.join("/")}`),
   );
   return fc.oneof(
@@ -650,6 +679,24 @@ function coherentRequest(targets: Targets) {
     headers: etag !== null ? { "If-None-Match": etag } : {},
     body: [],
   }));
+  // A live=ws read: an upgrade with any offset, sometimes a ?token= (what a browser sends) and an Origin.
+  const socketToken = targets.token !== null ? authorization(targets).map((value) => value.replace(/^Bearer /, "")) : fc.oneof(fc.constant("x.y.z"), headerValue(20));
+  const socketRead = fc
+    .tuple(
+      // Mostly existing streams and valid offsets, so many upgrades get their 101 and first frame.
+      fc.oneof({ weight: 3, arbitrary: scratch }, { weight: 1, arbitrary: pooled }, { weight: 1, arbitrary: estuary }),
+      fc.oneof({ weight: 3, arbitrary: fc.constantFrom("-1", "now") }, { weight: 1, arbitrary: small }, { weight: 1, arbitrary: offsetValue }),
+      sometimes(socketToken, 1, 2),
+      sometimes(fc.oneof(fc.constantFrom("https://app.example", "null", "http://127.0.0.1"), headerValue(30)), 1, 3),
+    )
+    .map(([name, offset, token, origin]): Route => ({
+      method: "GET",
+      path: `/v1/stream/${project}/${name}`,
+      query: `?offset=${encodeURIComponent(offset)}&live=ws${token !== null ? `&token=${encodeURIComponent(token)}` : ""}`,
+      headers: origin !== null ? { Origin: origin } : {},
+      body: [],
+      upgrade: true,
+    }));
   const simple = fc.tuple(fc.constantFrom("HEAD", "DELETE", "DELETE", "HEAD", "OPTIONS", "PATCH"), fc.oneof({ weight: 4, arbitrary: pooled }, { weight: 1, arbitrary: scratch }, { weight: 1, arbitrary: estuary })).map(([method, name]): Route => ({
     method,
     path: `/v1/stream/${project}/${name}`,
@@ -675,6 +722,13 @@ function coherentRequest(targets: Targets) {
       headers: {},
       body: [],
     }));
+  const connections = fc.tuple(fc.constantFrom("GET", "GET", "OPTIONS"), fc.option(fc.oneof(scratch, estuary, pooled))).map(([method, name]): Route => ({
+    method,
+    path: name === null ? `/v1/connections/${project}` : `/v1/connections/${project}/${name}`,
+    query: "",
+    headers: {},
+    body: [],
+  }));
   const admin = fc.tuple(fc.constantFrom("POST", "GET", "PATCH"), fresh("ap-"), adminBody).map(([method, name, body]): Route => ({
     method,
     path: method === "POST" ? "/v1/admin/projects" : `/v1/admin/projects/${name}`,
@@ -686,16 +740,18 @@ function coherentRequest(targets: Targets) {
     { weight: 5, arbitrary: append },
     { weight: 4, arbitrary: create },
     { weight: 5, arbitrary: read },
+    { weight: 2, arbitrary: socketRead },
     { weight: 2, arbitrary: simple },
     { weight: 3, arbitrary: subscription },
     { weight: 2, arbitrary: estuaryRoute },
+    { weight: 1, arbitrary: connections },
     { weight: 1, arbitrary: admin },
   );
   // One in three gets a few random protocol headers on top.
   const extra = sometimes(headersArb(targets), 1, 2);
   return fc.tuple(route, extra, auth).map(
     ([request, more, token]): FuzzRequest => ({
-      kind: "coherent",
+      kind: request.upgrade ? "coherent upgrade" : "coherent",
       ...request,
       headers: { ...request.headers, ...more, ...(token !== null ? { Authorization: token } : {}) },
     }),
@@ -711,8 +767,9 @@ export function generalRequest(targets: Targets, guardMark: string) {
       query: queryString,
       headers: headersArb(targets),
       body: bodyArb(targets),
+      upgrade: fc.oneof({ weight: 7, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
     })
-    .map((request): FuzzRequest => ({ kind: "random", ...request }));
+    .map((request): FuzzRequest => (request.upgrade ? { kind: "random upgrade", ...request, method: "GET", body: [] } : { kind: "random", ...request }));
   return fc
     .oneof({ weight: 1, arbitrary: random }, { weight: 1, arbitrary: coherentRequest(targets) })
     .filter((request) => !mentionsGuard(request, guardMark));
@@ -959,6 +1016,19 @@ export function guardRequest(guard: Guard, targets: Targets, otherGuardPaths: st
       kinds.push(build("read from inside a JSON message", "GET", streamPath, fc.constant({}), fc.constant<BodyPiece[]>([]), fc.tuple(fc.constantFrom(...guard.interior), fc.constantFrom("", "&live=long-poll", "&live=sse")).map(
         ([position, live]) => `?offset=${formatOffset(position)}${live}`)));
     }
+  }
+  // WebSocket upgrades (live=ws) the Worker or the object must refuse before any 101.
+  const noBody = fc.constant<BodyPiece[]>([]);
+  const upgradeOf = (request: fc.Arbitrary<FuzzRequest>) => request.map((built): FuzzRequest => ({ ...built, kind: `${built.kind} (WebSocket upgrade)`, upgrade: true }));
+  kinds.push(
+    upgradeOf(build("malformed offset on read", "GET", streamPath, fc.constant({}), noBody, headerValue(40).filter((value) => !isParsableOffset(value)).map(
+      (offset) => `?offset=${encodeURIComponent(offset)}&live=ws`))),
+    upgradeOf(build("offset beyond the tail", "GET", streamPath, fc.constant({}), noBody, fc.bigInt({ min: BigInt(guard.tail + 1), max: 2n ** 53n - 1n }).map(
+      (position) => `?offset=${formatOffset(position)}&live=ws`))),
+    upgradeOf(build("live=ws without one offset", "GET", streamPath, fc.constant({}), noBody, fc.constantFrom("?live=ws", "?live=ws&live=ws", "?offset=-1&offset=now&live=ws", "?offset=&live=ws", "?offset=-1&live=ws&live=sse"))),
+  );
+  if (guard.json && guard.interior.length > 0) {
+    kinds.push(upgradeOf(build("read from inside a JSON message", "GET", streamPath, fc.constant({}), noBody, fc.constantFrom(...guard.interior).map((position) => `?offset=${formatOffset(position)}&live=ws`))));
   }
   if (guard.kind === "text") {
     kinds.push(build("stale Stream-Seq", "POST", streamPath, fc.tuple(rightType, headerValue(6).filter((seq) => wire(seq) !== "" && wire(seq) <= "m")).map(([type, seq]) => ({ "Content-Type": type, "Stream-Seq": seq })), good));

@@ -1,4 +1,4 @@
-// Property-based fuzzing of every route, with auth off and on: no 5xx, every error in the error shape, guard streams unchanged.
+// Property-based fuzzing of every route (WebSocket upgrades included), with auth off and on: no 5xx, every error in the error shape, guard streams unchanged.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWranglerDev, type DevServer } from "../support/wrangler-dev";
@@ -33,7 +33,7 @@ const guardResults: boolean[] = [];
 afterAll(() => {
   const guards = guardResults.length > 0 && guardResults.every(Boolean) ? "guard streams unchanged" : "guard streams CHANGED or not checked";
   const accepted = stats.guardAccepted > 0 ? `, ${stats.guardAccepted} malformed guard requests accepted` : "";
-  console.log(`fuzz: ${stats.inputs} inputs tried, ${stats.serverErrors} server errors, ${stats.malformedErrors} malformed errors, ${guards}${accepted}`);
+  console.log(`fuzz: ${stats.inputs} inputs tried (${stats.upgrades} WebSocket upgrades, ${stats.upgraded} answered 101), ${stats.serverErrors} server errors, ${stats.malformedErrors} malformed errors, ${guards}${accepted}`);
 });
 
 interface GuardSpec {

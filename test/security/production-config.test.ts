@@ -1,6 +1,6 @@
 // The production configuration ([env.production] in wrangler.toml) has auth on: without a valid
-// token, every stream and estuary route answers 401 in the error shape, and the public routes
-// (the service's description and its OpenAPI document) still answer.
+// token, every stream, estuary and connection route answers 401 in the error shape, and the public
+// routes (the service's description, its health check and its OpenAPI document) still answer.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWranglerDev, type DevServer } from "../support/wrangler-dev";
 
@@ -30,10 +30,12 @@ const ROUTES: { method: string; path: string; body?: string; headers?: Record<st
   { method: "GET", path: "/v1/estuary/acme/alice" },
   { method: "DELETE", path: "/v1/estuary/acme/alice" },
   { method: "GET", path: "/v1/estuary/subscribers/acme/orders" },
+  { method: "GET", path: "/v1/connections/acme/orders" },
+  { method: "GET", path: "/v1/connections/acme" },
 ];
 
 /** Routes anyone may read, auth on or not. */
-const PUBLIC_ROUTES = ["/", "/v1/openapi.json"];
+const PUBLIC_ROUTES = ["/", "/health", "/v1/openapi.json"];
 
 const CREDENTIALS: Record<string, Record<string, string>> = {
   "no token": {},

@@ -1,0 +1,296 @@
+// Scenario 7 (ours): many WebSocket readers. N sockets on one stream, and N per-user channels (one
+// estuary per user, all subscribed to one source, one socket on each): from sending an append until
+// every socket holds it.
+import { performance } from "node:perf_hooks";
+import { startCpu, type CpuUsage } from "../cpu.ts";
+import { Client, mapLimit } from "../load.ts";
+import { FULL, type Figure, type ScenarioContext } from "../model.ts";
+import { createStream, JSON_TYPE, PROJECT, streamPath } from "../protocol.ts";
+import { percentile, sorted, type Spread } from "../stats.ts";
+import { LiveSocket, SeqTracker, wsUrl } from "../ws.ts";
+
+/** Upgrades (and subscribes) in flight at once while setting up. */
+const SETUP_CONCURRENCY = 32;
+const OPEN_TIMEOUT_MS = 30_000;
+/** Closing waits this long for each close handshake (locally it can take about 10 s: see docs/benchmarks.md). */
+const CLOSE_TIMEOUT_MS = 15_000;
+/** Each appended message is one JSON value of about 100 bytes: `{"seq": n, "pad": "xxx..."}`. */
+const PAD = "x".repeat(80);
+
+export interface WsDelivery {
+  /** The append (source publish) itself: POST sent until its 2xx. */
+  postMs: number;
+  /** POST sent until the first socket held the message. */
+  firstMs: number;
+  /** POST sent until every socket held it. */
+  allMs: number;
+}
+
+export interface WsCheck {
+  /** Sockets that saw every message once, in order. */
+  exact: number;
+  wrong: number;
+  duplicates: number;
+  missing: number;
+  firstProblem: string | null;
+}
+
+export interface WsRun {
+  kind: "stream" | "users";
+  requested: number;
+  /** Sockets open (and greeted) when the appends started. */
+  opened: number;
+  /** "one stream", or the source's fan-out mode for per-user channels (inline, queue). */
+  mode: string;
+  subscribeMs: number | null;
+  openMs: number;
+  appends: WsDelivery[];
+  failures: string[];
+  cpu: CpuUsage | null;
+  check: WsCheck | null;
+  /** Sockets the server (or the network) closed before the end. */
+  closedEarly: number;
+  /** Closing every socket at the end: how long until the last close handshake completed (or timed out). */
+  closeMs: number;
+  /** Close handshakes not complete after CLOSE_TIMEOUT_MS (the client then drops the socket). */
+  closeUnfinished: number;
+}
+
+export interface WsReport {
+  figures: Figure[];
+  /** A run that could not even be set up (stream, subscribes). */
+  setupFailures: string[];
+  runs: WsRun[];
+}
+
+function message(seq: number): string {
+  return JSON.stringify([{ seq, pad: PAD }]);
+}
+
+/** Opens one live read per path at `offset=now`, SETUP_CONCURRENCY at a time; the ones that failed are counted. */
+async function openAll(ctx: ScenarioContext, paths: readonly string[], failures: string[]): Promise<LiveSocket[]> {
+  const sockets: LiveSocket[] = [];
+  let failed = 0;
+  await mapLimit(paths, SETUP_CONCURRENCY, async (path) => {
+    try {
+      const { socket } = await LiveSocket.open(wsUrl(ctx.target.baseUrl, path, "now"), OPEN_TIMEOUT_MS);
+      sockets.push(socket);
+      if (sockets.length % 500 === 0) ctx.log(`  ${sockets.length} of ${paths.length} sockets open`);
+    } catch (error) {
+      failed++;
+      if (failed === 1) failures.push(`opening ${path}: ${String(error)}`);
+    }
+  });
+  if (failed > 1) failures.push(`${failed} of ${paths.length} sockets failed to open`);
+  return sockets;
+}
+
+/** Closes every socket (all at once) and says how long the handshakes took and how many did not complete. */
+async function closeAll(sockets: readonly LiveSocket[]): Promise<{ ms: number; unfinished: number }> {
+  const started = performance.now();
+  const done = await Promise.all(sockets.map((socket) => socket.close(CLOSE_TIMEOUT_MS)));
+  return { ms: performance.now() - started, unfinished: done.filter((closed) => !closed).length };
+}
+
+interface RunSpec {
+  kind: WsRun["kind"];
+  requested: number;
+  /** The stream the appends go to (the source, for per-user channels). */
+  publishTo: string;
+  /** One socket on each of these streams (the same stream N times, or N estuaries). */
+  socketStreams: readonly string[];
+  subscribeMs: number | null;
+  mode: () => Promise<string>;
+  timeoutMs: number;
+}
+
+/** Opens the sockets, sends one untimed and then the timed appends one at a time, checks every socket, closes them all. */
+async function measure(ctx: ScenarioContext, client: Client, spec: RunSpec): Promise<WsRun> {
+  const run: WsRun = {
+    kind: spec.kind,
+    requested: spec.requested,
+    opened: 0,
+    mode: "",
+    subscribeMs: spec.subscribeMs,
+    openMs: 0,
+    appends: [],
+    failures: [],
+    cpu: null,
+    check: null,
+    closedEarly: 0,
+    closeMs: 0,
+    closeUnfinished: 0,
+  };
+  const openStarted = performance.now();
+  const sockets = await openAll(ctx, spec.socketStreams.map(streamPath), run.failures);
+  run.openMs = performance.now() - openStarted;
+  run.opened = sockets.length;
+  try {
+    if (sockets.length === 0) return run;
+    const tracker = new SeqTracker(sockets.length);
+    sockets.forEach((socket, index) => socket.listen((received) => tracker.record(index, received)));
+    const path = streamPath(spec.publishTo);
+    const send = async (seq: number): Promise<WsDelivery | null> => {
+      const sent = performance.now();
+      const reply = await client.expectOk({ method: "POST", path, headers: { "content-type": JSON_TYPE }, body: message(seq) });
+      const arrival = await tracker.arrival(seq, spec.timeoutMs);
+      if (!arrival) {
+        run.failures.push(`message ${seq}: ${tracker.holding(seq)} of ${sockets.length} sockets held it after ${spec.timeoutMs} ms`);
+        return null;
+      }
+      return { postMs: reply.ms, firstMs: arrival.firstAt - sent, allMs: arrival.allAt - sent };
+    };
+    // Untimed: the first append after the sockets opened (first deliveries, first frames rendered).
+    let last = 0;
+    if (await send(0)) {
+      ctx.log(`${spec.kind}: ${sockets.length} sockets, ${ctx.profile.wsAppends} timed appends`);
+      const stopCpu = startCpu(ctx.target.pids());
+      for (let seq = 1; seq <= ctx.profile.wsAppends; seq++) {
+        const delivery = await send(seq);
+        last = seq;
+        if (!delivery) break;
+        run.appends.push(delivery);
+      }
+      run.cpu = stopCpu();
+    }
+    run.mode = await spec.mode();
+    run.check = tracker.check(last);
+    run.closedEarly = sockets.filter((socket) => socket.closedEarly).length;
+    const closed = sockets.find((socket) => socket.closedEarly)?.closedEarly;
+    if (closed) run.failures.push(`${run.closedEarly} sockets closed by the server or network (first: ${closed.code} ${closed.reason})`);
+    const bad = sockets.find((socket) => socket.badFrame)?.badFrame;
+    if (bad) run.failures.push(`unexpected frame: ${bad}`);
+    if (run.check.wrong > 0) {
+      run.failures.push(`${run.check.wrong} of ${sockets.length} sockets wrong (${run.check.duplicates} duplicated, ${run.check.missing} missing messages); ${run.check.firstProblem}`);
+    }
+    return run;
+  } finally {
+    const closed = await closeAll(sockets);
+    run.closeMs = closed.ms;
+    run.closeUnfinished = closed.unfinished;
+    ctx.log(`${spec.kind}: closed ${sockets.length} sockets in ${(closed.ms / 1000).toFixed(1)} s, ${closed.unfinished} close handshakes unfinished`);
+  }
+}
+
+async function oneStream(ctx: ScenarioContext, client: Client): Promise<WsRun> {
+  const stream = "ws-many";
+  await createStream(client, stream, JSON_TYPE);
+  const requested = ctx.profile.wsSockets;
+  ctx.log(`WebSockets: opening ${requested} on one stream`);
+  return measure(ctx, client, {
+    kind: "stream",
+    requested,
+    publishTo: stream,
+    socketStreams: Array.from({ length: requested }, () => stream),
+    subscribeMs: null,
+    mode: async () => "one stream",
+    timeoutMs: ctx.profile.deliveryTimeoutMs,
+  });
+}
+
+async function perUser(ctx: ScenarioContext, client: Client): Promise<WsRun> {
+  const source = "ws-users";
+  await createStream(client, source, JSON_TYPE);
+  const requested = ctx.profile.wsUsers;
+  const users = Array.from({ length: requested }, (_, index) => `user-${index}`);
+  ctx.log(`WebSockets: subscribing ${requested} per-user estuaries`);
+  const subscribeStarted = performance.now();
+  await mapLimit(users, SETUP_CONCURRENCY, (estuaryId) =>
+    client.expectOk({ method: "POST", path: `/v1/estuary/subscribe/${PROJECT}/${source}`, headers: { "content-type": JSON_TYPE }, body: JSON.stringify({ estuaryId }) }),
+  );
+  const subscribeMs = performance.now() - subscribeStarted;
+  ctx.log(`WebSockets: opening one socket on each of ${requested} estuaries`);
+  return measure(ctx, client, {
+    kind: "users",
+    requested,
+    publishTo: source,
+    socketStreams: users,
+    subscribeMs,
+    mode: async () => {
+      const reply = await client.expectOk({ method: "GET", path: `/v1/estuary/subscribers/${PROJECT}/${source}` });
+      return (JSON.parse(reply.body.toString("utf8")) as { mode: string }).mode;
+    },
+    timeoutMs: ctx.profile.deliveryTimeoutMs,
+  });
+}
+
+function sampleSpread(samples: readonly number[], p: number): Spread {
+  const ordered = sorted(samples);
+  return { median: percentile(ordered, p), min: ordered[0] ?? Number.NaN, max: ordered[ordered.length - 1] ?? Number.NaN, rounds: [...samples] };
+}
+
+/** The row labels; in a quick run they say the full run opens more sockets. */
+function label(ctx: ScenarioContext, kind: WsRun["kind"], count: string, mode: string): string {
+  const full = kind === "stream" ? FULL.wsSockets : FULL.wsUsers;
+  const scale = ctx.profile.quick ? `; quick run, the full run has ${full.toLocaleString("en-US")}` : "";
+  return kind === "stream"
+    ? `${count} WebSockets on one stream${scale}: append sent -> all hold it`
+    : `per-user channels: ${count} estuaries on one source, one WebSocket each (${mode || "fan-out"}${scale}): publish sent -> all hold it`;
+}
+
+function runFigures(ctx: ScenarioContext, run: WsRun): Figure[] {
+  const count = run.opened < run.requested ? `${run.opened} of ${run.requested}` : `${run.requested}`;
+  const text = label(ctx, run.kind, count, run.mode);
+  const all = run.appends.map((delivery) => delivery.allMs);
+  const errors = run.failures.length;
+  const detail = {
+    mode: run.mode,
+    opened: run.opened,
+    openMs: run.openMs,
+    subscribeMs: run.subscribeMs,
+    postMs: run.appends.map((delivery) => delivery.postMs),
+    firstMs: run.appends.map((delivery) => delivery.firstMs),
+    check: run.check,
+    failures: run.failures,
+  };
+  const id = `ws.${run.kind}.n${run.requested}`;
+  return [
+    { id: `${id}.p50`, label: `${text}, p50`, unit: "ms", better: "lower", value: sampleSpread(all, 50), spreadOf: "samples", errors, cpu: run.cpu ?? undefined, detail },
+    { id: `${id}.p99`, label: `${text}, p99`, unit: "ms", better: "lower", value: sampleSpread(all, 99), spreadOf: "samples", errors },
+  ];
+}
+
+/** The same rows on a server without WebSocket reads (the reference): n/a. */
+function notApplicable(ctx: ScenarioContext): Figure[] {
+  const value: Spread = { median: Number.NaN, min: Number.NaN, max: Number.NaN, rounds: [] };
+  const rows: [WsRun["kind"], number][] = [
+    ["stream", ctx.profile.wsSockets],
+    ["users", ctx.profile.wsUsers],
+  ];
+  return rows.flatMap(([kind, n]) =>
+    ["p50", "p99"].map((p) => ({
+      id: `ws.${kind}.n${n}.${p}`,
+      label: `${label(ctx, kind, String(n), "")}, ${p}`,
+      unit: "ms",
+      better: "lower" as const,
+      value,
+      errors: 0,
+      detail: { notApplicable: "the reference server has no WebSocket reads or estuaries" },
+    })),
+  );
+}
+
+export async function webSockets(ctx: ScenarioContext): Promise<WsReport> {
+  if (ctx.target.key !== "ours") return { figures: notApplicable(ctx), setupFailures: [], runs: [] };
+  const client = new Client(ctx.target.baseUrl, SETUP_CONCURRENCY);
+  const report: WsReport = { figures: [], setupFailures: [], runs: [] };
+  try {
+    for (const [name, run] of [
+      ["one stream", oneStream],
+      ["per-user channels", perUser],
+    ] as const) {
+      try {
+        const result = await run(ctx, client);
+        report.runs.push(result);
+        report.figures.push(...runFigures(ctx, result));
+      } catch (error) {
+        // One run that cannot be set up is reported; the other still runs.
+        report.setupFailures.push(`${name}: ${String(error)}`);
+        ctx.log(`WebSockets: ${name} FAILED: ${String(error)}`);
+      }
+    }
+  } finally {
+    await client.close();
+  }
+  return report;
+}

@@ -1,16 +1,10 @@
 // WebSocket live reads (live=ws) from the load generator: open a socket, take its frames as they
 // arrive, and count which numbered messages each of many sockets holds.
 import { performance } from "node:perf_hooks";
+import type { StreamFrame } from "../src/protocol/ws-frames.ts";
 
-/** One text frame of a live=ws read: `{data, streamNextOffset, upToDate, streamClosed?}`. */
-export interface Frame {
-  data: unknown;
-  streamNextOffset: string;
-  upToDate: boolean;
-  streamClosed?: true;
-  encoding?: "base64";
-  error?: { code: string; message: string };
-}
+/** One text frame of a live=ws read. */
+export type Frame = StreamFrame;
 
 export interface Received {
   frame: Frame;

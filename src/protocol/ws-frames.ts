@@ -8,6 +8,16 @@ import { toBase64 } from "../bytes";
 import { isJsonMode, mediaType } from "./content-type";
 import { formatOffset } from "./offsets";
 
+/** One server frame, as a client parses it (error frames answer client messages other than PING). */
+export interface StreamFrame {
+  data: unknown;
+  streamNextOffset: string;
+  upToDate: boolean;
+  streamClosed?: true;
+  encoding?: "base64";
+  error?: { code: string; message: string };
+}
+
 /** Close codes: 1000 after the last frame of a closed stream; the 4xxx codes are ours. */
 export const CLOSE = {
   /** The stream was closed by its writer and this reader has every message. */

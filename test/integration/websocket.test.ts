@@ -2,18 +2,10 @@
 // then live data, hibernation with eviction, the keepalive auto-response, close codes and limits.
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { StreamFrame as Frame } from "../../src/protocol/ws-frames";
 import { SOCKET_REQUEST_HEADER, type SocketRequest } from "../../src/stream/commands";
 import type { StreamDO } from "../../src/stream/stream-do";
 import { call, expectError, streamObject } from "./worker";
-
-interface Frame {
-  data: unknown;
-  streamNextOffset: string;
-  upToDate: boolean;
-  streamClosed?: true;
-  encoding?: "base64";
-  error?: { code: string; message: string };
-}
 
 /** A client socket that queues what it receives, so a test can await frames one by one. */
 class Client {

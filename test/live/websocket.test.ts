@@ -8,6 +8,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api, mapLimit, startServer, stopServer, unique } from "../estuary/harness";
+import type { StreamFrame as Frame } from "../../src/protocol/ws-frames";
+import { SocketInbox } from "../support/socket-inbox";
 import type { DevServer } from "../support/wrangler-dev";
 
 const PROJECT = "live";
@@ -16,8 +18,6 @@ const JSON_TYPE = "application/json";
 const SOCKETS = 500;
 const APPENDS = 20;
 const OPEN_CONCURRENCY = 50;
-/** Longest wait for any one event (a frame, a close) before a test fails with what it saw. */
-const WAIT_MS = 20_000;
 
 // --- the client ----------------------------------------------------------------------------------
 
@@ -50,34 +50,16 @@ function requireNodeWebSocket(): SocketConstructor {
   return constructor;
 }
 
-interface Frame {
-  data: unknown;
-  streamNextOffset: string;
-  upToDate: boolean;
-  streamClosed?: true;
-  encoding?: "base64";
-}
-
-interface Closed {
-  code: number;
-  reason: string;
-}
-
 /** Sockets not yet closed, so a failing test leaves none open behind it. */
 const openSockets = new Set<LiveSocket>();
 
-/** A client socket that keeps every message it receives, so a test can read them in order or wait for a state. */
-class LiveSocket {
-  /** Every message received, in order (binary ones as a marker: the server sends only text). */
-  readonly received: string[] = [];
-  closedWith: Closed | null = null;
+/** A client socket over Node's global WebSocket, keeping what it receives (test/support/socket-inbox.ts). */
+class LiveSocket extends SocketInbox {
   readonly opened: Promise<void>;
-  readonly closed: Promise<Closed>;
   private readonly ws: BrowserSocket;
-  private read = 0;
-  private readonly watchers = new Set<() => void>();
 
   private constructor(readonly url: string) {
+    super();
     const ws = new (requireNodeWebSocket())(url);
     ws.binaryType = "arraybuffer";
     this.ws = ws;
@@ -87,18 +69,11 @@ class LiveSocket {
       ws.addEventListener("error", () => reject(new Error(`the WebSocket upgrade to ${url} failed`)));
     });
     this.opened.catch(() => undefined);
-    this.closed = new Promise((resolve) => {
-      ws.addEventListener("close", (event) => {
-        this.closedWith = { code: event.code, reason: event.reason };
-        openSockets.delete(this);
-        resolve(this.closedWith);
-        this.notify();
-      });
+    ws.addEventListener("close", (event) => {
+      openSockets.delete(this);
+      this.closedBy(event.code, event.reason);
     });
-    ws.addEventListener("message", (event) => {
-      this.received.push(typeof event.data === "string" ? event.data : "<binary message>");
-      this.notify();
-    });
+    ws.addEventListener("message", (event) => this.receive(typeof event.data === "string" ? event.data : "<binary message>"));
   }
 
   /** Opens a socket and waits for the 101. */
@@ -127,65 +102,6 @@ class LiveSocket {
 
   close(code = 1000): void {
     this.ws.close(code);
-  }
-
-  /** Messages received but not yet read with next(). */
-  unread(): string[] {
-    return this.received.slice(this.read);
-  }
-
-  /** Waits until `done()` holds; fails after `timeoutMs`, or at once if the socket closes first. */
-  until(description: string, done: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (done()) finish();
-        else if (this.closedWith) finish(new Error(`socket closed (${this.closedWith.code} ${this.closedWith.reason}) before ${description}`));
-      };
-      const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${description}; ${this.describe()}`)), timeoutMs);
-      const finish = (error?: Error) => {
-        clearTimeout(timer);
-        this.watchers.delete(check);
-        if (error) reject(error);
-        else resolve();
-      };
-      this.watchers.add(check);
-      check();
-    });
-  }
-
-  /** The next message, in order. */
-  async next(): Promise<string> {
-    await this.until("the next message", () => this.read < this.received.length);
-    return this.received[this.read++] as string;
-  }
-
-  /** The next message, which must be a data frame. */
-  async frame(): Promise<Frame> {
-    const text = await this.next();
-    const frame = JSON.parse(text) as Frame;
-    if (typeof frame !== "object" || frame === null || typeof frame.streamNextOffset !== "string") {
-      throw new Error(`expected a data frame, got ${text.slice(0, 200)}`);
-    }
-    return frame;
-  }
-
-  /**
-   * Waits for the close event and returns its code with any messages still unread. A close the
-   * server starts completes (TCP and all) only when the object lets go of the socket: under
-   * wrangler dev that can take about 10 s, so tests wait for closes concurrently.
-   */
-  async closeCode(timeoutMs = WAIT_MS): Promise<{ code: number; unread: string[] }> {
-    await this.until("the close", () => this.closedWith !== null, timeoutMs);
-    return { code: (await this.closed).code, unread: this.unread() };
-  }
-
-  private describe(): string {
-    const last = this.received.at(-1);
-    return `${this.received.length} messages received, ${this.read} read, last ${last === undefined ? "none" : last.slice(0, 200)}`;
-  }
-
-  private notify(): void {
-    for (const watcher of this.watchers) watcher();
   }
 }
 

@@ -4,10 +4,9 @@
 /// <reference types="node" />
 import type { IncomingMessage } from "node:http";
 import WebSocket from "ws";
+import { SocketInbox } from "../support/socket-inbox";
 
 const UPGRADE_TIMEOUT_MS = 10_000;
-/** Longest wait for one event on an open socket (a message, a close) before failing with what it saw. */
-const WAIT_MS = 20_000;
 
 /** The answer to an upgrade: 101 with the open socket, or the refusal read to its end. */
 export interface UpgradeOutcome {
@@ -74,47 +73,25 @@ export function upgrade(url: string, headers: Record<string, string> = {}, timeo
   });
 }
 
-export interface Frame {
-  data: unknown;
-  streamNextOffset: string;
-  upToDate: boolean;
-  streamClosed?: true;
-  encoding?: "base64";
-}
-
-export interface Closed {
-  code: number;
-  reason: string;
-}
+export type { Closed } from "../support/socket-inbox";
+export type { StreamFrame as Frame } from "../../src/protocol/ws-frames";
 
 /** An open socket (ws package) that keeps every message it receives, to be read in order or waited on. */
-export class SocketClient {
-  /** Every message received, in order; binary ones (never sent by the server) as a marker. */
-  readonly received: string[] = [];
+export class SocketClient extends SocketInbox {
   /** Control-frame pongs received (answers to ping control frames). */
   readonly pongs: string[] = [];
-  closedWith: Closed | null = null;
-  readonly closed: Promise<Closed>;
-  private read = 0;
-  private readonly watchers = new Set<() => void>();
 
   constructor(readonly ws: WebSocket) {
+    super();
     ws.on("message", (data, isBinary) => {
       const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-      this.received.push(isBinary ? "<binary message>" : bytes.toString("utf8"));
-      this.notify();
+      this.receive(isBinary ? "<binary message>" : bytes.toString("utf8"));
     });
     ws.on("pong", (data) => {
       this.pongs.push(data.toString("utf8"));
       this.notify();
     });
-    this.closed = new Promise((resolve) => {
-      ws.on("close", (code, reason) => {
-        this.closedWith = { code, reason: reason.toString("utf8") };
-        resolve(this.closedWith);
-        this.notify();
-      });
-    });
+    ws.on("close", (code, reason) => this.closedBy(code, reason.toString("utf8")));
     // Errors end in a close, which is what the tests look at.
     ws.on("error", () => undefined);
   }
@@ -123,66 +100,7 @@ export class SocketClient {
     return this.ws.readyState === WebSocket.OPEN;
   }
 
-  /** Messages received but not yet read with next(). */
-  unread(): string[] {
-    return this.received.slice(this.read);
-  }
-
-  /** Marks every message received so far as read. */
-  skip(): void {
-    this.read = this.received.length;
-  }
-
-  /** Waits until `done()` holds; fails after `timeoutMs`, or at once if the socket closes first. */
-  until(description: string, done: () => boolean, timeoutMs = WAIT_MS): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (done()) finish();
-        else if (this.closedWith) finish(new Error(`socket closed (${this.closedWith.code} ${this.closedWith.reason}) before ${description}`));
-      };
-      const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${description}; ${this.received.length} messages, ${this.read} read`)), timeoutMs);
-      const finish = (error?: Error) => {
-        clearTimeout(timer);
-        this.watchers.delete(check);
-        if (error) reject(error);
-        else resolve();
-      };
-      this.watchers.add(check);
-      check();
-    });
-  }
-
-  /** The next message, in order. */
-  async next(timeoutMs = WAIT_MS): Promise<string> {
-    await this.until("the next message", () => this.read < this.received.length, timeoutMs);
-    return this.received[this.read++] as string;
-  }
-
-  /** The next message, which must be a data frame. */
-  async frame(timeoutMs = WAIT_MS): Promise<Frame> {
-    const text = await this.next(timeoutMs);
-    const frame = JSON.parse(text) as Frame;
-    if (typeof frame !== "object" || frame === null || typeof frame.streamNextOffset !== "string") {
-      throw new Error(`expected a data frame, got ${text.slice(0, 200)}`);
-    }
-    return frame;
-  }
-
-  /**
-   * Waits for the close and returns its code with any messages still unread. A close the server
-   * starts may complete (TCP and all) only when the object lets go of the socket: under wrangler
-   * dev that can take about 10 s, so wait for several closes at once.
-   */
-  async closeCode(timeoutMs = WAIT_MS): Promise<{ code: number; unread: string[] }> {
-    await this.until("the close", () => this.closedWith !== null, timeoutMs);
-    return { code: (await this.closed).code, unread: this.unread() };
-  }
-
   close(code = 1000): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.close(code);
-  }
-
-  private notify(): void {
-    for (const watcher of this.watchers) watcher();
   }
 }

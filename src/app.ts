@@ -8,6 +8,7 @@ import { adminRoutes } from "./routes/admin";
 import { estuaryRoutes } from "./routes/estuary";
 import { serveOpenApi } from "./routes/openapi";
 import { streamRoutes } from "./routes/streams";
+import { DS_PREFIX, subscriptionRoutes } from "./routes/subscriptions";
 
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -16,6 +17,8 @@ export function buildApp(): Hono<AppEnv> {
   app.get("/", (c) => c.json({ service: "durable-estuary", protocol: "durable-streams" }));
   app.get("/v1/openapi.json", serveOpenApi);
   app.route("/v1/admin", adminRoutes());
+  // Before the stream routes: `__ds` is the protocol's reserved control namespace, never a stream.
+  app.route(DS_PREFIX, subscriptionRoutes());
   app.route("/v1/stream", streamRoutes());
   app.route("/v1/estuary", estuaryRoutes());
 

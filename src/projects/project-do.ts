@@ -1,10 +1,14 @@
-// ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins. Secrets leave this
-// object only to the Worker's token verifier and, once, to the admin who created them.
+// ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins, and the project's
+// stream registry for subscriptions (registry.ts). Secrets leave this object only to the Worker's
+// token verifier and, once, to the admin who created them.
 import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
+import { WatcherSchema, WatchGlobSchema, type Watcher, type WatchGlob } from "../contract/subscriptions";
 import type { Env } from "../env";
 import { CorsOriginsSchema } from "./cors-origins";
 import { fail, type Failure } from "../errors";
 import { LazySchema } from "../storage/migrations";
+import { StreamRegistry } from "./registry";
 import { ProjectRepository, type SigningKey } from "./repository";
 import { PROJECT_MIGRATIONS } from "./schema";
 
@@ -24,15 +28,19 @@ export interface ProjectAuth {
   corsOrigins: string[];
 }
 
+const StreamNameSchema = z.string().min(1).max(128);
+
 export type NewSecret = { ok: true; kid: string; secret: string } | Failure;
 
 export class ProjectDO extends DurableObject<Env> {
   private readonly repo: ProjectRepository;
+  private readonly registry: StreamRegistry;
   private schema!: LazySchema;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.repo = new ProjectRepository(ctx.storage.sql);
+    this.registry = new StreamRegistry(ctx.storage.sql);
     void ctx.blockConcurrencyWhile(async () => {
       this.schema = new LazySchema(ctx.storage, PROJECT_MIGRATIONS);
     });
@@ -78,6 +86,30 @@ export class ProjectDO extends DurableObject<Env> {
       corsOrigins: project.corsOrigins,
       secrets: this.repo.keys().map((key) => ({ kid: key.kid, createdAt: new Date(key.createdAt).toISOString() })),
     };
+  }
+
+  /** A stream of this project was created: recorded; answers the subscriptions that watch it. */
+  async registerStream(stream: string): Promise<Watcher[]> {
+    const name = StreamNameSchema.parse(stream);
+    this.schema.ensure();
+    return this.registry.addStream(name);
+  }
+
+  async unregisterStream(stream: string): Promise<void> {
+    if (this.schema.exists) this.registry.removeStream(StreamNameSchema.parse(stream));
+  }
+
+  /** A subscription watches a glob of this project's streams; answers the existing streams it matches. */
+  async addWatch(input: WatchGlob): Promise<string[]> {
+    const watch = WatchGlobSchema.parse(input);
+    this.schema.ensure();
+    return this.registry.addWatch(watch);
+  }
+
+  /** Drops one glob of a subscription, or all of them (`glob` null). */
+  async removeWatch(input: Watcher, glob: string | null): Promise<void> {
+    const watcher = WatcherSchema.parse(input);
+    if (this.schema.exists) this.registry.removeWatch(watcher, z.string().min(1).nullable().parse(glob));
   }
 
   async auth(): Promise<ProjectAuth | null> {

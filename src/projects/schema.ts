@@ -15,4 +15,20 @@ export const PROJECT_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE secrets (kid TEXT PRIMARY KEY, secret TEXT NOT NULL, created_at INTEGER NOT NULL);
     `,
   },
+  {
+    id: 2,
+    sql: `
+      -- The project's stream registry, for subscriptions: the streams that exist (each stream
+      -- registers on create and leaves on delete, through its outbox) and the stream globs
+      -- subscriptions watch, so a new stream finds the subscriptions it matches.
+      CREATE TABLE registry_streams (name TEXT PRIMARY KEY) WITHOUT ROWID;
+      CREATE TABLE registry_watches (
+        subscription TEXT NOT NULL,
+        incarnation TEXT NOT NULL,
+        glob TEXT NOT NULL,              -- "*", "**" or a literal stream name
+        PRIMARY KEY (subscription, glob)
+      ) WITHOUT ROWID;
+      CREATE INDEX registry_watches_glob ON registry_watches (glob);
+    `,
+  },
 ];

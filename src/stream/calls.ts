@@ -2,7 +2,8 @@
 // outbox (storage/outbox.ts): each is written with the change and retried until it succeeds, so
 // each must be idempotent.
 import { z } from "zod";
-import { streamStub, subscribersStub, type Env } from "../env";
+import { IncarnationSchema, SubscriptionIdSchema } from "../contract/subscriptions";
+import { projectStub, streamStub, subscribersStub, subscriptionStub, type Env } from "../env";
 
 const Key = z.string().min(1).max(300);
 
@@ -13,6 +14,12 @@ export const StreamCallSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("sourceDeleted"), source: Key }),
   /** A deleted estuary leaves a source it was subscribed to. */
   z.object({ kind: z.literal("unsubscribe"), source: Key, estuary: Key }),
+  /** A stream was created: it joins its project's registry (made by the stream itself: see watchers.ts). */
+  z.object({ kind: z.literal("registerStream"), stream: Key, generation: z.number().int().min(0) }),
+  /** A stream was deleted: it leaves its project's registry. */
+  z.object({ kind: z.literal("unregisterStream"), stream: Key }),
+  /** A deleted stream tells a subscription that watched it. */
+  z.object({ kind: z.literal("streamGone"), stream: Key, subscription: SubscriptionIdSchema, incarnation: IncarnationSchema }),
 ]);
 export type StreamCall = z.infer<typeof StreamCallSchema>;
 
@@ -24,6 +31,15 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
       return subscribersStub(env, call.source).sourceDeleted(call.source);
     case "unsubscribe":
       await subscribersStub(env, call.source).unsubscribe(call.estuary);
+      return;
+    case "registerStream":
+      throw new Error("registerStream is made by the stream's watchers");
+    case "unregisterStream": {
+      const slash = call.stream.indexOf("/");
+      return projectStub(env, call.stream.slice(0, slash)).unregisterStream(call.stream.slice(slash + 1));
+    }
+    case "streamGone":
+      return subscriptionStub(env, call.subscription).streamDeleted({ stream: call.stream, incarnation: call.incarnation });
   }
 }
 

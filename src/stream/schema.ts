@@ -102,4 +102,13 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       ${OUTBOX_TABLE_V1}
     `,
   },
+  {
+    id: 7,
+    sql: `
+      -- Subscriptions (reserved subscription APIs) watching this stream: each append notifies them.
+      -- Set when a subscription links the stream or the stream's creation matches one; an append to
+      -- a stream without watchers costs nothing extra.
+      CREATE TABLE watchers (subscription TEXT PRIMARY KEY, incarnation TEXT NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -6,6 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { DeliverySchema, StreamKeySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
+import { WatcherSchema, type Watcher } from "../contract/subscriptions";
 import type { Env } from "../env";
 import { fail, type Failure } from "../errors";
 import { EstuaryReceiver } from "../estuary/receiver";
@@ -47,6 +48,7 @@ import { LiveSockets } from "./live-sockets";
 import { StreamLog, type Committed, type Live } from "./log";
 import { info } from "./meta";
 import { STREAM_MIGRATIONS } from "./schema";
+import { StreamWatchers } from "./watchers";
 
 export class StreamDO extends DurableObject<Env> {
   private readonly log: StreamLog;
@@ -56,6 +58,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly outbox: Outbox<StreamCall>;
   private readonly alarms: AlarmPlanner;
   private readonly sockets: LiveSockets;
+  private readonly watchers: StreamWatchers;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -63,7 +66,8 @@ export class StreamDO extends DurableObject<Env> {
     this.log = new StreamLog(ctx.storage, env, schema);
     this.forks = new ForkRegistry(this.log);
     this.estuary = new EstuaryReceiver(this.log);
-    this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => sendStreamCall(env, call), () => schema.exists);
+    this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
+    this.watchers = new StreamWatchers(env, ctx, this.log.repo, () => this.alarms.plan());
     this.publisher = new FanoutPublisher(env, ctx, () => this.alarms.plan());
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan());
     this.alarms = new AlarmPlanner(ctx.storage, [
@@ -71,10 +75,12 @@ export class StreamDO extends DurableObject<Env> {
       () => this.publisher.dueAt(),
       () => this.outbox.nextDue(),
       () => this.sockets.nextExpiry(),
+      () => this.watchers.dueAt(),
     ]);
     if (schema.exists) {
       this.log.load();
       this.estuary.load();
+      this.watchers.load();
     }
   }
 
@@ -189,6 +195,19 @@ export class StreamDO extends DurableObject<Env> {
     return { tail: meta.tail, contentType: meta.contentType };
   }
 
+  /** A subscription links this stream: it is told about every append from now on. Null if there is no stream. */
+  async watch(input: Watcher): Promise<{ tail: number } | null> {
+    const watcher = WatcherSchema.parse(input);
+    const current = this.live(Date.now());
+    if (!current.ok) return null;
+    this.watchers.add(watcher);
+    return { tail: current.meta.tail };
+  }
+
+  async unwatch(input: Watcher): Promise<void> {
+    this.watchers.remove(WatcherSchema.parse(input));
+  }
+
   /** The one HTTP entry: a WebSocket live read (live=ws), checked by the Worker and forwarded here. */
   override async fetch(request: Request): Promise<Response> {
     return this.sockets.accept(request, this.live(Date.now()));
@@ -204,6 +223,7 @@ export class StreamDO extends DurableObject<Env> {
     this.sockets.expireTokens(now);
     const current = this.live(now);
     if (current.ok) await this.publisher.recheck(current.meta);
+    await this.watchers.recheck(current.ok ? current.meta : null);
     await this.outbox.drain();
     this.alarms.plan();
   }
@@ -224,6 +244,12 @@ export class StreamDO extends DurableObject<Env> {
     if (!committed || !meta) return;
     this.sockets.wake();
     if (meta.fanout) this.publisher.published(meta, committed);
+    this.watchers.published(meta);
+  }
+
+  private async sendCall(call: StreamCall): Promise<void> {
+    if (call.kind === "registerStream") return this.watchers.register(() => this.log.meta, call.stream, call.generation);
+    return sendStreamCall(this.env, call);
   }
 
   /**
@@ -246,7 +272,11 @@ export class StreamDO extends DurableObject<Env> {
     // a deleted estuary leaves the sources it was subscribed to.
     if (meta.fanout) calls.push({ kind: "sourceDeleted", source: meta.name });
     for (const { source } of this.estuary.subscribedTo()) calls.push({ kind: "unsubscribe", source, estuary: meta.name });
+    // It leaves its project's registry, and the subscriptions watching it unlink it.
+    calls.push({ kind: "unregisterStream", stream: meta.name });
+    for (const watcher of this.watchers.all()) calls.push({ kind: "streamGone", stream: meta.name, ...watcher });
     this.log.wipe(() => this.outbox.add(calls.map((call) => ({ call }))));
+    this.watchers.cleared();
     this.estuary.clear();
     this.alarms.plan();
   }

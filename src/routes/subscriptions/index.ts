@@ -27,15 +27,15 @@ export function subscriptionRoutes(): Hono<AppEnv> {
 
   const base = "/subscriptions/:id";
   // Management and claims take project tokens; callbacks, acks and releases their callback token.
-  for (const path of [base, `${base}/streams`, `${base}/streams/:path{.+}`, `${base}/claim`]) ds.use(path, authenticate);
+  for (const path of [base, `${base}/streams`, `${base}/streams/:path`, `${base}/claim`]) ds.use(path, authenticate);
   ds.put(base, putSubscription);
   ds.get(base, getSubscription);
   ds.delete(base, deleteSubscription);
   ds.all(base, methodNotAllowed);
   ds.post(`${base}/streams`, addStreams);
   ds.all(`${base}/streams`, methodNotAllowed);
-  ds.delete(`${base}/streams/:path{.+}`, removeStream);
-  ds.all(`${base}/streams/:path{.+}`, methodNotAllowed);
+  ds.delete(`${base}/streams/:path`, removeStream);
+  ds.all(`${base}/streams/:path`, methodNotAllowed);
   ds.post(`${base}/claim`, claimWake);
   ds.post(`${base}/callback`, answerCallback);
   ds.post(`${base}/ack`, answerAck);

@@ -42,9 +42,17 @@ export function parsePattern(raw: string): Pattern | null {
   if (segments.length > 2) return null;
   const project = segments.length === 2 ? segments[0] : DEFAULT_PROJECT;
   const glob = segments.at(-1) ?? "";
-  if (glob !== "*" && glob !== "**" && parseStreamRef(`${project}/${glob}`) === null) return null;
-  if (project === undefined || parseStreamRef(`${project}/x`) === null) return null;
+  if (project === undefined || !validAddress(project, glob === "*" || glob === "**" ? "x" : glob)) return null;
   return { text, project, glob };
+}
+
+function validAddress(project: string, stream: string): boolean {
+  try {
+    addressOf(project, stream);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether the stream (by its object name) is covered by the pattern. */

@@ -26,6 +26,8 @@ const REFRESH_CONCURRENCY = 16;
 
 export class Wakes {
   state: SubscriptionState | null = null;
+  /** Makes one webhook POST. Replaceable so tests can inject failures. */
+  post: typeof postWake = postWake;
 
   constructor(
     private readonly env: Env,
@@ -216,7 +218,7 @@ export class Wakes {
       callback_url: new URL(`/v1/stream/__ds/subscriptions/${encodeURIComponent(state.id)}/callback`, state.origin).href,
       callback_token: token,
     });
-    const result = await postWake(this.env, url, body, now);
+    const result = await this.post(this.env, url, body, now);
     const current = this.state;
     // Finished (or superseded) while the POST was out: nothing more to do for it.
     if (!current || current.wakeId !== wakeId) return;

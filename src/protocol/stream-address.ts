@@ -27,7 +27,10 @@ export function addressOf(project: string | undefined, stream: string | undefine
   if (stream === undefined || !isValidName(owner) || !isValidName(stream)) {
     throw new ApiError("bad_request", "project and stream names are 1-128 characters of A-Z a-z 0-9 . _ ~ -");
   }
-  if (owner === RESERVED_NAME) throw new ApiError("bad_request", `${RESERVED_NAME} is reserved for the protocol's control routes`);
+  // `/v1/stream/__ds` is the control namespace, so neither a project nor a default-project stream may be named so.
+  if (owner === RESERVED_NAME || (owner === DEFAULT_PROJECT && stream === RESERVED_NAME)) {
+    throw new ApiError("bad_request", `${RESERVED_NAME} is reserved for the protocol's control routes`);
+  }
   return { project: owner, stream, key: `${owner}/${stream}` };
 }
 

@@ -7,7 +7,7 @@ describe("subscription paths and patterns", () => {
     expect(parseStreamRef("events/x")).toMatchObject({ path: "events/x", address: { project: "events", stream: "x", key: "events/x" } });
     expect(parseStreamRef("/x/")).toMatchObject({ path: "x", address: { key: "default/x" } });
     expect(parseStreamRef("default/x")).toMatchObject({ path: "x" });
-    for (const bad of ["", "a/b/c", "a//b", "__ds/x", "a/..", "a b"]) expect(parseStreamRef(bad), bad).toBeNull();
+    for (const bad of ["", "a/b/c", "a//b", "__ds/x", "__ds", "default/__ds", "a/..", "a b"]) expect(parseStreamRef(bad), bad).toBeNull();
   });
 
   it("reads patterns naming one project", () => {

@@ -29,6 +29,7 @@ export interface ProjectAuth {
 }
 
 const StreamNameSchema = z.string().min(1).max(128);
+const GenerationSchema = z.number().int().min(0);
 
 export type NewSecret = { ok: true; kid: string; secret: string } | Failure;
 
@@ -89,14 +90,15 @@ export class ProjectDO extends DurableObject<Env> {
   }
 
   /** A stream of this project was created: recorded; answers the subscriptions that watch it. */
-  async registerStream(stream: string): Promise<Watcher[]> {
+  async registerStream(stream: string, generation: number): Promise<Watcher[]> {
     const name = StreamNameSchema.parse(stream);
+    const created = GenerationSchema.parse(generation);
     this.schema.ensure();
-    return this.registry.addStream(name);
+    return this.registry.addStream(name, created);
   }
 
-  async unregisterStream(stream: string): Promise<void> {
-    if (this.schema.exists) this.registry.removeStream(StreamNameSchema.parse(stream));
+  async unregisterStream(stream: string, generation: number): Promise<void> {
+    if (this.schema.exists) this.registry.removeStream(StreamNameSchema.parse(stream), GenerationSchema.parse(generation));
   }
 
   /** A subscription watches a glob of this project's streams; answers the existing streams it matches. */

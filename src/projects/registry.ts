@@ -11,13 +11,19 @@ export class StreamRegistry {
   constructor(private readonly sql: SqlStorage) {}
 
   /** Records the stream; returns the subscriptions whose globs match it. */
-  addStream(name: string): Watcher[] {
-    this.sql.exec("INSERT OR IGNORE INTO registry_streams (name) VALUES (?)", name);
+  addStream(name: string, generation: number): Watcher[] {
+    this.sql.exec(
+      `INSERT INTO registry_streams (name, generation) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET generation = MAX(generation, excluded.generation)`,
+      name,
+      generation,
+    );
     return this.watchersOf(name);
   }
 
-  removeStream(name: string): void {
-    this.sql.exec("DELETE FROM registry_streams WHERE name = ?", name);
+  /** Forgets the stream, unless a later generation of it registered meanwhile (calls may cross). */
+  removeStream(name: string, generation: number): void {
+    this.sql.exec("DELETE FROM registry_streams WHERE name = ? AND generation <= ?", name, generation);
   }
 
   watchersOf(name: string): Watcher[] {

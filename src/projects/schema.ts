@@ -21,7 +21,8 @@ export const PROJECT_MIGRATIONS: readonly Migration[] = [
       -- The project's stream registry, for subscriptions: the streams that exist (each stream
       -- registers on create and leaves on delete, through its outbox) and the stream globs
       -- subscriptions watch, so a new stream finds the subscriptions it matches.
-      CREATE TABLE registry_streams (name TEXT PRIMARY KEY) WITHOUT ROWID;
+      -- generation: the stream's, so a late "deleted" of an old generation never unregisters a new one.
+      CREATE TABLE registry_streams (name TEXT PRIMARY KEY, generation INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE registry_watches (
         subscription TEXT NOT NULL,
         incarnation TEXT NOT NULL,

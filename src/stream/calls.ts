@@ -17,7 +17,7 @@ export const StreamCallSchema = z.discriminatedUnion("kind", [
   /** A stream was created: it joins its project's registry (made by the stream itself: see watchers.ts). */
   z.object({ kind: z.literal("registerStream"), stream: Key, generation: z.number().int().min(0) }),
   /** A stream was deleted: it leaves its project's registry. */
-  z.object({ kind: z.literal("unregisterStream"), stream: Key }),
+  z.object({ kind: z.literal("unregisterStream"), stream: Key, generation: z.number().int().min(0) }),
   /** A deleted stream tells a subscription that watched it. */
   z.object({ kind: z.literal("streamGone"), stream: Key, subscription: SubscriptionIdSchema, incarnation: IncarnationSchema }),
 ]);
@@ -36,7 +36,7 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
       throw new Error("registerStream is made by the stream's watchers");
     case "unregisterStream": {
       const slash = call.stream.indexOf("/");
-      return projectStub(env, call.stream.slice(0, slash)).unregisterStream(call.stream.slice(slash + 1));
+      return projectStub(env, call.stream.slice(0, slash)).unregisterStream(call.stream.slice(slash + 1), call.generation);
     }
     case "streamGone":
       return subscriptionStub(env, call.subscription).streamDeleted({ stream: call.stream, incarnation: call.incarnation });

@@ -273,7 +273,7 @@ export class StreamDO extends DurableObject<Env> {
     if (meta.fanout) calls.push({ kind: "sourceDeleted", source: meta.name });
     for (const { source } of this.estuary.subscribedTo()) calls.push({ kind: "unsubscribe", source, estuary: meta.name });
     // It leaves its project's registry, and the subscriptions watching it unlink it.
-    calls.push({ kind: "unregisterStream", stream: meta.name });
+    calls.push({ kind: "unregisterStream", stream: meta.name, generation: meta.generation });
     for (const watcher of this.watchers.all()) calls.push({ kind: "streamGone", stream: meta.name, ...watcher });
     this.log.wipe(() => this.outbox.add(calls.map((call) => ({ call }))));
     this.watchers.cleared();

@@ -82,7 +82,7 @@ export class StreamWatchers {
     };
     if (!live()) return;
     const slash = stream.indexOf("/");
-    const found = await projectStub(this.env, stream.slice(0, slash)).registerStream(stream.slice(slash + 1));
+    const found = await projectStub(this.env, stream.slice(0, slash)).registerStream(stream.slice(slash + 1), generation);
     // Deleted (or re-created) while the registry answered: that deletion unregisters it.
     const meta = live();
     if (!meta || found.length === 0) return;

@@ -140,7 +140,8 @@ export class Wakes {
     if (!state.wakeId) return dsFail("NO_PENDING_WORK", "the subscription has no pending work");
     this.save({ ...state, holder: worker, leaseExpiresAt: now + state.config.lease_ttl_ms });
     this.replan();
-    return { ok: true, wake_id: state.wakeId, generation: state.generation, token, streams: state.snapshot, lease_ttl_ms: state.config.lease_ttl_ms };
+    const streams = this.repo.links().map(infoOf);
+    return { ok: true, wake_id: state.wakeId, generation: state.generation, token, streams, lease_ttl_ms: state.config.lease_ttl_ms };
   }
 
   /** The alarm: expired leases end their wakes; due webhook attempts are made. */

@@ -8,7 +8,6 @@
 import type { AppendedOutcome } from "../contract/subscriptions";
 import { relativePath } from "../contract/subscriptions";
 import { streamStub, type Env } from "../env";
-import { mapLimit } from "../map-limit";
 import { formatOffset } from "../protocol/offsets";
 import type { Outbox } from "../storage/outbox";
 import type { SubscriptionCall } from "./calls";
@@ -16,13 +15,17 @@ import type { AnswerResult, ClaimResult, SubscriptionView, WakeAnswer } from "./
 import { canonicalConfig } from "./config";
 import { DELIVERY_TIMEOUT_MS, postWake, retryDelay } from "./delivery";
 import { dsFail, type DsFailure } from "./errors";
-import { checkAck, infoOf, isPending } from "./links";
+import { applyAcks, refreshTails } from "./acks";
+import { infoOf, isPending } from "./links";
 import { parsePattern, parseStreamRef, patternCovers } from "./paths";
 import type { Link, SubscriptionRepository, SubscriptionState } from "./repository";
 import { checkToken, issueToken } from "./tokens";
 
-/** Streams asked for their tails side by side when a claim finds nothing pending. */
-const REFRESH_CONCURRENCY = 16;
+/**
+ * A wake lists at most this many pending streams (the rest stay pending for the next wake): it
+ * bounds the stored snapshot (SQLite caps a value at 2 MB) and the webhook body.
+ */
+export const MAX_WAKE_STREAMS = 1_000;
 
 export class Wakes {
   state: SubscriptionState | null = null;
@@ -109,7 +112,7 @@ export class Wakes {
       return dsFail("FENCED", "the wake generation is stale");
     }
     if (kind !== "release") {
-      const acked = await this.applyAcks(answer.acks ?? []);
+      const acked = await applyAcks(this.env, this.storage, this.repo, answer.acks ?? []);
       if (acked) return acked;
     }
     const current = this.mustState();
@@ -128,7 +131,7 @@ export class Wakes {
     if (state.config.type !== "pull-wake") return dsFail("INVALID_REQUEST", "subscription is not pull-wake");
     if (state.holder) return alreadyClaimed(state);
     // The append that made work pending may still be on its way here: ask the streams.
-    if (!state.wakeId && !this.repo.links().some(isPending)) await this.refreshTails();
+    if (!state.wakeId && !this.repo.links().some(isPending)) await refreshTails(this.env, this.repo);
     state = this.mustState();
     if (state.holder) return alreadyClaimed(state);
     if (!state.wakeId && !this.maybeWake()) return dsFail("NO_PENDING_WORK", "the subscription has no pending work");
@@ -140,7 +143,7 @@ export class Wakes {
     if (!state.wakeId) return dsFail("NO_PENDING_WORK", "the subscription has no pending work");
     this.save({ ...state, holder: worker, leaseExpiresAt: now + state.config.lease_ttl_ms });
     this.replan();
-    const streams = this.repo.links().map(infoOf);
+    const streams = this.repo.links().filter(isPending).slice(0, MAX_WAKE_STREAMS).map(infoOf);
     return { ok: true, wake_id: state.wakeId, generation: state.generation, token, streams, lease_ttl_ms: state.config.lease_ttl_ms };
   }
 
@@ -181,7 +184,7 @@ export class Wakes {
       ...state,
       generation,
       wakeId: `w_${hex(12)}`,
-      snapshot: links.map(infoOf),
+      snapshot: links.filter(isPending).slice(0, MAX_WAKE_STREAMS).map(infoOf),
       deliveryDueAt: state.config.type === "webhook" ? Date.now() : null,
       attempts: 0,
     };
@@ -247,40 +250,6 @@ export class Wakes {
     // The receiver holds the wake for a lease, renewed by each callback.
     this.save({ ...delivered, leaseExpiresAt: Date.now() + current.config.lease_ttl_ms });
     this.replan();
-  }
-
-  private async applyAcks(acks: NonNullable<WakeAnswer["acks"]>): Promise<DsFailure | null> {
-    const moves: { link: Link; offset: string }[] = [];
-    for (const ack of acks) {
-      const ref = parseStreamRef(ack.stream ?? ack.path ?? "");
-      let link = ref ? this.repo.link(ref.path) : null;
-      let checked = checkAck(link, ack.offset, link?.tail ?? 0);
-      if (!checked.ok && link && checked.message.includes("beyond")) {
-        // The stream may have moved on before telling this object: ask it.
-        const head = await streamStub(this.env, link.streamKey).head();
-        link = ref ? this.repo.link(ref.path) : null;
-        if (head.ok && link && head.tail > link.tail) this.repo.saveLink((link = { ...link, tail: head.tail }));
-        checked = checkAck(link, ack.offset, link?.tail ?? 0);
-      }
-      if (!checked.ok) return checked;
-      if (link) moves.push({ link, offset: formatOffset(checked.position) });
-    }
-    this.storage.transactionSync(() => {
-      for (const { link, offset } of moves) {
-        const fresh = this.repo.link(link.path);
-        if (fresh) this.repo.saveLink({ ...fresh, acked: offset });
-      }
-    });
-    return null;
-  }
-
-  private async refreshTails(): Promise<void> {
-    const links = this.repo.links();
-    await mapLimit(links, REFRESH_CONCURRENCY, async (link) => {
-      const head = await streamStub(this.env, link.streamKey).head().catch(() => null);
-      const fresh = this.repo.link(link.path);
-      if (head?.ok && fresh && head.tail > fresh.tail) this.repo.saveLink({ ...fresh, tail: head.tail });
-    });
   }
 
   private mustState(): SubscriptionState {

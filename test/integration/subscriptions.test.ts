@@ -107,6 +107,10 @@ describe("pull-wake fencing", () => {
 
     const busy = await expectDsError(await post("fence", "/claim", { worker: "w2" }), 409, "ALREADY_CLAIMED");
     expect(busy).toMatchObject({ current_holder: "w1", generation: 1 });
+    // The claim is stored: a new instance still knows its holder, lease and token secret.
+    await evictDurableObject(subscriptionStub(env, "fence"));
+    expect(await stateOf("fence")).toMatchObject({ holder: "w1", generation: 1, wakeId: claimed.wake_id, leaseExpiresAt: expect.any(Number) });
+    await expectDsError(await post("fence", "/claim", { worker: "w2" }), 409, "ALREADY_CLAIMED");
 
     // Wrong generation, wrong wake id, a forged token, no token.
     await expectDsError(await post("fence", "/ack", { wake_id: claimed.wake_id, generation: 0 }, claimed.token), 409, "FENCED");
@@ -153,6 +157,43 @@ describe("pull-wake fencing", () => {
       expect(body.streams).toEqual([{ path: "idle-src/old", link_type: "glob", acked_offset: "0000000000000000_0000000000000007" }]);
     });
     await expectDsError(await post("idle", "/claim", { worker: "w1" }), 409, "NO_PENDING_WORK");
+  });
+});
+
+describe("links", () => {
+  it("follow streams: a deleted stream leaves a glob link, an explicit link is kept at zero", async () => {
+    await createStream("links-src/g", '{"n":1}');
+    await runDurableObjectAlarm(streamObject("links-src/g"));
+    await createStream("links-src/e", '{"n":1}');
+    await runDurableObjectAlarm(streamObject("links-src/e"));
+    expect((await put("links", { type: "webhook", pattern: "links-src/g", streams: ["links-src/e"], webhook: { url: "https://hooks.example.com/x" } })).status).toBe(201);
+    const links = async () => (await (await call(sub("links"))).json<{ streams: { path: string; link_type: string; acked_offset: string }[] }>()).streams;
+    await eventually(async () => {
+      expect(await links()).toEqual([
+        { path: "links-src/e", link_type: "explicit", acked_offset: "0000000000000000_0000000000000007" },
+        { path: "links-src/g", link_type: "glob", acked_offset: "0000000000000000_0000000000000007" },
+      ]);
+    });
+    for (const path of ["links-src/e", "links-src/g"]) expect((await call(`/v1/stream/${path}`, { method: "DELETE" })).status).toBe(204);
+    await eventually(async () => {
+      expect(await links()).toEqual([{ path: "links-src/e", link_type: "explicit", acked_offset: "0000000000000000_0000000000000000" }]);
+    });
+  });
+
+  it("belong to one incarnation: a subscription created again under the same id is not told about the old one's streams", async () => {
+    await createStream("again-src/a", '{"n":1}');
+    expect((await put("again", { type: "webhook", streams: ["again-src/a"], webhook: { url: "https://hooks.example.com/1" } })).status).toBe(201);
+    const first = (await stateOf("again"))?.incarnation;
+    expect((await call(sub("again"), { method: "DELETE" })).status).toBe(204);
+    expect((await put("again", { type: "webhook", streams: ["again-src/b"], webhook: { url: "https://hooks.example.com/2" } })).status).toBe(201);
+    expect((await stateOf("again"))?.incarnation).not.toBe(first);
+    await eventually(async () => {
+      const watchers = await runInDurableObject(streamObject("again-src/a"), (_instance, state) => state.storage.sql.exec("SELECT subscription FROM watchers").toArray());
+      expect(watchers).toEqual([]);
+    });
+    expect((await call("/v1/stream/again-src/a", { method: "POST", headers: json, body: '{"n":2}' })).status).toBe(204);
+    const body = await (await call(sub("again"))).json<{ streams: { path: string }[] }>();
+    expect(body.streams.map((stream) => stream.path)).toEqual(["again-src/b"]);
   });
 });
 

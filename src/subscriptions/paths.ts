@@ -2,7 +2,7 @@
 // URLs: `events/x` is stream `x` of project `events`, a single segment names a default-project
 // stream. A pattern names one project and a glob over its stream names (`*` = one segment, `**` =
 // zero or more, which within one project means the same), so the streams it covers are found in
-// that project's registry alone.
+// that project's registry alone. (`events/**` does not match the default-project stream `events`.)
 import { addressOf, DEFAULT_PROJECT, type StreamAddress } from "../protocol/stream-address";
 import { globMatches, relativePath } from "../contract/subscriptions";
 
@@ -42,6 +42,8 @@ export function parsePattern(raw: string): Pattern | null {
   if (segments.length > 2) return null;
   const project = segments.length === 2 ? segments[0] : DEFAULT_PROJECT;
   const glob = segments.at(-1) ?? "";
+  // A bare `**` would mean every stream of every project: refused, like any glob over projects.
+  if (segments.length === 1 && glob === "**") return null;
   if (project === undefined || !validAddress(project, glob === "*" || glob === "**" ? "x" : glob)) return null;
   return { text, project, glob };
 }

@@ -115,7 +115,8 @@ export class Wakes {
       const acked = await applyAcks(this.env, this.storage, this.repo, answer.acks ?? []);
       if (acked) return acked;
     }
-    const current = this.mustState();
+    const current = this.state;
+    if (!current) return dsFail("SUBSCRIPTION_NOT_FOUND", "subscription not found");
     if (current.wakeId !== answer.wake_id) return dsFail("FENCED", "the wake generation is stale");
     if (kind === "release" || answer.done === true) {
       this.finish(current);
@@ -127,20 +128,23 @@ export class Wakes {
   }
 
   async claim(worker: string): Promise<ClaimResult> {
-    let state = this.mustState();
-    if (state.config.type !== "pull-wake") return dsFail("INVALID_REQUEST", "subscription is not pull-wake");
-    if (state.holder) return alreadyClaimed(state);
+    const first = this.state;
+    if (!first) return dsFail("SUBSCRIPTION_NOT_FOUND", "subscription not found");
+    if (first.config.type !== "pull-wake") return dsFail("INVALID_REQUEST", "subscription is not pull-wake");
+    if (first.holder) return alreadyClaimed(first);
     // The append that made work pending may still be on its way here: ask the streams.
-    if (!state.wakeId && !this.repo.links().some(isPending)) await refreshTails(this.env, this.repo);
-    state = this.mustState();
-    if (state.holder) return alreadyClaimed(state);
-    if (!state.wakeId && !this.maybeWake()) return dsFail("NO_PENDING_WORK", "the subscription has no pending work");
-    state = this.mustState();
+    if (!first.wakeId && !this.repo.links().some(isPending)) await refreshTails(this.env, this.repo);
+    if (this.state?.holder) return alreadyClaimed(this.state);
+    if (this.state && !this.state.wakeId && !this.maybeWake()) return dsFail("NO_PENDING_WORK", "the subscription has no pending work");
+    const waking = this.state;
+    if (!waking) return dsFail("SUBSCRIPTION_NOT_FOUND", "subscription not found");
     const now = Date.now();
-    const token = await issueToken(state.tokenSecret, { sub: state.id, inc: state.incarnation, epoch: state.generation }, now);
-    state = this.mustState();
+    const token = await issueToken(waking.tokenSecret, { sub: waking.id, inc: waking.incarnation, epoch: waking.generation }, now);
+    // Checked again after the await: another claim may have won, or the wake moved on.
+    const state = this.state;
+    if (!state || state.incarnation !== waking.incarnation) return dsFail("SUBSCRIPTION_NOT_FOUND", "subscription not found");
     if (state.holder) return alreadyClaimed(state);
-    if (!state.wakeId) return dsFail("NO_PENDING_WORK", "the subscription has no pending work");
+    if (!state.wakeId || state.generation !== waking.generation) return dsFail("NO_PENDING_WORK", "the subscription has no pending work");
     this.save({ ...state, holder: worker, leaseExpiresAt: now + state.config.lease_ttl_ms });
     this.replan();
     const streams = this.repo.links().filter(isPending).slice(0, MAX_WAKE_STREAMS).map(infoOf);

@@ -81,6 +81,8 @@ export class StreamDO extends DurableObject<Env> {
       this.log.load();
       this.estuary.load();
       this.watchers.load();
+      // Calls a migration queued (see schema.ts) need the alarm that makes them.
+      if (this.outbox.nextDue() !== null) this.alarms.plan();
     }
   }
 

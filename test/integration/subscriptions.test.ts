@@ -5,6 +5,8 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { subscriptionStub } from "../../src/env";
+import { STREAM_MIGRATIONS } from "../../src/stream/schema";
+import { applyMigrations } from "../../src/storage/migrations";
 import type { SubscriptionDO } from "../../src/subscriptions/subscription-do";
 import type { SubscriptionState } from "../../src/subscriptions/repository";
 import { eventually } from "./estuary-support";
@@ -194,6 +196,35 @@ describe("links", () => {
     expect((await call("/v1/stream/again-src/a", { method: "POST", headers: json, body: '{"n":2}' })).status).toBe(204);
     const body = await (await call(sub("again"))).json<{ streams: { path: string }[] }>();
     expect(body.streams.map((stream) => stream.path)).toEqual(["again-src/b"]);
+  });
+});
+
+describe("streams made before the registry", () => {
+  it("join their project's registry when they first load, so a glob finds them", async () => {
+    const stub = streamObject("legacy/old");
+    // A stream as the previous schema (before watchers and the registry) stored it.
+    await runInDurableObject(stub, (_instance, state) => {
+      applyMigrations(state.storage, STREAM_MIGRATIONS.filter((migration) => migration.id <= 6));
+      state.storage.sql.exec(
+        `INSERT INTO stream (id, generation, status, name, content_type, last_access, tail, closed)
+         VALUES (1, 1, 'active', 'legacy/old', 'application/json', ?, 0, 0)`,
+        Date.now(),
+      );
+    });
+    await evictDurableObject(stub);
+    const queued = await runInDurableObject(stub, async (_instance, state) => ({
+      calls: state.storage.sql.exec<{ call: string }>("SELECT call FROM outbox").toArray().map((row) => JSON.parse(row.call)),
+      alarm: await state.storage.getAlarm(),
+    }));
+    expect(queued.calls).toEqual([{ kind: "registerStream", stream: "legacy/old", generation: 1 }]);
+    expect(queued.alarm).not.toBeNull();
+    await runDurableObjectAlarm(stub);
+
+    expect((await put("legacy", { type: "webhook", pattern: "legacy/*", webhook: { url: "https://hooks.example.com/legacy" } })).status).toBe(201);
+    await eventually(async () => {
+      const body = await (await call(sub("legacy"))).json<{ streams: { path: string; acked_offset: string }[] }>();
+      expect(body.streams).toEqual([{ path: "legacy/old", link_type: "glob", acked_offset: "0000000000000000_0000000000000000" }]);
+    });
   });
 });
 

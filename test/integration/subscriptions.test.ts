@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { subscriptionStub } from "../../src/env";
 import { STREAM_MIGRATIONS } from "../../src/stream/schema";
 import { applyMigrations } from "../../src/storage/migrations";
+import { signatureHeader } from "../../src/subscriptions/signing";
+import { webhookKeyStub } from "../../src/env";
 import type { SubscriptionDO } from "../../src/subscriptions/subscription-do";
 import type { SubscriptionState } from "../../src/subscriptions/repository";
 import { eventually } from "./estuary-support";
@@ -225,6 +227,60 @@ describe("streams made before the registry", () => {
       const body = await (await call(sub("legacy"))).json<{ streams: { path: string; acked_offset: string }[] }>();
       expect(body.streams).toEqual([{ path: "legacy/old", link_type: "glob", acked_offset: "0000000000000000_0000000000000000" }]);
     });
+  });
+});
+
+describe("webhook signatures", () => {
+  it("verify with the published JWKS, and the key outlives its object's eviction", async () => {
+    const body = JSON.stringify({ subscription_id: "sig", streams: [] });
+    const now = Date.now();
+    const header = await signatureHeader(env, body, now);
+    const match = /^t=(\d+),kid=(ds_[A-Za-z0-9_-]+),ed25519=([A-Za-z0-9_-]+)$/.exec(header);
+    if (!match) throw new Error(`malformed signature header ${header}`);
+    const [, t, kid, signature] = match;
+    expect(Number(t)).toBe(Math.floor(now / 1000));
+
+    const jwks = await call("/v1/stream/__ds/jwks.json");
+    expect(jwks.headers.get("Content-Type")).toBe("application/jwk-set+json");
+    const { keys } = await jwks.json<{ keys: (JsonWebKey & { kid: string })[] }>();
+    const jwk = keys.find((key) => key.kid === kid);
+    if (!jwk) throw new Error("the signing key is not in the JWKS");
+    expect(jwk).toMatchObject({ kty: "OKP", crv: "Ed25519", use: "sig", alg: "EdDSA" });
+    expect("d" in jwk).toBe(false);
+    const key = await crypto.subtle.importKey("jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x }, { name: "Ed25519" }, false, ["verify"]);
+    const bytes = Uint8Array.from(atob((signature ?? "").replaceAll("-", "+").replaceAll("_", "/")), (char) => char.charCodeAt(0));
+    expect(await crypto.subtle.verify("Ed25519", key, bytes, new TextEncoder().encode(`${t}.${body}`))).toBe(true);
+    expect(await crypto.subtle.verify("Ed25519", key, bytes, new TextEncoder().encode(`${t}.${body} `))).toBe(false);
+
+    await evictDurableObject(webhookKeyStub(env));
+    expect((await webhookKeyStub(env).jwks()).keys.map((published) => published.kid)).toEqual([kid]);
+  });
+});
+
+describe("webhook answers", () => {
+  it("a receiver answering done acks the wake's snapshot and ends the wake", async () => {
+    expect((await put("done", { type: "webhook", pattern: "done-src/*", webhook: { url: "https://hooks.example.com/done" } })).status).toBe(201);
+    const posted: string[] = [];
+    await runInDurableObject(subscriptionStub(env, "done"), (instance: SubscriptionDO) => {
+      const wakes = (instance as unknown as { wakes: { post: (env: unknown, url: string, body: string) => Promise<{ ok: true; done: boolean }> } }).wakes;
+      wakes.post = async (_env, _url, body) => {
+        posted.push(body);
+        return { ok: true, done: true };
+      };
+    });
+    await createStream("done-src/a", '{"n":1}');
+    await eventually(async () => {
+      expect((await stateOf("done"))?.generation).toBe(1);
+      expect((await stateOf("done"))?.wakeId).toBeNull();
+    });
+    const wake = JSON.parse(posted[0] ?? "{}") as { generation: number; callback_url: string; streams: { path: string; tail_offset: string; has_pending: boolean }[] };
+    expect(wake.generation).toBe(1);
+    expect(wake.callback_url).toBe("https://streams.test/v1/stream/__ds/subscriptions/done/callback");
+    expect(wake.streams).toEqual([{ path: "done-src/a", link_type: "glob", acked_offset: "-1", tail_offset: "0000000000000000_0000000000000007", has_pending: true }]);
+    const body = await (await call(sub("done"))).json<{ streams: { path: string; acked_offset: string }[]; status: string }>();
+    expect(body.streams).toEqual([{ path: "done-src/a", link_type: "glob", acked_offset: "0000000000000000_0000000000000007" }]);
+    expect(body.status).toBe("active");
+    expect(posted).toHaveLength(1);
   });
 });
 

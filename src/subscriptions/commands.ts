@@ -40,6 +40,8 @@ export interface SubscriptionView {
   lease_ttl_ms: number;
   created_at: string;
   status: "active" | "failed";
+  /** Why the last webhook attempt failed, while the wake is retried; null otherwise. */
+  last_error: string | null;
   description?: string | undefined;
 }
 

@@ -24,3 +24,17 @@ export async function signatureHeader(env: Env, body: string, now: number): Prom
   const signature = await crypto.subtle.sign("Ed25519", key, new TextEncoder().encode(`${timestamp}.${body}`));
   return `t=${timestamp},kid=${kid},ed25519=${base64url(new Uint8Array(signature))}`;
 }
+
+let kid: Promise<string> | null = null;
+
+/** The kid webhooks are signed with (shown in a subscription's signing metadata), once per isolate. */
+export function signingKid(env: Env): Promise<string> {
+  kid ??= webhookKeyStub(env)
+    .jwks()
+    .then(({ keys }) => keys[0]?.kid ?? "")
+    .catch((error: unknown) => {
+      kid = null;
+      throw error;
+    });
+  return kid;
+}

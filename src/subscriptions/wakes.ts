@@ -68,6 +68,7 @@ export class Wakes {
       lease_ttl_ms: config.lease_ttl_ms,
       created_at: new Date(state.createdAt).toISOString(),
       status: state.status,
+      last_error: state.lastError,
       description: config.description,
     };
   }

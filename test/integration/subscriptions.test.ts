@@ -277,7 +277,8 @@ describe("webhook answers", () => {
     expect(wake.generation).toBe(1);
     expect(wake.callback_url).toBe("https://streams.test/v1/stream/__ds/subscriptions/done/callback");
     expect(wake.streams).toEqual([{ path: "done-src/a", link_type: "glob", acked_offset: "-1", tail_offset: "0000000000000000_0000000000000007", has_pending: true }]);
-    const body = await (await call(sub("done"))).json<{ streams: { path: string; acked_offset: string }[]; status: string }>();
+    const body = await (await call(sub("done"))).json<{ streams: { path: string; acked_offset: string }[]; status: string; last_error: string | null }>();
+    expect(body.last_error).toBeNull();
     expect(body.streams).toEqual([{ path: "done-src/a", link_type: "glob", acked_offset: "0000000000000000_0000000000000007" }]);
     expect(body.status).toBe("active");
     expect(posted).toHaveLength(1);
@@ -323,8 +324,8 @@ describe("webhook retries", () => {
     const next = await stateOf("retry");
     expect(next).toMatchObject({ wakeId: before.wakeId, generation: 1, attempts: 2 });
     expect((next?.deliveryDueAt ?? 0) - Date.now()).toBeGreaterThan(1_000);
-    const body = await (await call(sub("retry"))).json<{ status: string }>();
-    expect(body.status).toBe("failed");
+    const body = await (await call(sub("retry"))).json<{ status: string; last_error: string | null }>();
+    expect(body).toMatchObject({ status: "failed", last_error: "injected: receiver unreachable" });
   });
 });
 

@@ -8,7 +8,7 @@ import { DsError, type DsFailure } from "../../subscriptions/errors";
 import { SubscriptionBodySchema } from "../../subscriptions/config";
 import { readJson } from "../../http/json-body";
 import type { SubscriptionView } from "../../subscriptions/commands";
-import { webhookKeyStub } from "../../env";
+import { signingKid } from "../../subscriptions/signing";
 
 export { AckSchema, ClaimSchema, SubscriptionBodySchema, WakeAnswerSchema };
 
@@ -35,6 +35,7 @@ export const SubscriptionSchema = z.object({
   lease_ttl_ms: z.number().int(),
   created_at: z.string(),
   status: z.enum(["active", "failed"]),
+  last_error: z.string().nullable().meta({ description: "why the last webhook attempt failed (status failed), else null" }),
   description: z.string().optional(),
 });
 
@@ -74,7 +75,6 @@ export async function present(c: AppContext, view: SubscriptionView): Promise<z.
   const origin = new URL(c.req.url).origin;
   const { webhook, ...rest } = view;
   if (!webhook) return { ...rest, subscription_id: view.id };
-  const { keys } = await webhookKeyStub(c.env).jwks();
-  const kid = keys[0]?.kid ?? "";
+  const kid = await signingKid(c.env);
   return { ...rest, subscription_id: view.id, webhook: { url: webhook.url, signing: { alg: "ed25519", kid, jwks_url: `${origin}/v1/stream/__ds/jwks.json` } } };
 }

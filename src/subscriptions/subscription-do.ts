@@ -232,13 +232,17 @@ export class SubscriptionDO extends DurableObject<Env> {
         const names = await projectStub(this.env, call.project).addWatch({ ...watcher, glob: call.glob });
         // Deleted meanwhile: its removeWatch may have run first, so undo this one.
         if (!current()) return projectStub(this.env, call.project).removeWatch(watcher, call.glob);
+        // The pattern's glob links what it matches; an explicit stream's literal glob finds its own link.
+        const pattern = this.wakes.state?.config.pattern ? parsePattern(this.wakes.state.config.pattern) : null;
+        const byPattern = pattern !== null && pattern.project === call.project && pattern.glob === call.glob;
         this.ctx.storage.transactionSync(() => {
           const calls: SubscriptionCall[] = [];
           for (const name of names) {
             const key = `${call.project}/${name}`;
             const link = this.repo.link(relativePath(key));
+            if (!link && !byPattern) continue;
             if (!link) this.repo.saveLink({ path: relativePath(key), streamKey: key, explicit: false, glob: true, acked: null, tail: 0 });
-            else if (!link.glob && !link.explicit) this.repo.saveLink({ ...link, glob: true });
+            else if (byPattern && !link.glob) this.repo.saveLink({ ...link, glob: true });
             if (!link || link.acked === null) calls.push({ kind: "watch", stream: key, ...watcher });
           }
           this.outbox.add(calls.map((next) => ({ call: next })));

@@ -184,6 +184,21 @@ describe("links", () => {
     });
   });
 
+  it("covered by both the pattern and an explicit entry stay linked when the explicit entry goes", async () => {
+    await createStream("both-src/a", '{"n":1}');
+    await runDurableObjectAlarm(streamObject("both-src/a"));
+    expect((await put("both", { type: "webhook", pattern: "both-src/*", streams: ["both-src/a", "both-src/b"], webhook: { url: "https://hooks.example.com/b" } })).status).toBe(201);
+    const paths = async () => (await (await call(sub("both"))).json<{ streams: { path: string; link_type: string }[] }>()).streams;
+    await eventually(async () => {
+      expect(await runInDurableObject(subscriptionStub(env, "both"), (_instance, state) => state.storage.sql.exec("SELECT path, glob FROM links ORDER BY path").toArray())).toEqual([
+        { path: "both-src/a", glob: 1 },
+        { path: "both-src/b", glob: 0 },
+      ]);
+    });
+    for (const path of ["both-src%2Fa", "both-src%2Fb"]) expect((await call(sub("both", `/streams/${path}`), { method: "DELETE" })).status).toBe(204);
+    expect(await paths()).toEqual([{ path: "both-src/a", link_type: "glob", acked_offset: "0000000000000000_0000000000000007" }]);
+  });
+
   it("belong to one incarnation: a subscription created again under the same id is not told about the old one's streams", async () => {
     await createStream("again-src/a", '{"n":1}');
     expect((await put("again", { type: "webhook", streams: ["again-src/a"], webhook: { url: "https://hooks.example.com/1" } })).status).toBe(201);

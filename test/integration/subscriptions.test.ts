@@ -84,6 +84,9 @@ describe("bad input", () => {
     await expectDsError(await call("/v1/stream/__ds/nothing"), 404, "SUBSCRIPTION_NOT_FOUND");
     await expectDsError(await call("/v1/stream/__ds/jwks.json", { method: "POST" }), 405, "METHOD_NOT_ALLOWED");
     await expectDsError(await call(sub("bad-7"), { method: "PATCH" }), 405, "METHOD_NOT_ALLOWED");
+    const long = "s".repeat(201);
+    await expectDsError(await put(long, { type: "pull-wake", pattern: "a/*", wake_stream: "w/x" }), 400, "INVALID_REQUEST");
+    await expectDsError(await post(long, "/claim", { worker: "w" }), 400, "INVALID_REQUEST");
     // `__ds` is reserved: it names no project.
     expect((await call("/v1/stream/__ds/x", { method: "PUT", headers: json })).status).toBe(404);
     expect((await call("/v1/stream/__ds/x/y", { method: "PUT", headers: json })).status).toBe(404);

@@ -2,9 +2,11 @@
 // never a stream or project): subscriptions, their streams, wakes and the webhook signing keys.
 // Errors here carry the protocol's upper-case codes (src/subscriptions/errors.ts).
 import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import { authenticate } from "../../auth/access";
 import { ApiError } from "../../errors";
 import type { AppEnv } from "../../http/context";
+import { SubscriptionIdSchema } from "../../contract/subscriptions";
 import { DsError, dsCodeOf, dsErrorResponse, dsFail } from "../../subscriptions/errors";
 import { answerAck, answerCallback, answerRelease } from "./answer";
 import { claimWake } from "./claim";
@@ -16,6 +18,14 @@ import { addStreams, removeStream } from "./streams";
 
 export const DS_PREFIX = "/v1/stream/__ds";
 
+/** Every route naming a subscription: its id must be one (1-200 characters). */
+const subscriptionId = createMiddleware<AppEnv>(async (c, next) => {
+  if (!SubscriptionIdSchema.safeParse(c.req.param("id")).success) {
+    throw new DsError(dsFail("INVALID_REQUEST", "subscription ids are 1-200 characters"));
+  }
+  await next();
+});
+
 function methodNotAllowed(): never {
   throw new DsError(dsFail("METHOD_NOT_ALLOWED", "method not allowed on this route"));
 }
@@ -26,6 +36,8 @@ export function subscriptionRoutes(): Hono<AppEnv> {
   ds.all("/jwks.json", methodNotAllowed);
 
   const base = "/subscriptions/:id";
+  ds.use(base, subscriptionId);
+  ds.use(`${base}/*`, subscriptionId);
   // Management and claims take project tokens; callbacks, acks and releases their callback token.
   for (const path of [base, `${base}/streams`, `${base}/streams/:path`, `${base}/claim`]) ds.use(path, authenticate);
   ds.put(base, putSubscription);

@@ -10,6 +10,7 @@ import { estuaryRoutes } from "./routes/estuary";
 import { health } from "./routes/health";
 import { serveOpenApi } from "./routes/openapi";
 import { streamRoutes } from "./routes/streams";
+import { DS_PREFIX, subscriptionRoutes } from "./routes/subscriptions";
 
 export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -20,6 +21,8 @@ export function buildApp(): Hono<AppEnv> {
   app.get("/health", health);
   app.get("/v1/openapi.json", serveOpenApi);
   app.route("/v1/admin", adminRoutes());
+  // Before the stream routes: `__ds` is the protocol's reserved control namespace, never a stream.
+  app.route(DS_PREFIX, subscriptionRoutes());
   app.route("/v1/stream", streamRoutes());
   app.route("/v1/estuary", estuaryRoutes());
   app.route("/v1/connections", connectionRoutes());

@@ -25,6 +25,11 @@ const ConfigSchema = z.object({
    * commit walks them all, so stay well below (a per-user channel holds a few tabs, not thousands).
    */
   WS_MAX_PER_STREAM: z.coerce.number().int().min(1).max(32_768).default(10_000),
+  /**
+   * "on": webhook subscriptions may also target plain http on loopback (127.0.0.0/8, localhost), for
+   * local development and tests. "off" in production, where only public https targets are accepted.
+   */
+  WEBHOOK_ALLOW_LOOPBACK: z.enum(["on", "off"]).default("off"),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -4,6 +4,8 @@ import type { StreamSubscribersDO } from "./fanout/subscribers-do";
 import type { ProjectDO } from "./projects/project-do";
 import type { FanoutJob } from "./contract/fanout";
 import type { StreamDO } from "./stream/stream-do";
+import type { SubscriptionDO } from "./subscriptions/subscription-do";
+import type { WebhookKeyDO } from "./subscriptions/webhook-key-do";
 
 // What the config cannot say: the queue's job type, and the one secret (not in wrangler.toml; unset, the
 // admin API is off). Both generated interfaces get them, so `env` from "cloudflare:workers" agrees.
@@ -35,4 +37,14 @@ export function projectStub(env: Env, project: string): DurableObjectStub<Projec
 /** One StreamSubscribersDO per source stream, under the same name as the source's StreamDO. */
 export function subscribersStub(env: Env, source: string): DurableObjectStub<StreamSubscribersDO> {
   return env.SUBSCRIBERS.getByName(source);
+}
+
+/** One SubscriptionDO per subscription id of the reserved subscription APIs. */
+export function subscriptionStub(env: Env, id: string): DurableObjectStub<SubscriptionDO> {
+  return env.SUBSCRIPTIONS.getByName(id);
+}
+
+/** The deployment's one webhook signing key object. */
+export function webhookKeyStub(env: Env): DurableObjectStub<WebhookKeyDO> {
+  return env.WEBHOOK_KEYS.getByName("deployment");
 }

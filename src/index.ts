@@ -6,6 +6,8 @@ import { consumeFanout } from "./fanout/queue-consumer";
 export { StreamDO } from "./stream/stream-do";
 export { StreamSubscribersDO } from "./fanout/subscribers-do";
 export { ProjectDO } from "./projects/project-do";
+export { SubscriptionDO } from "./subscriptions/subscription-do";
+export { WebhookKeyDO } from "./subscriptions/webhook-key-do";
 
 const app = buildApp();
 

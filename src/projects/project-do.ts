@@ -1,12 +1,16 @@
-// ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins, and the open
-// WebSockets its streams report (connections.ts). Secrets leave this object only to the Worker's
+// ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins, the open
+// WebSockets its streams report (connections.ts), and the project's stream registry for
+// subscriptions (registry.ts). Secrets leave this object only to the Worker's
 // token verifier and, once, to the admin who created them.
 import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
+import { WatcherSchema, WatchGlobSchema, type Watcher, type WatchGlob } from "../contract/subscriptions";
 import type { Env } from "../env";
 import { SocketReportSchema, type ProjectConnections, type SocketReport } from "./connections";
 import { CorsOriginsSchema } from "./cors-origins";
 import { fail, type Failure } from "../errors";
 import { LazySchema } from "../storage/migrations";
+import { StreamRegistry } from "./registry";
 import { ProjectRepository, type SigningKey } from "./repository";
 import { PROJECT_MIGRATIONS } from "./schema";
 
@@ -26,15 +30,20 @@ export interface ProjectAuth {
   corsOrigins: string[];
 }
 
+const StreamNameSchema = z.string().min(1).max(128);
+const GenerationSchema = z.number().int().min(0);
+
 export type NewSecret = { ok: true; kid: string; secret: string } | Failure;
 
 export class ProjectDO extends DurableObject<Env> {
   private readonly repo: ProjectRepository;
+  private readonly registry: StreamRegistry;
   private schema!: LazySchema;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.repo = new ProjectRepository(ctx.storage.sql);
+    this.registry = new StreamRegistry(ctx.storage.sql);
     void ctx.blockConcurrencyWhile(async () => {
       this.schema = new LazySchema(ctx.storage, PROJECT_MIGRATIONS);
     });
@@ -94,6 +103,31 @@ export class ProjectDO extends DurableObject<Env> {
   /** Open WebSockets across the project's streams, without asking any stream. */
   async connections(): Promise<ProjectConnections> {
     return this.schema.exists ? this.repo.connections() : { webSockets: 0, streamsWithWebSockets: 0 };
+  }
+
+  /** A stream of this project was created: recorded; answers the subscriptions that watch it. */
+  async registerStream(stream: string, generation: number): Promise<Watcher[]> {
+    const name = StreamNameSchema.parse(stream);
+    const created = GenerationSchema.parse(generation);
+    this.schema.ensure();
+    return this.registry.addStream(name, created);
+  }
+
+  async unregisterStream(stream: string, generation: number): Promise<void> {
+    if (this.schema.exists) this.registry.removeStream(StreamNameSchema.parse(stream), GenerationSchema.parse(generation));
+  }
+
+  /** A subscription watches a glob of this project's streams; answers the existing streams it matches. */
+  async addWatch(input: WatchGlob): Promise<string[]> {
+    const watch = WatchGlobSchema.parse(input);
+    this.schema.ensure();
+    return this.registry.addWatch(watch);
+  }
+
+  /** Drops one glob of a subscription, or all of them (`glob` null). */
+  async removeWatch(input: Watcher, glob: string | null): Promise<void> {
+    const watcher = WatcherSchema.parse(input);
+    if (this.schema.exists) this.registry.removeWatch(watcher, z.string().min(1).nullable().parse(glob));
   }
 
   async auth(): Promise<ProjectAuth | null> {

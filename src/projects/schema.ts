@@ -23,4 +23,21 @@ export const PROJECT_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE stream_sockets (stream TEXT PRIMARY KEY, open INTEGER NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    id: 3,
+    sql: `
+      -- The project's stream registry, for subscriptions: the streams that exist (each stream
+      -- registers on create and leaves on delete, through its outbox) and the stream globs
+      -- subscriptions watch, so a new stream finds the subscriptions it matches.
+      -- generation: the stream's, so a late "deleted" of an old generation never unregisters a new one.
+      CREATE TABLE registry_streams (name TEXT PRIMARY KEY, generation INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE registry_watches (
+        subscription TEXT NOT NULL,
+        incarnation TEXT NOT NULL,
+        glob TEXT NOT NULL,              -- "*", "**" or a literal stream name
+        PRIMARY KEY (subscription, glob)
+      ) WITHOUT ROWID;
+      CREATE INDEX registry_watches_glob ON registry_watches (glob);
+    `,
+  },
 ];

@@ -5,6 +5,8 @@ import { ApiError } from "../errors";
 
 export const DEFAULT_PROJECT = "default";
 export const STREAM_PREFIX = "/v1/stream/";
+/** The protocol's reserved control namespace (`/v1/stream/__ds/...`): never a project or a stream. */
+export const RESERVED_NAME = "__ds";
 
 const NAME_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
 
@@ -24,6 +26,10 @@ export function addressOf(project: string | undefined, stream: string | undefine
   const owner = project ?? DEFAULT_PROJECT;
   if (stream === undefined || !isValidName(owner) || !isValidName(stream)) {
     throw new ApiError("bad_request", "project and stream names are 1-128 characters of A-Z a-z 0-9 . _ ~ -");
+  }
+  // `/v1/stream/__ds` is the control namespace, so neither a project nor a default-project stream may be named so.
+  if (owner === RESERVED_NAME || (owner === DEFAULT_PROJECT && stream === RESERVED_NAME)) {
+    throw new ApiError("bad_request", `${RESERVED_NAME} is reserved for the protocol's control routes`);
   }
   return { project: owner, stream, key: `${owner}/${stream}` };
 }

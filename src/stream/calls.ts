@@ -2,7 +2,8 @@
 // outbox (storage/outbox.ts): each is written with the change and retried until it succeeds, so
 // each must be idempotent.
 import { z } from "zod";
-import { projectStub, streamStub, subscribersStub, type Env } from "../env";
+import { IncarnationSchema, SubscriptionIdSchema } from "../contract/subscriptions";
+import { projectStub, streamStub, subscribersStub, subscriptionStub, type Env } from "../env";
 import { parseAddress } from "../protocol/stream-address";
 
 const Key = z.string().min(1).max(300);
@@ -19,6 +20,12 @@ export const StreamCallSchema = z.discriminatedUnion("kind", [
    * so only the latest count waits to be sent; it is absolute, so sending it again is harmless.
    */
   z.object({ kind: z.literal("reportSockets"), stream: Key, open: z.number().int().min(0) }),
+  /** A stream was created: it joins its project's registry (made by the stream itself: see watchers.ts). */
+  z.object({ kind: z.literal("registerStream"), stream: Key, generation: z.number().int().min(0) }),
+  /** A stream was deleted: it leaves its project's registry. */
+  z.object({ kind: z.literal("unregisterStream"), stream: Key, generation: z.number().int().min(0) }),
+  /** A deleted stream tells a subscription that watched it. */
+  z.object({ kind: z.literal("streamGone"), stream: Key, subscription: SubscriptionIdSchema, incarnation: IncarnationSchema }),
 ]);
 export type StreamCall = z.infer<typeof StreamCallSchema>;
 
@@ -35,6 +42,14 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
       const { project, stream } = parseAddress(call.stream);
       return projectStub(env, project).reportSockets({ stream, open: call.open });
     }
+    case "registerStream":
+      throw new Error("registerStream is made by the stream's watchers");
+    case "unregisterStream": {
+      const { project, stream } = parseAddress(call.stream);
+      return projectStub(env, project).unregisterStream(stream, call.generation);
+    }
+    case "streamGone":
+      return subscriptionStub(env, call.subscription).streamDeleted({ stream: call.stream, incarnation: call.incarnation });
   }
 }
 

@@ -97,6 +97,8 @@ export async function createStream({ env, log, outbox, alarms }: CreateDeps, cmd
   };
   log.initialize(meta, [...prefixChunks, ...bodyChunks], () => {
     if (cmd.fork) outbox.cancel(releaseKey);
+    // Joins its project's stream registry, so subscriptions whose globs match it find it.
+    outbox.add([{ call: { kind: "registerStream", stream: cmd.name, generation } }]);
   });
   return { ok: true, created: true, ...info(meta) };
 }

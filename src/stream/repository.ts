@@ -290,7 +290,21 @@ export class StreamRepository {
   }
 
   /** Drops the stream's data, producers and fork references; the stream row stays for its generation. */
+  /** Subscriptions watching this stream (src/stream/watchers.ts). */
+  watchers(): { subscription: string; incarnation: string }[] {
+    return this.sql.exec<{ subscription: string; incarnation: string }>("SELECT subscription, incarnation FROM watchers").toArray();
+  }
+
+  saveWatcher(subscription: string, incarnation: string): void {
+    this.write("INSERT OR REPLACE INTO watchers (subscription, incarnation) VALUES (?, ?)", subscription, incarnation);
+  }
+
+  deleteWatcher(subscription: string, incarnation: string): void {
+    this.write("DELETE FROM watchers WHERE subscription = ? AND incarnation = ?", subscription, incarnation);
+  }
+
   wipe(): void {
+    this.write("DELETE FROM watchers");
     this.write("DELETE FROM estuary_sources");
     this.write("DELETE FROM chunks");
     this.write("DELETE FROM producers");

@@ -110,4 +110,17 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE socket_report (id INTEGER PRIMARY KEY CHECK (id = 1), open INTEGER NOT NULL);
     `,
   },
+  {
+    id: 8,
+    sql: `
+      -- Subscriptions (reserved subscription APIs) watching this stream: each append notifies them.
+      -- Set when a subscription links the stream or the stream's creation matches one; an append to
+      -- a stream without watchers costs nothing extra.
+      CREATE TABLE watchers (subscription TEXT PRIMARY KEY, incarnation TEXT NOT NULL) WITHOUT ROWID;
+      -- A stream made before its project kept a stream registry joins it now (the outbox call every
+      -- new stream makes), so subscription globs find it too. A new object has no stream row yet.
+      INSERT INTO outbox (call, due_at)
+        SELECT json_object('kind', 'registerStream', 'stream', name, 'generation', generation), 0 FROM stream WHERE status = 'active';
+    `,
+  },
 ];

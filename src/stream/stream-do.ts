@@ -7,6 +7,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { DeliverySchema, StreamKeySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
+import { WatcherSchema, type Watcher } from "../contract/subscriptions";
 import type { Env } from "../env";
 import { fail, type Failure } from "../errors";
 import { EstuaryReceiver } from "../estuary/receiver";
@@ -50,6 +51,7 @@ import { StreamLog, type Committed, type Live } from "./log";
 import { info } from "./meta";
 import { STREAM_MIGRATIONS } from "./schema";
 import { SocketReporter } from "./socket-report";
+import { StreamWatchers } from "./watchers";
 
 export class StreamDO extends DurableObject<Env> {
   private readonly log: StreamLog;
@@ -60,6 +62,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly alarms: AlarmPlanner;
   private readonly sockets: LiveSockets;
   private readonly socketReport: SocketReporter;
+  private readonly watchers: StreamWatchers;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -67,7 +70,8 @@ export class StreamDO extends DurableObject<Env> {
     this.log = new StreamLog(ctx.storage, env, schema);
     this.forks = new ForkRegistry(this.log);
     this.estuary = new EstuaryReceiver(this.log);
-    this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => sendStreamCall(env, call), () => schema.exists);
+    this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
+    this.watchers = new StreamWatchers(env, ctx, this.log.repo, () => this.alarms.plan());
     this.publisher = new FanoutPublisher(env, ctx, () => this.alarms.plan());
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
@@ -76,12 +80,16 @@ export class StreamDO extends DurableObject<Env> {
       () => this.publisher.dueAt(),
       () => this.outbox.nextDue(),
       () => this.sockets.nextExpiry(),
+      () => this.watchers.dueAt(),
     ]);
     if (schema.exists) {
       this.log.load();
       this.estuary.load();
       // Sockets survive hibernation but not a restart, which sends no close events: correct the count.
       this.socketReport.report(this.sockets.openCount());
+      this.watchers.load();
+      // Calls a migration queued (see schema.ts) need the alarm that makes them.
+      if (this.outbox.nextDue() !== null) this.alarms.plan();
     }
   }
 
@@ -204,6 +212,19 @@ export class StreamDO extends DurableObject<Env> {
     return { ok: true, webSocket: this.sockets.openCount(), sse: waiters.count("sse"), longPoll: waiters.count("long-poll") };
   }
 
+  /** A subscription links this stream: it is told about every append from now on. Null if there is no stream. */
+  async watch(input: Watcher): Promise<{ tail: number } | null> {
+    const watcher = WatcherSchema.parse(input);
+    const current = this.live(Date.now());
+    if (!current.ok) return null;
+    this.watchers.add(watcher);
+    return { tail: current.meta.tail };
+  }
+
+  async unwatch(input: Watcher): Promise<void> {
+    this.watchers.remove(WatcherSchema.parse(input));
+  }
+
   /** The one HTTP entry: a WebSocket live read (live=ws), checked by the Worker and forwarded here. */
   override async fetch(request: Request): Promise<Response> {
     return this.sockets.accept(request, this.live(Date.now()));
@@ -227,6 +248,7 @@ export class StreamDO extends DurableObject<Env> {
     this.sockets.expireTokens(now);
     const current = this.live(now);
     if (current.ok) await this.publisher.recheck(current.meta);
+    await this.watchers.recheck(current.ok ? current.meta : null);
     await this.outbox.drain();
     this.alarms.plan();
   }
@@ -247,6 +269,12 @@ export class StreamDO extends DurableObject<Env> {
     if (!committed || !meta) return;
     this.sockets.wake();
     if (meta.fanout) this.publisher.published(meta, committed);
+    this.watchers.published(meta);
+  }
+
+  private async sendCall(call: StreamCall): Promise<void> {
+    if (call.kind === "registerStream") return this.watchers.register(() => this.log.meta, call.stream, call.generation);
+    return sendStreamCall(this.env, call);
   }
 
   /**
@@ -269,7 +297,11 @@ export class StreamDO extends DurableObject<Env> {
     // a deleted estuary leaves the sources it was subscribed to.
     if (meta.fanout) calls.push({ kind: "sourceDeleted", source: meta.name });
     for (const { source } of this.estuary.subscribedTo()) calls.push({ kind: "unsubscribe", source, estuary: meta.name });
+    // It leaves its project's registry, and the subscriptions watching it unlink it.
+    calls.push({ kind: "unregisterStream", stream: meta.name, generation: meta.generation });
+    for (const watcher of this.watchers.all()) calls.push({ kind: "streamGone", stream: meta.name, ...watcher });
     this.log.wipe(() => this.outbox.add(calls.map((call) => ({ call }))));
+    this.watchers.cleared();
     this.estuary.clear();
     this.alarms.plan();
   }

@@ -2,4 +2,4 @@
 import { runConformanceTests } from "@durable-streams/server-conformance-tests";
 import { inject } from "vitest";
 
-runConformanceTests({ baseUrl: inject("baseUrl"), longPollTimeoutMs: 1000 });
+runConformanceTests({ baseUrl: inject("baseUrl"), longPollTimeoutMs: 1000, subscriptions: true });

@@ -144,6 +144,14 @@ export function pendingCalls<O extends OutboxOwner>(stub: DurableObjectStub<O>):
   return runInDurableObject(stub, (instance: O) => (instance as unknown as WithOutbox).outbox.pending());
 }
 
+/** Calls of one kind waiting in an object's outbox (a new stream also has its registry call waiting). */
+export function pendingCallsOf<O extends OutboxOwner>(stub: DurableObjectStub<O>, kind: string): Promise<number> {
+  return runInDurableObject(stub, (_instance: O, state: DurableObjectState) => {
+    const rows = state.storage.sql.exec<{ call: string }>("SELECT call FROM outbox").toArray();
+    return rows.filter((row) => (JSON.parse(row.call) as { kind: string }).kind === kind).length;
+  });
+}
+
 export interface OutboxFault {
   /** Calls of the failed kind the outbox tried to make, failed or not. */
   readonly attempts: number;

@@ -20,6 +20,11 @@ function stored(stub: DurableObjectStub<StreamDO>) {
   }));
 }
 
+/** A new stream joins its project's stream registry through its outbox: lets that alarm run first. */
+async function registered(stub: DurableObjectStub<StreamDO>): Promise<void> {
+  expect(await runDurableObjectAlarm(stub)).toBe(true);
+}
+
 /** Moves the clock seen by the Worker and its Durable Objects (they share the test isolate). */
 function advanceClock(ms: number): void {
   vi.useFakeTimers({ toFake: ["Date"] });
@@ -49,6 +54,7 @@ describe("stream expiry", () => {
     expect((await call(path, { method: "PUT", headers: { ...text, "Stream-TTL": "3600" }, body: "still here" })).status).toBe(
       201,
     );
+    await registered(stub);
     const { alarm: due } = await stored(stub);
 
     advanceClock(HOUR_MS / 2);
@@ -81,6 +87,7 @@ describe("stream expiry", () => {
     const expiresAt = new Date(Date.now() + HOUR_MS).toISOString();
     const created = await call(path, { method: "PUT", headers: { ...text, "Stream-Expires-At": expiresAt }, body: "x" });
     expect(created.status).toBe(201);
+    await registered(stub);
     expect((await stored(stub)).alarm).toBe(Date.parse(expiresAt));
 
     advanceClock(HOUR_MS + 1_000);
@@ -91,6 +98,7 @@ describe("stream expiry", () => {
   it("has no alarm for a stream without an expiry", async () => {
     const stub = streamObject("default/expiry-none");
     expect((await call("/v1/stream/expiry-none", { method: "PUT", headers: text, body: "forever" })).status).toBe(201);
+    await registered(stub);
     expect(await runDurableObjectAlarm(stub)).toBe(false);
     expect(await stored(stub)).toEqual({ status: "active", rows: 1, alarm: null });
   });

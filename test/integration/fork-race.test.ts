@@ -4,7 +4,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { RegisterFork, RegisterForkResult } from "../../src/stream/commands";
 import type { StreamDO } from "../../src/stream/stream-do";
-import { eventually, pendingCalls } from "./estuary-support";
+import { eventually, pendingCallsOf } from "./estuary-support";
 import { call, expectError, streamObject } from "./worker";
 
 const text = { "Content-Type": "text/plain" };
@@ -92,7 +92,7 @@ describe("concurrent creates of one fork", () => {
     expect(read.status).toBe(200);
     expect(await read.text()).toBe("inherited;own;appended");
     expect(await registrations(sourceStub)).toEqual([{ name: "default/race-fork", generation: 1 }]);
-    expect(await pendingCalls(streamObject("default/race-fork"))).toBe(0);
+    expect(await pendingCallsOf(streamObject("default/race-fork"), "releaseFork")).toBe(0);
 
     // One registration, released by one delete: the source then deletes fully instead of staying 410.
     expect((await call(fork, { method: "DELETE" })).status).toBe(204);

@@ -11,6 +11,7 @@ import {
   eventually,
   failOutboxCalls,
   pendingCalls,
+  pendingCallsOf,
   publish,
   readJson,
   subscribe,
@@ -207,7 +208,7 @@ describe("calls between objects survive failures", () => {
     expect((await call(source, { method: "PUT", headers: text, body: "base;" })).status).toBe(201);
     expect((await call(fork, { method: "PUT", headers: { ...text, "Stream-Forked-From": source }, body: "more" })).status).toBe(201);
 
-    expect(await pendingCalls(streamObject("default/outbox-ok-fork"))).toBe(0);
+    expect(await pendingCallsOf(streamObject("default/outbox-ok-fork"), "releaseFork")).toBe(0);
     expect(await (await call(`${fork}?offset=-1`)).text()).toBe("base;more");
   });
 });

@@ -20,7 +20,26 @@ const ERROR_STATUS: Readonly<Record<string, number>> = {
   too_many_sockets: 429,
   upgrade_required: 426,
   internal: 500,
+  // The reserved subscription APIs (/v1/stream/__ds/...) speak the protocol's codes (src/subscriptions/errors.ts).
+  INVALID_REQUEST: 400,
+  WEBHOOK_URL_REJECTED: 400,
+  UNAUTHORIZED: 401,
+  TOKEN_INVALID: 401,
+  TOKEN_EXPIRED: 401,
+  FORBIDDEN: 403,
+  SUBSCRIPTION_NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  SUBSCRIPTION_ALREADY_EXISTS: 409,
+  FENCED: 409,
+  ALREADY_CLAIMED: 409,
+  NO_PENDING_WORK: 409,
+  INVALID_OFFSET: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
 };
+
+/** Fields an error object carries besides {code, message}, by code. */
+const ERROR_EXTRAS: Readonly<Record<string, string[]>> = { ALREADY_CLAIMED: ["current_holder", "generation"] };
 
 /** A piece of a request body; repeats keep huge bodies small in counterexample reports. */
 export type BodyPiece = string | Uint8Array | { repeat: string; times: number };
@@ -218,7 +237,8 @@ function errorShapeProblems(text: string, status: number): string[] {
   }
   if (!isPlainObject(body) || !sameKeys(body, ["error"])) return ["error body is not exactly {error}"];
   const error = body.error;
-  if (!isPlainObject(error) || !sameKeys(error, ["code", "message"])) return ["error is not exactly {code, message}"];
+  const extras = isPlainObject(error) && typeof error.code === "string" ? (ERROR_EXTRAS[error.code] ?? []) : [];
+  if (!isPlainObject(error) || !sameKeys(error, ["code", "message", ...extras])) return ["error is not exactly {code, message}"];
   if (typeof error.code !== "string" || typeof error.message !== "string") return ["code and message must be strings"];
   if (!Object.hasOwn(ERROR_STATUS, error.code)) return [`unknown error code ${error.code}`];
   if (ERROR_STATUS[error.code] !== status) return [`error code ${error.code} answered with status ${status}`];
@@ -561,7 +581,7 @@ function segmentArb(targets: Targets) {
   return fc.oneof(
     { weight: 6, arbitrary: validName },
     { weight: 4, arbitrary: fc.constantFrom(...targets.scratch, targets.project, "default") },
-    { weight: 2, arbitrary: fc.constantFrom("", ".", "..", "%2e%2e", "%2E", "%2F", "%00", "%", "%zz", "%C3%A9", "%FF%FE", "a%2Fb", "?", "#", "\\", ";", "~", "subscribe", "subscribers") },
+    { weight: 2, arbitrary: fc.constantFrom("", ".", "..", "%2e%2e", "%2E", "%2F", "%00", "%", "%zz", "%C3%A9", "%FF%FE", "a%2Fb", "?", "#", "\\", ";", "~", "subscribe", "subscribers", "__ds", "subscriptions", "jwks.json", "claim", "callback") },
     { weight: 1, arbitrary: fc.string({ unit: "grapheme", maxLength: 12 }).map(encodeURIComponent) },
     { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 12 }) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 8 }).map(percentBytes) },
@@ -570,11 +590,13 @@ function segmentArb(targets: Targets) {
 }
 
 const ROUTE_PREFIXES = ["/v1/stream/", "/v1/estuary/subscribe/", "/v1/estuary/subscribers/", "/v1/estuary/", "/v1/connections/"];
+/** Subscription routes name subscriptions, not streams: random paths only (a DELETE of any id is a 204). */
+const RESERVED_PREFIX = "/v1/stream/__ds/subscriptions/";
 
 export function pathArb(targets: Targets) {
   const segment = segmentArb(targets);
   const routed = fc
-    .tuple(fc.constantFrom(...ROUTE_PREFIXES), fc.array(segment, { minLength: 1, maxLength: 3 }), fc.constantFrom("", "", "", "/", "//"))
+    .tuple(fc.constantFrom(...ROUTE_PREFIXES, RESERVED_PREFIX), fc.array(segment, { minLength: 1, maxLength: 3 }), fc.constantFrom("", "", "", "/", "//"))
     .map(([prefix, segments, tail]) => `${prefix}${segments.join("/")}${tail}`);
   const projectStream = fc
     .tuple(fc.constantFrom(...ROUTE_PREFIXES), fc.constantFrom(...targets.scratch), fresh("e-"))
@@ -587,6 +609,7 @@ export function pathArb(targets: Targets) {
     // The public routes, and near misses of them.
     fc.constantFrom("/v1/openapi.json", "/v1/openapi.json/", "/v1/openapi.json/x", "/v1/OPENAPI.JSON", "/v1/openapi", "/v1/./openapi.json"),
     fc.constantFrom("/health", "/health/", "/health/x", "/HEALTH", "/v1/health", "/v1/connections", "/v1/connections/"),
+    fc.constantFrom("/v1/stream/__ds", "/v1/stream/__ds/", "/v1/stream/__ds/jwks.json", "/v1/stream/__ds/jwks.json/x", "/v1/stream/__ds/subscriptions", "/v1/stream/__ds/x", "/v1/stream/__ds/__ds"),
     fc.array(segment, { maxLength: 4 }).map((segments) => `/${segments.join("/")}`),
   );
   return fc.oneof(
@@ -729,6 +752,48 @@ function coherentRequest(targets: Targets) {
     headers: {},
     body: [],
   }));
+  const subscriptionId = fc.oneof(fc.constantFrom("s-1", "s-2", "s-3"), fresh("s-"));
+  const dsBody = fc.record(
+    {
+      type: fc.oneof(fc.constantFrom("webhook", "pull-wake"), headerValue(10)),
+      pattern: fc.oneof(fc.constantFrom(`${project}/*`, `${project}/**`, "*", "**", "a/b/c", ""), scratch.map((name) => `${project}/${name}`)),
+      streams: fc.array(fc.oneof(scratch.map((name) => `${project}/${name}`), validName, headerValue(20)), { maxLength: 3 }),
+      webhook: fc.record({ url: fc.constantFrom("https://example.com/hook", "http://10.0.0.1/hook", "https://169.254.169.254/", "http://127.0.0.1:1/hook", "ftp://x", "not a url") }),
+      wake_stream: fc.oneof(fc.constantFrom(`${project}/wake-pool`), validName),
+      lease_ttl_ms: fc.oneof(fc.constantFrom(1_000, 30_000, 600_000), fc.integer()),
+      description: fc.string({ maxLength: 30 }),
+    },
+    { requiredKeys: [] },
+  );
+  const dsAnswer = fc.record(
+    {
+      wake_id: fc.oneof(fc.constant("w_0"), headerValue(10)),
+      generation: fc.integer({ min: -1, max: 3 }),
+      acks: fc.array(fc.record({ stream: scratch.map((name) => `${project}/${name}`), offset: fc.oneof(small, fc.constantFrom("-1", "now")) }), { maxLength: 2 }),
+      done: fc.boolean(),
+    },
+    { requiredKeys: [] },
+  );
+  const reserved = fc
+    .tuple(
+      fc.constantFrom("PUT", "PUT", "GET", "DELETE", "POST", "PATCH"),
+      subscriptionId,
+      fc.constantFrom("", "", "", "/streams", `/streams/${encodeURIComponent(`${project}/x`)}`, "/claim", "/callback", "/ack", "/release"),
+      dsBody,
+      dsAnswer,
+      sometimes(fc.constantFrom("Bearer junk.token", "Bearer x", "Basic abc"), 1, 1),
+    )
+    .map(([method, id, action, body, answer, callbackToken]): Route => {
+      const answering = ["/callback", "/ack", "/release"].includes(action);
+      const json = action === "" ? body : action === "/streams" ? { streams: body.streams ?? [] } : action === "/claim" ? { worker: "w-1" } : answer;
+      return {
+        method: action === "" ? method : action.startsWith("/streams/") ? "DELETE" : "POST",
+        path: `/v1/stream/__ds/subscriptions/${id}${action}`,
+        query: "",
+        headers: { "Content-Type": "application/json", ...(answering && callbackToken !== null ? { Authorization: callbackToken } : {}) },
+        body: [JSON.stringify(json)],
+      };
+    });
   const admin = fc.tuple(fc.constantFrom("POST", "GET", "PATCH"), fresh("ap-"), adminBody).map(([method, name, body]): Route => ({
     method,
     path: method === "POST" ? "/v1/admin/projects" : `/v1/admin/projects/${name}`,
@@ -746,6 +811,7 @@ function coherentRequest(targets: Targets) {
     { weight: 2, arbitrary: estuaryRoute },
     { weight: 1, arbitrary: connections },
     { weight: 1, arbitrary: admin },
+    { weight: 2, arbitrary: reserved },
   );
   // One in three gets a few random protocol headers on top.
   const extra = sometimes(headersArb(targets), 1, 2);

@@ -34,8 +34,21 @@ const ROUTES: { method: string; path: string; body?: string; headers?: Record<st
   { method: "GET", path: "/v1/connections/acme" },
 ];
 
+/** The reserved subscription APIs: managing and claiming need a project token (protocol codes). */
+const DS_ROUTES: typeof ROUTES = [
+  { method: "PUT", path: "/v1/stream/__ds/subscriptions/s-1", body: '{"type":"pull-wake","pattern":"acme/*","wake_stream":"acme/wake"}', headers: json },
+  { method: "GET", path: "/v1/stream/__ds/subscriptions/s-1" },
+  { method: "DELETE", path: "/v1/stream/__ds/subscriptions/s-1" },
+  { method: "POST", path: "/v1/stream/__ds/subscriptions/s-1/streams", body: '{"streams":["acme/orders"]}', headers: json },
+  { method: "DELETE", path: "/v1/stream/__ds/subscriptions/s-1/streams/acme%2Forders" },
+  { method: "POST", path: "/v1/stream/__ds/subscriptions/s-1/claim", body: '{"worker":"w"}', headers: json },
+];
+
+/** Callbacks, acks and releases are authorized by a wake's callback token, never by a project token. */
+const CALLBACK_ROUTES = ["callback", "ack", "release"].map((action) => `/v1/stream/__ds/subscriptions/s-1/${action}`);
+
 /** Routes anyone may read, auth on or not. */
-const PUBLIC_ROUTES = ["/", "/health", "/v1/openapi.json"];
+const PUBLIC_ROUTES = ["/", "/health", "/v1/openapi.json", "/v1/stream/__ds/jwks.json"];
 
 const CREDENTIALS: Record<string, Record<string, string>> = {
   "no token": {},
@@ -65,11 +78,35 @@ describe("the production configuration", () => {
   }
 
   for (const [credential, auth] of Object.entries(CREDENTIALS)) {
+    it(`answers every subscription management route with 401 for a request with ${credential}`, async () => {
+      for (const route of DS_ROUTES) {
+        const response = await fetch(`${server.baseUrl}${route.path}`, { method: route.method, headers: { ...route.headers, ...auth }, body: route.body });
+        expect(response.status, `${route.method} ${route.path}`).toBe(401);
+        expect(await response.json()).toEqual({ error: { code: "UNAUTHORIZED", message: expect.any(String) } });
+      }
+    });
+  }
+
+  it("refuses callbacks, acks and releases without a callback token, and finds no wake with a made-up one", async () => {
+    for (const path of CALLBACK_ROUTES) {
+      const body = JSON.stringify({ wake_id: "w_x", generation: 1, done: true });
+      const bare = await fetch(`${server.baseUrl}${path}`, { method: "POST", headers: json, body });
+      expect(bare.status, path).toBe(401);
+      expect(await bare.json()).toEqual({ error: { code: "TOKEN_INVALID", message: expect.any(String) } });
+      for (const auth of Object.values(CREDENTIALS).slice(1)) {
+        const response = await fetch(`${server.baseUrl}${path}`, { method: "POST", headers: { ...json, ...auth }, body });
+        expect(response.status, path).toBe(404);
+        expect(await response.json()).toEqual({ error: { code: "SUBSCRIPTION_NOT_FOUND", message: expect.any(String) } });
+      }
+    }
+  });
+
+  for (const [credential, auth] of Object.entries(CREDENTIALS)) {
     it(`answers the public routes with 200 for a request with ${credential}`, async () => {
       for (const path of PUBLIC_ROUTES) {
         const response = await fetch(`${server.baseUrl}${path}`, { headers: auth });
         expect(response.status, path).toBe(200);
-        expect(response.headers.get("Content-Type"), path).toMatch(/^application\/json/);
+        expect(response.headers.get("Content-Type"), path).toMatch(/^application\/(jwk-set\+)?json/);
         await response.body?.cancel();
       }
     });

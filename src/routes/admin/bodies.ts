@@ -1,11 +1,14 @@
 // Request and response bodies of the admin routes. Requests are validated with these schemas;
 // responses are described by them (the OpenAPI document is generated from both).
 import { z } from "zod";
-import { isValidName } from "../../protocol/stream-address";
+import { isValidName, RESERVED_NAME } from "../../protocol/stream-address";
 import { CorsOriginsSchema } from "../../projects/cors-origins";
 import { SCOPES } from "../../auth/token";
 
-export const ProjectNameSchema = z.string().refine(isValidName, "project names are 1-128 characters of A-Z a-z 0-9 . _ ~ -");
+export const ProjectNameSchema = z
+  .string()
+  .refine(isValidName, "project names are 1-128 characters of A-Z a-z 0-9 . _ ~ -")
+  .refine((name) => name !== RESERVED_NAME, `${RESERVED_NAME} is reserved for the protocol's control routes`);
 
 export const CreateProjectSchema = z.object({ project: ProjectNameSchema, corsOrigins: CorsOriginsSchema.default([]) });
 

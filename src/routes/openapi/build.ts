@@ -33,11 +33,14 @@ export type Auth =
   /** Reads: a token with this scope, or none at all when the stream is public. */
   | { tokenUnlessPublic: Scope }
   | "admin"
+  /** The callback token a wake carries (reserved subscription APIs), not a project token. */
+  | "callbackToken"
   | "anyone";
 
 function security(auth: Auth): Json[] {
   if (auth === "anyone") return [];
   if (auth === "admin") return [{ adminToken: [] }];
+  if (auth === "callbackToken") return [{ callbackToken: [] }];
   // Scopes as roles of a bearer scheme are allowed by 3.1; an empty requirement makes auth optional.
   if ("token" in auth) return [{ projectToken: [auth.token] }];
   return [{ projectToken: [auth.tokenUnlessPublic] }, {}];
@@ -246,6 +249,11 @@ export function buildDocument({ info, sections, pathParams }: DocumentParts): Js
             "A project token: an HS256 JWT signed with one of the project's secrets (kid header optional), claims sub (the project), scope (read, write or manage; each includes the ones before it), exp, and optionally streams (names, or prefixes ending in *). Required only when the deployment runs with AUTH_MODE=on.",
         },
         adminToken: { type: "http", scheme: "bearer", description: "The deployment's ADMIN_TOKEN secret (unset: the admin API answers 404)." },
+        callbackToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "The callback token of a subscription's wake: callback_token in a webhook body, or token in a claim's answer. Valid for its wake generation only.",
+        },
       },
     },
   };

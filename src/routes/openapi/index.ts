@@ -9,6 +9,7 @@ import { buildDocument, jsonResponse, type Json, type Section } from "./build";
 import { connectionSection } from "./connections";
 import { estuarySection } from "./estuary";
 import { streamSection } from "./streams";
+import { subscriptionSection } from "./subscriptions";
 
 /** The service version the document states (package.json's; test/node/openapi.test.ts keeps them equal). */
 export const API_VERSION = "0.1.0";
@@ -70,12 +71,14 @@ export function openApiDocument(): Json {
       description:
         'Append-only streams over HTTP (the Durable Streams protocol) and estuaries: per-subscriber streams fed exactly once from a source. Errors are always {"error":{"code","message"}}. With AUTH_MODE=off (local development) no route needs a token.',
     },
-    sections: [serviceSection(), streamSection(), estuarySection(), connectionSection(), adminSection()],
+    sections: [serviceSection(), streamSection(), subscriptionSection(), estuarySection(), connectionSection(), adminSection()],
     pathParams: {
       project: ProjectNameSchema.meta({ description: `The project: ${NAME_RULE}.` }),
       stream: z.string().meta({ description: `The stream (on estuary routes: the source stream): ${NAME_RULE}.` }),
       estuaryId: z.string().meta({ description: `The estuary, which is the stream of this name in the project: ${NAME_RULE}.` }),
       kid: z.string().meta({ description: "A secret's id, as returned when it was created." }),
+      id: z.string().meta({ description: "A subscription id (reserved subscription APIs); ids are deployment-wide." }),
+      path: z.string().meta({ description: "A stream path relative to /v1/stream/ (`project/stream`), URL-encoded as one segment." }),
     },
   });
   return cached;

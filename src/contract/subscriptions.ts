@@ -1,0 +1,42 @@
+// The wire contract between streams (which subscriptions watch them), the project's stream registry
+// and subscriptions: the shapes all three exchange, so none imports another's internals.
+import { z } from "zod";
+import { DEFAULT_PROJECT } from "../protocol/stream-address";
+import { StreamKeySchema } from "./fanout";
+
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A subscription id as the protocol's URLs carry it. */
+export const SubscriptionIdSchema = z.string().min(1).max(200);
+/** Changes each time a subscription id is created again, so late calls for an old one are ignored. */
+export const IncarnationSchema = z.string().min(1).max(64);
+
+/** A subscription watching a stream: the stream tells it about each append. */
+export const WatcherSchema = z.object({ subscription: SubscriptionIdSchema, incarnation: IncarnationSchema });
+export type Watcher = z.infer<typeof WatcherSchema>;
+
+/** Stream -> a subscription watching it (or matching it, found at creation): it now reaches `tail`. */
+export const StreamAppendedSchema = z.object({ stream: StreamKeySchema, incarnation: IncarnationSchema, tail: Count });
+export type StreamAppended = z.infer<typeof StreamAppendedSchema>;
+/** "gone": the subscription (this incarnation) no longer watches the stream; the stream drops it. */
+export type AppendedOutcome = "ok" | "gone";
+
+/** Stream -> a subscription watching it: the stream was deleted. */
+export const StreamGoneSchema = z.object({ stream: StreamKeySchema, incarnation: IncarnationSchema });
+export type StreamGone = z.infer<typeof StreamGoneSchema>;
+
+/**
+ * A subscription's interest in a project's streams, kept by the project's registry: `glob` is one
+ * stream-name segment, `*` or `**` (every stream of the project) or a literal name.
+ */
+export const WatchGlobSchema = z.object({ subscription: SubscriptionIdSchema, incarnation: IncarnationSchema, glob: z.string().min(1).max(128) });
+export type WatchGlob = z.infer<typeof WatchGlobSchema>;
+
+export function globMatches(glob: string, stream: string): boolean {
+  return glob === "*" || glob === "**" || glob === stream;
+}
+
+/** The path a subscription reports for a stream: relative to /v1/stream/, the default project's as one segment. */
+export function relativePath(key: string): string {
+  const prefix = `${DEFAULT_PROJECT}/`;
+  return key.startsWith(prefix) ? key.slice(prefix.length) : key;
+}

@@ -1,0 +1,69 @@
+// The project's stream registry (ProjectDO's tables registry_*): which streams exist and which
+// stream globs subscriptions watch. It answers the two questions a subscription's links need: "which
+// existing streams match this glob" (when a subscription is created) and "which subscriptions match
+// this new stream" (when a stream is created). Appends never come here.
+import type { Watcher, WatchGlob } from "../contract/subscriptions";
+
+/** A glob over every stream answers at most this many existing streams (the rest link on their next create). */
+export const MAX_LISTED_STREAMS = 10_000;
+
+export class StreamRegistry {
+  constructor(private readonly sql: SqlStorage) {}
+
+  /** Records the stream; returns the subscriptions whose globs match it. */
+  addStream(name: string, generation: number): Watcher[] {
+    this.sql.exec(
+      `INSERT INTO registry_streams (name, generation) VALUES (?, ?)
+       ON CONFLICT (name) DO UPDATE SET generation = MAX(generation, excluded.generation)`,
+      name,
+      generation,
+    );
+    return this.watchersOf(name);
+  }
+
+  /** Forgets the stream, unless a later generation of it registered meanwhile (calls may cross). */
+  removeStream(name: string, generation: number): void {
+    this.sql.exec("DELETE FROM registry_streams WHERE name = ? AND generation <= ?", name, generation);
+  }
+
+  watchersOf(name: string): Watcher[] {
+    return this.sql
+      .exec<{ subscription: string; incarnation: string }>(
+        "SELECT DISTINCT subscription, incarnation FROM registry_watches WHERE glob IN ('*', '**') OR glob = ?",
+        name,
+      )
+      .toArray();
+  }
+
+  /** Records the glob (replacing an older incarnation's); returns the existing streams it matches. */
+  addWatch(watch: WatchGlob): string[] {
+    this.sql.exec("DELETE FROM registry_watches WHERE subscription = ? AND incarnation != ?", watch.subscription, watch.incarnation);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO registry_watches (subscription, incarnation, glob) VALUES (?, ?, ?)",
+      watch.subscription,
+      watch.incarnation,
+      watch.glob,
+    );
+    if (watch.glob === "*" || watch.glob === "**") {
+      return this.sql
+        .exec<{ name: string }>("SELECT name FROM registry_streams ORDER BY name LIMIT ?", MAX_LISTED_STREAMS)
+        .toArray()
+        .map((row) => row.name);
+    }
+    return this.sql.exec<{ name: string }>("SELECT name FROM registry_streams WHERE name = ?", watch.glob).toArray().map((row) => row.name);
+  }
+
+  /** Drops one glob of the subscription's incarnation, or all of them when `glob` is null. */
+  removeWatch(watch: Watcher, glob: string | null): void {
+    if (glob === null) {
+      this.sql.exec("DELETE FROM registry_watches WHERE subscription = ? AND incarnation = ?", watch.subscription, watch.incarnation);
+    } else {
+      this.sql.exec(
+        "DELETE FROM registry_watches WHERE subscription = ? AND incarnation = ? AND glob = ?",
+        watch.subscription,
+        watch.incarnation,
+        glob,
+      );
+    }
+  }
+}

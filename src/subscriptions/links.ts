@@ -1,0 +1,45 @@
+// A subscription's links as the protocol reports them: offsets, pending work, and the checks an ack
+// must pass (protocol §7: known stream, not -1, no regression, not beyond the tail).
+import { formatOffset, parseOffset } from "../protocol/offsets";
+import { dsFail, type DsFailure } from "./errors";
+import type { Link, StreamInfo } from "./repository";
+
+/** The acked position; "-1" (before the first byte) is position 0; null while unknown. */
+export function ackedPosition(link: Link): number | null {
+  if (link.acked === null) return null;
+  if (link.acked === "-1") return 0;
+  const offset = parseOffset(link.acked);
+  return offset?.kind === "at" ? offset.position : 0;
+}
+
+export function isPending(link: Link): boolean {
+  const acked = ackedPosition(link);
+  return acked !== null && link.tail > acked;
+}
+
+export function infoOf(link: Link): StreamInfo {
+  return {
+    path: link.path,
+    link_type: link.explicit ? "explicit" : "glob",
+    acked_offset: link.acked ?? formatOffset(link.tail),
+    tail_offset: formatOffset(link.tail),
+    has_pending: isPending(link),
+  };
+}
+
+export interface Ack {
+  stream?: string | undefined;
+  path?: string | undefined;
+  offset: string;
+}
+
+/** The position an ack moves its link to, or why it may not. `tail` is the stream's freshest known tail. */
+export function checkAck(link: Link | null, offset: string, tail: number): { ok: true; position: number } | DsFailure {
+  if (!link) return dsFail("INVALID_OFFSET", "ack names a stream this subscription does not cover");
+  if (offset === "-1") return dsFail("INVALID_OFFSET", "ack offset must not be -1");
+  const parsed = parseOffset(offset);
+  if (parsed?.kind !== "at") return dsFail("INVALID_OFFSET", "ack offset is not an offset");
+  if (parsed.position < (ackedPosition(link) ?? 0)) return dsFail("INVALID_OFFSET", "ack offset regresses the acked offset");
+  if (parsed.position > tail) return dsFail("INVALID_OFFSET", "ack offset is beyond the stream's tail");
+  return { ok: true, position: parsed.position };
+}

@@ -1,0 +1,277 @@
+// The wake lifecycle of a subscription (protocol §7): when a linked stream's tail passes its acked
+// offset and no wake is outstanding, a wake starts: generation + 1, a new wake id and a snapshot of
+// the tails. A webhook wake is POSTed (retried with backoff while it fails); a pull-wake wake is
+// appended to the wake stream and claimed by a worker. Callbacks, acks and releases must present a
+// token of the current generation and name the current wake, or they are FENCED. A lease that runs
+// out ends the wake, and a new one starts if work is pending. All of it is stored, and due times
+// are alarm tasks.
+import type { AppendedOutcome } from "../contract/subscriptions";
+import { relativePath } from "../contract/subscriptions";
+import { streamStub, type Env } from "../env";
+import { formatOffset } from "../protocol/offsets";
+import type { Outbox } from "../storage/outbox";
+import type { SubscriptionCall } from "./calls";
+import type { AnswerResult, ClaimResult, SubscriptionView, WakeAnswer } from "./commands";
+import { canonicalConfig } from "./config";
+import { DELIVERY_TIMEOUT_MS, postWake, retryDelay } from "./delivery";
+import { dsFail, type DsFailure } from "./errors";
+import { applyAcks, refreshTails } from "./acks";
+import { infoOf, isPending } from "./links";
+import { parsePattern, parseStreamRef, patternCovers } from "./paths";
+import type { Link, SubscriptionRepository, SubscriptionState } from "./repository";
+import { checkToken, issueToken } from "./tokens";
+
+/**
+ * A wake lists at most this many pending streams (the rest stay pending for the next wake): it
+ * bounds the stored snapshot (SQLite caps a value at 2 MB) and the webhook body.
+ */
+export const MAX_WAKE_STREAMS = 1_000;
+
+export class Wakes {
+  state: SubscriptionState | null = null;
+  /** Makes one webhook POST. Replaceable so tests can inject failures. */
+  post: typeof postWake = postWake;
+
+  constructor(
+    private readonly env: Env,
+    private readonly storage: DurableObjectStorage,
+    private readonly repo: SubscriptionRepository,
+    private readonly outbox: Outbox<SubscriptionCall>,
+    private readonly replan: () => void,
+  ) {}
+
+  save(state: SubscriptionState): void {
+    this.repo.save(state, canonicalConfig(state.config));
+    this.state = state;
+  }
+
+  nextDue(): number | null {
+    const state = this.state;
+    if (!state) return null;
+    const due = [state.deliveryDueAt, state.leaseExpiresAt].filter((at): at is number => at !== null);
+    return due.length > 0 ? Math.min(...due) : null;
+  }
+
+  view(): SubscriptionView {
+    const state = this.mustState();
+    const { config } = state;
+    return {
+      id: state.id,
+      type: config.type,
+      pattern: config.pattern,
+      streams: this.repo.links().map((link) => {
+        const { path, link_type, acked_offset } = infoOf(link);
+        return { path, link_type, acked_offset };
+      }),
+      webhook: config.webhook,
+      wake_stream: config.wake_stream,
+      lease_ttl_ms: config.lease_ttl_ms,
+      created_at: new Date(state.createdAt).toISOString(),
+      status: state.status,
+      last_error: state.lastError,
+      description: config.description,
+    };
+  }
+
+  /** A watched (or newly matching) stream reached `tail`. */
+  streamReached(stream: string, incarnation: string, tail: number): AppendedOutcome {
+    const state = this.state;
+    if (!state || state.incarnation !== incarnation) return "gone";
+    const path = relativePath(stream);
+    const link = this.repo.link(path);
+    if (!link) {
+      const pattern = state.config.pattern ? parsePattern(state.config.pattern) : null;
+      if (!pattern || !patternCovers(pattern, stream)) return "gone";
+      // Found after the subscription was made: everything in it is pending.
+      this.repo.saveLink({ path, streamKey: stream, explicit: false, glob: true, acked: "-1", tail });
+    } else if (tail > link.tail) {
+      this.repo.saveLink({ ...link, tail });
+    }
+    this.maybeWake();
+    return "ok";
+  }
+
+  /** A link's stream answered its tail when watched: a new link is acked there. */
+  linked(stream: string, tail: number): void {
+    const link = this.repo.link(relativePath(stream));
+    if (!link) return;
+    const acked = link.acked ?? formatOffset(tail);
+    this.repo.saveLink({ ...link, acked, tail: Math.max(link.tail, tail) });
+    this.maybeWake();
+  }
+
+  /** Callback (webhook), ack and release (pull-wake). */
+  async answer(token: string, answer: WakeAnswer, kind: "callback" | "ack" | "release"): Promise<AnswerResult> {
+    const state = this.state;
+    if (!state) return dsFail("SUBSCRIPTION_NOT_FOUND", "subscription not found");
+    if (kind !== "callback" && state.config.type !== "pull-wake") return dsFail("INVALID_REQUEST", "subscription is not pull-wake");
+    const checked = await checkToken(state.tokenSecret, token, { sub: state.id, inc: state.incarnation }, Date.now());
+    if (!checked.ok) return dsFail(checked.code, checked.code === "TOKEN_EXPIRED" ? "token expired" : "token invalid");
+    const now = this.state;
+    if (!now || now.incarnation !== state.incarnation) return dsFail("SUBSCRIPTION_NOT_FOUND", "subscription not found");
+    if (!now.wakeId || checked.epoch !== now.generation || answer.generation !== now.generation || answer.wake_id !== now.wakeId) {
+      return dsFail("FENCED", "the wake generation is stale");
+    }
+    if (kind !== "release") {
+      const acked = await applyAcks(this.env, this.storage, this.repo, answer.acks ?? []);
+      if (acked) return acked;
+    }
+    const current = this.state;
+    if (!current) return dsFail("SUBSCRIPTION_NOT_FOUND", "subscription not found");
+    if (current.wakeId !== answer.wake_id) return dsFail("FENCED", "the wake generation is stale");
+    if (kind === "release" || answer.done === true) {
+      this.finish(current);
+      return { ok: true, next_wake: this.maybeWake() };
+    }
+    this.save({ ...current, leaseExpiresAt: Date.now() + current.config.lease_ttl_ms });
+    this.replan();
+    return { ok: true, next_wake: false };
+  }
+
+  async claim(worker: string): Promise<ClaimResult> {
+    const first = this.state;
+    if (!first) return dsFail("SUBSCRIPTION_NOT_FOUND", "subscription not found");
+    if (first.config.type !== "pull-wake") return dsFail("INVALID_REQUEST", "subscription is not pull-wake");
+    if (first.holder) return alreadyClaimed(first);
+    // The append that made work pending may still be on its way here: ask the streams.
+    if (!first.wakeId && !this.repo.links().some(isPending)) await refreshTails(this.env, this.repo);
+    if (this.state?.holder) return alreadyClaimed(this.state);
+    if (this.state && !this.state.wakeId && !this.maybeWake()) return dsFail("NO_PENDING_WORK", "the subscription has no pending work");
+    const waking = this.state;
+    if (!waking) return dsFail("SUBSCRIPTION_NOT_FOUND", "subscription not found");
+    const now = Date.now();
+    const token = await issueToken(waking.tokenSecret, { sub: waking.id, inc: waking.incarnation, epoch: waking.generation }, now);
+    // Checked again after the await: another claim may have won, or the wake moved on.
+    const state = this.state;
+    if (!state || state.incarnation !== waking.incarnation) return dsFail("SUBSCRIPTION_NOT_FOUND", "subscription not found");
+    if (state.holder) return alreadyClaimed(state);
+    if (!state.wakeId || state.generation !== waking.generation) return dsFail("NO_PENDING_WORK", "the subscription has no pending work");
+    this.save({ ...state, holder: worker, leaseExpiresAt: now + state.config.lease_ttl_ms });
+    this.replan();
+    const streams = this.repo.links().filter(isPending).slice(0, MAX_WAKE_STREAMS).map(infoOf);
+    return { ok: true, wake_id: state.wakeId, generation: state.generation, token, streams, lease_ttl_ms: state.config.lease_ttl_ms };
+  }
+
+  /** The alarm: expired leases end their wakes; due webhook attempts are made. */
+  async runDue(now: number): Promise<void> {
+    const state = this.state;
+    if (!state) return;
+    if (state.leaseExpiresAt !== null && state.leaseExpiresAt <= now) {
+      this.finish(state);
+      this.maybeWake();
+    }
+    const due = this.state;
+    if (due?.deliveryDueAt != null && due.deliveryDueAt <= now) await this.deliver(due, now);
+  }
+
+  async appendWakeEvent(stream: string, event: string): Promise<void> {
+    const stub = streamStub(this.env, stream);
+    const head = await stub.head();
+    if (!head.ok) {
+      console.warn(`wake stream ${stream} is unavailable (${head.message}); wake event dropped`);
+      return;
+    }
+    const result = await stub.append({ contentType: head.contentType, body: new TextEncoder().encode(event), close: false });
+    if (!result.ok) console.warn(`appending a wake event to ${stream} failed (${result.message}); wake event dropped`);
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  /** Starts a wake if none is outstanding and work is pending; true if it did. */
+  private maybeWake(): boolean {
+    const state = this.state;
+    if (!state || state.wakeId || state.holder) return false;
+    const links = this.repo.links();
+    const trigger = links.find(isPending);
+    if (!trigger) return false;
+    const generation = state.generation + 1;
+    const next: SubscriptionState = {
+      ...state,
+      generation,
+      wakeId: `w_${hex(12)}`,
+      snapshot: links.filter(isPending).slice(0, MAX_WAKE_STREAMS).map(infoOf),
+      deliveryDueAt: state.config.type === "webhook" ? Date.now() : null,
+      attempts: 0,
+    };
+    this.storage.transactionSync(() => {
+      this.save(next);
+      const wakeStream = state.config.wake_stream ? parseStreamRef(state.config.wake_stream) : null;
+      if (wakeStream) {
+        const event = JSON.stringify({ type: "wake", subscription_id: state.id, stream: trigger.path, generation, ts: Date.now() });
+        this.outbox.add([{ call: { kind: "wakeEvent", stream: wakeStream.address.key, event } }]);
+      }
+    });
+    this.replan();
+    return true;
+  }
+
+  /** Ends the outstanding wake (done, released, or its lease ran out). */
+  private finish(state: SubscriptionState): void {
+    this.save({ ...state, wakeId: null, snapshot: [], holder: null, leaseExpiresAt: null, deliveryDueAt: null, attempts: 0 });
+    this.replan();
+  }
+
+  private async deliver(state: SubscriptionState, now: number): Promise<void> {
+    const url = state.config.webhook?.url;
+    const wakeId = state.wakeId;
+    if (!url || !wakeId) return this.save({ ...state, deliveryDueAt: null });
+    // Marked in flight: if this object dies mid-POST, the alarm tries again once the POST timed out.
+    this.save({ ...state, deliveryDueAt: now + DELIVERY_TIMEOUT_MS * 2 });
+    this.replan();
+    const token = await issueToken(state.tokenSecret, { sub: state.id, inc: state.incarnation, epoch: state.generation }, now);
+    const body = JSON.stringify({
+      subscription_id: state.id,
+      wake_id: wakeId,
+      generation: state.generation,
+      streams: state.snapshot,
+      callback_url: new URL(`/v1/stream/__ds/subscriptions/${encodeURIComponent(state.id)}/callback`, state.origin).href,
+      callback_token: token,
+    });
+    const result = await this.post(this.env, url, body, now);
+    const current = this.state;
+    // Finished (or superseded) while the POST was out: nothing more to do for it.
+    if (!current || current.wakeId !== wakeId) return;
+    if (!result.ok) {
+      const attempts = current.attempts + 1;
+      const delay = retryDelay(attempts);
+      console.warn(`webhook for subscription ${current.id} failed (attempt ${attempts}); retrying in ${delay} ms: ${result.error}`);
+      this.save({ ...current, attempts, deliveryDueAt: Date.now() + delay, status: "failed", lastError: result.error.slice(0, 1_000) });
+      this.replan();
+      return;
+    }
+    const delivered: SubscriptionState = { ...current, attempts: 0, deliveryDueAt: null, status: "active", lastError: null };
+    if (result.done) {
+      // The receiver finished the wake in its answer: everything in the snapshot is acked.
+      this.storage.transactionSync(() => {
+        for (const info of current.snapshot) {
+          const link = this.repo.link(info.path);
+          if (link && ackedAfter(link, info.tail_offset)) this.repo.saveLink({ ...link, acked: info.tail_offset });
+        }
+        this.finish(delivered);
+      });
+      this.maybeWake();
+      return;
+    }
+    // The receiver holds the wake for a lease, renewed by each callback.
+    this.save({ ...delivered, leaseExpiresAt: Date.now() + current.config.lease_ttl_ms });
+    this.replan();
+  }
+
+  private mustState(): SubscriptionState {
+    if (!this.state) throw new Error("subscription state is not loaded");
+    return this.state;
+  }
+}
+
+function alreadyClaimed(state: SubscriptionState): DsFailure {
+  return dsFail("ALREADY_CLAIMED", "another worker holds the claim", { current_holder: state.holder ?? "", generation: state.generation });
+}
+
+/** Whether acking at `offset` moves the link forward. */
+function ackedAfter(link: Link, offset: string): boolean {
+  return link.acked === null || link.acked === "-1" || offset > link.acked;
+}
+
+function hex(bytes: number): string {
+  return [...crypto.getRandomValues(new Uint8Array(bytes))].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}

@@ -2,9 +2,10 @@
 // outbox (storage/outbox.ts): each is written with the change and retried until it succeeds, so
 // each must be idempotent.
 import { z } from "zod";
-import { IncarnationSchema, SubscriptionIdSchema } from "../contract/subscriptions";
+import { IncarnationSchema, SubscriptionIdSchema, type Watcher } from "../contract/subscriptions";
 import { projectStub, streamStub, subscribersStub, subscriptionStub, type Env } from "../env";
 import { parseAddress } from "../protocol/stream-address";
+import type { AppliedPosition, StreamMeta } from "./repository";
 
 const Key = z.string().min(1).max(300);
 
@@ -60,3 +61,17 @@ export function pendingForkReleaseKey(fork: string, generation: number): string 
 
 /** The one pending report of this stream's open WebSockets to its project. */
 export const SOCKET_REPORT_KEY = "report-sockets";
+
+/** What a deleted stream owes other objects, written in the transaction that wipes it. */
+export function callsAfterDeletion(meta: StreamMeta, sources: readonly AppliedPosition[], watchers: readonly Watcher[]): StreamCall[] {
+  const calls: StreamCall[] = [];
+  if (meta.forkSource) calls.push({ kind: "releaseFork", source: meta.forkSource, fork: meta.name, generation: meta.generation });
+  // A deleted source ends its subscriptions (a re-created stream restarts positions at zero);
+  // a deleted estuary leaves the sources it was subscribed to.
+  if (meta.fanout) calls.push({ kind: "sourceDeleted", source: meta.name });
+  for (const { source } of sources) calls.push({ kind: "unsubscribe", source, estuary: meta.name });
+  // It leaves its project's registry, and the subscriptions watching it unlink it.
+  calls.push({ kind: "unregisterStream", stream: meta.name, generation: meta.generation });
+  for (const watcher of watchers) calls.push({ kind: "streamGone", stream: meta.name, ...watcher });
+  return calls;
+}

@@ -1,9 +1,9 @@
-// StreamDO: one Durable Streams stream in SQLite. A short list of RPC methods, each validating its
-// input and delegating to the module that owns the job: the log (log.ts, create.ts), forks
-// (forks.ts), the estuary side (estuary/receiver.ts), fan-out publishing (fanout-publisher.ts),
-// WebSocket live reads (live-sockets.ts, counted to the project by socket-report.ts), calls to
-// other objects (outbox) and the one alarm
-// (storage/alarm-planner.ts). HTTP lives in the Worker; the only request it forwards is a WebSocket upgrade.
+// StreamDO: one Durable Streams stream in SQLite. A list of RPC methods, each validating its input
+// and delegating to the module that owns the job: the log (log.ts, create.ts), forks (forks.ts), the
+// estuary side (estuary/receiver.ts), fan-out publishing (fanout-publisher.ts), subscriptions that
+// watch it (watchers.ts), WebSocket live reads (live-sockets.ts, counted by socket-report.ts), calls
+// to other objects (outbox, calls.ts) and the one alarm (storage/alarm-planner.ts). HTTP lives in
+// the Worker; the only request it forwards is a WebSocket upgrade.
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { DeliverySchema, StreamKeySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
@@ -15,33 +15,13 @@ import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
 import { CLOSE } from "../protocol/ws-frames";
 import { Outbox } from "../storage/outbox";
-import { sendStreamCall, StreamCallSchema, type StreamCall } from "./calls";
+import { callsAfterDeletion, sendStreamCall, StreamCallSchema, type StreamCall } from "./calls";
 import {
-  AppendCommandSchema,
-  AttachSourceSchema,
-  CreateCommandSchema,
-  HeadCommandSchema,
-  ReadCommandSchema,
-  RegisterForkSchema,
-  ReleaseForkSchema,
-  SliceRequestSchema,
-  type AppendCommand,
-  type AppendResult,
-  type AttachResult,
-  type AttachSource,
-  type ConnectionsResult,
-  type CreateCommand,
-  type CreateResult,
-  type DeleteResult,
-  type HeadCommand,
-  type HeadResult,
-  type ReadCommand,
-  type ReadResult,
-  type RegisterFork,
-  type RegisterForkResult,
-  type ReleaseFork,
-  type SliceRequest,
-  type SliceResult,
+  AppendCommandSchema, AttachSourceSchema, CreateCommandSchema, HeadCommandSchema, ReadCommandSchema,
+  RegisterForkSchema, ReleaseForkSchema, SliceRequestSchema, type AppendCommand, type AppendResult,
+  type AttachResult, type AttachSource, type ConnectionsResult, type CreateCommand, type CreateResult,
+  type DeleteResult, type HeadCommand, type HeadResult, type ReadCommand, type ReadResult, type RegisterFork,
+  type RegisterForkResult, type ReleaseFork, type SliceRequest, type SliceResult,
 } from "./commands";
 import { confirmExisting, createStream } from "./create";
 import { FanoutPublisher } from "./fanout-publisher";
@@ -291,15 +271,7 @@ export class StreamDO extends DurableObject<Env> {
       this.log.waiters.wake();
       return;
     }
-    const calls: StreamCall[] = [];
-    if (meta.forkSource) calls.push({ kind: "releaseFork", source: meta.forkSource, fork: meta.name, generation: meta.generation });
-    // A deleted source ends its subscriptions (a re-created stream restarts positions at zero);
-    // a deleted estuary leaves the sources it was subscribed to.
-    if (meta.fanout) calls.push({ kind: "sourceDeleted", source: meta.name });
-    for (const { source } of this.estuary.subscribedTo()) calls.push({ kind: "unsubscribe", source, estuary: meta.name });
-    // It leaves its project's registry, and the subscriptions watching it unlink it.
-    calls.push({ kind: "unregisterStream", stream: meta.name, generation: meta.generation });
-    for (const watcher of this.watchers.all()) calls.push({ kind: "streamGone", stream: meta.name, ...watcher });
+    const calls = callsAfterDeletion(meta, this.estuary.subscribedTo(), this.watchers.all());
     this.log.wipe(() => this.outbox.add(calls.map((call) => ({ call }))));
     this.watchers.cleared();
     this.estuary.clear();

@@ -3,12 +3,11 @@
 // eviction, and what an append to a watched or unwatched stream costs.
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { subscriptionStub } from "../../src/env";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { subscriptionStub, webhookKeyStub } from "../../src/env";
 import { STREAM_MIGRATIONS } from "../../src/stream/schema";
 import { applyMigrations } from "../../src/storage/migrations";
 import { signatureHeader } from "../../src/subscriptions/signing";
-import { webhookKeyStub } from "../../src/env";
 import type { SubscriptionDO } from "../../src/subscriptions/subscription-do";
 import type { SubscriptionState } from "../../src/subscriptions/repository";
 import { eventually } from "./estuary-support";
@@ -41,6 +40,10 @@ function stateOf(id: string): Promise<SubscriptionState | null> {
 async function createStream(path: string, body: string): Promise<void> {
   expect((await call(`/v1/stream/${path}`, { method: "PUT", headers: json, body })).status).toBe(201);
 }
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe("webhook URLs", () => {
   const unsafe = [
@@ -136,8 +139,11 @@ describe("pull-wake fencing", () => {
 
     // More data, then the lease runs out: the wake ends by itself and a new generation starts.
     expect((await call("/v1/stream/fence-src/a", { method: "POST", headers: json, body: '{"n":2}' })).status).toBe(204);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // Past the lease on the clock the Worker and its objects see (they share the test isolate).
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 1_100);
     await runDurableObjectAlarm(subscriptionStub(env, "fence"));
+    vi.useRealTimers();
     expect((await stateOf("fence"))?.holder).toBeNull();
     await expectDsError(await post("fence", "/ack", { wake_id: claimed.wake_id, generation: 1, done: true }, claimed.token), 409, "FENCED");
 

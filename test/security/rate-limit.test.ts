@@ -1,11 +1,16 @@
-// With the production limits, a project's subscribes past 100 in a 10 s window get 429 with Retry-After; other projects are unaffected.
+// With the production limits: a project's subscribes past 100 in a 10 s window get 429 with
+// Retry-After, other projects are unaffected; a token's WebSocket upgrades past 100 in a window get
+// 429 before any 101, other tokens are unaffected.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep, stopServer, unique } from "../estuary/harness";
 import type { DevServer } from "../support/wrangler-dev";
 import { Admin, bearer, JSON_HEADERS, parseJson, send, startProductionServer, type Outcome } from "./auth-support";
+import { upgrade, type UpgradeOutcome } from "./ws-support";
 
 /** SUBSCRIBE_LIMITER in [env.production]: 100 per project per 10 s window. */
 const SUBSCRIBE_LIMIT = 100;
+/** UPGRADE_LIMITER in [env.production]: 100 WebSocket upgrades per token per 10 s window. */
+const UPGRADE_LIMIT = 100;
 const PERIOD_MS = 10_000;
 /** The burst gives up here: a limit that is not enforced fails the test instead of running on. */
 const MAX_REQUESTS = 150;
@@ -96,5 +101,42 @@ describe("the subscribe rate limit", () => {
     await sleep(Math.max(0, nextWindow - Date.now()) + 100);
     const outcome = await subscribe(LIMITED, tokens.limited, "feed");
     expect(outcome.status, outcome.body).toBe(200);
+  });
+});
+
+describe("the WebSocket upgrade rate limit", () => {
+  it("refuses a token's 101st upgrade in a window with 429 and no 101, and leaves other tokens alone", async () => {
+    // Tokens minted alike in the same second are the same JWT: the other one differs in scope.
+    const busy = await admin.mint(NEIGHBOUR, ["read"]);
+    const other = await admin.mint(NEIGHBOUR, ["write"]);
+    const url = `${server.baseUrl}/v1/stream/${NEIGHBOUR}/${SOURCE}?offset=now&live=ws`;
+    const left = PERIOD_MS - (Date.now() % PERIOD_MS);
+    if (left < BURST_ROOM_MS) await sleep(left + 50);
+    const startedIn = windowOf(Date.now());
+
+    const opened: UpgradeOutcome[] = [];
+    let refusal: UpgradeOutcome | undefined;
+    try {
+      for (let sent = 0; sent < MAX_REQUESTS && !refusal; sent++) {
+        const outcome = await upgrade(url, bearer(busy));
+        if (outcome.status === 429) refusal = outcome;
+        else {
+          expect(outcome.status, outcome.body).toBe(101);
+          opened.push(outcome);
+        }
+      }
+      expect(refusal, `no 429 within ${MAX_REQUESTS} upgrades`).toBeDefined();
+      expect(opened).toHaveLength(UPGRADE_LIMIT);
+      expect(refusal?.socket).toBeNull();
+      expect(refusal?.headers.get("retry-after")).toBe("10");
+      expect(parseJson(refusal?.body ?? "")).toEqual({ error: { code: "rate_limited", message: expect.any(String) } });
+      // The limit is the token's: another token of the same project still upgrades.
+      const neighbour = await upgrade(url, bearer(other));
+      expect(neighbour.status, neighbour.body).toBe(101);
+      opened.push(neighbour);
+      expect(windowOf(Date.now()), "the burst outlasted its window").toBe(startedIn);
+    } finally {
+      for (const outcome of opened) outcome.socket?.close();
+    }
   });
 });

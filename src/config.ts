@@ -18,7 +18,14 @@ const ConfigSchema = z.object({
   AUTH_CACHE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   /** Bearer token for /v1/admin (set with `wrangler secret put ADMIN_TOKEN`); unset: admin API off. */
   ADMIN_TOKEN: z.string().optional(),
-  MAX_SUBSCRIBERS_PER_SOURCE: z.coerce.number().int().min(1).default(10_000),
+  /**
+   * Sources with more subscribers than this push only to hot estuaries (a live reader, or read within
+   * ESTUARY_HOT_MS); the others pull on read. docs/fanout-cost.md derives the default.
+   */
+  FANOUT_PULL_THRESHOLD: z.coerce.number().int().min(0).default(1_000),
+  /** How long a read keeps an estuary hot (pushed to): the lease each read takes or renews. */
+  ESTUARY_HOT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  MAX_SUBSCRIBERS_PER_SOURCE: z.coerce.number().int().min(1).default(1_000_000),
   MAX_SUBSCRIPTIONS_PER_ESTUARY: z.coerce.number().int().min(1).default(100),
   /**
    * Open WebSockets per stream. The platform allows 32,768 hibernatable sockets per object; every

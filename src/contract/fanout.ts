@@ -12,6 +12,9 @@ const Key = StreamKeySchema;
 /** Appends up to this size travel with the publish call; larger ones are read from the source. */
 export const CARRY_BYTES = 64 * 1024;
 
+/** A slice of a source read for fan-out (push or pull) may carry a whole 8 MiB append plus some neighbours; RPC allows 32 MiB. */
+export const FANOUT_SLICE_BYTES = 9 * 1024 * 1024;
+
 /** Estuaries named in one queue job; the consumer reads the source range once for all of them. */
 export const ESTUARIES_PER_JOB = 100;
 
@@ -56,9 +59,34 @@ export const FanoutJobSchema = z.object({
 });
 export type FanoutJob = z.infer<typeof FanoutJobSchema>;
 
-/** Estuary subscription side -> the subscribers object. */
-export const SubscribeSchema = z.object({ source: Key, estuary: Key, position: Count, maxSubscribers: Count });
+/** Estuaries subscribed in one request (a follow graph loads in bulk). */
+export const SUBSCRIBE_BATCH = 1_000;
+
+/** Estuary subscription side -> the subscribers object: each estuary joins at `position` of the source. */
+export const SubscribeSchema = z.object({
+  source: Key,
+  estuaries: z.array(z.object({ estuary: Key, position: Count })).min(1).max(SUBSCRIBE_BATCH),
+  maxSubscribers: Count,
+});
 export type Subscribe = z.infer<typeof SubscribeSchema>;
+/** Per estuary, in request order: newly added, already subscribed, or refused (the source's list is full). */
+export type SubscribeOutcome = "added" | "existing" | "full";
+
+/**
+ * An estuary being read -> its source's subscribers object: push to me until the lease ends. The
+ * answer is the lease's end and the source position fan-out is working towards, which the estuary
+ * pulls up to; null when the estuary is not subscribed (any more).
+ */
+export const HotLeaseSchema = z.object({ source: Key, estuary: Key });
+export type HotLease = z.infer<typeof HotLeaseSchema>;
+export interface HotLeaseGrant {
+  until: number;
+  target: number;
+}
+
+/** What an estuary's pull from a source cost, reported back to the source's subscribers object. */
+export const PullReportSchema = z.object({ reads: Count, messages: Count, rowsWritten: Count });
+export type PullReport = z.infer<typeof PullReportSchema>;
 
 const Total = z.number().int().min(0);
 
@@ -74,10 +102,28 @@ export const FanoutCostSchema = z.object({
   rowsWritten: Total,
   /** Queue messages sent. */
   queueMessages: Total,
+  /** Lease checks by reads of estuaries that were not being pushed (one per pulled source per read). */
+  pullChecks: Total.default(0),
+  /** Reads of a source range made by estuaries pulling on read. */
+  pullReads: Total.default(0),
+  /** Estuary messages written by pulls. */
+  messagesPulled: Total.default(0),
+  /** SQLite rows the estuaries wrote for pulls. */
+  pullRowsWritten: Total.default(0),
 });
 export type FanoutCost = z.infer<typeof FanoutCostSchema>;
 
-export const NO_COST: FanoutCost = { messagesDelivered: 0, rpcs: 0, sourceReads: 0, rowsWritten: 0, queueMessages: 0 };
+export const NO_COST: FanoutCost = {
+  messagesDelivered: 0,
+  rpcs: 0,
+  sourceReads: 0,
+  rowsWritten: 0,
+  queueMessages: 0,
+  pullChecks: 0,
+  pullReads: 0,
+  messagesPulled: 0,
+  pullRowsWritten: 0,
+};
 
 /** The most recent failed delivery, kept so a failure can be diagnosed from the status route. */
 export const DeliveryErrorSchema = z.object({
@@ -97,6 +143,13 @@ export type JobReport = z.infer<typeof JobReportSchema>;
 export interface FanoutStatus {
   source: string;
   subscribers: number;
+  /** Subscribers whose estuary holds a read lease (a live or recent reader). */
+  hot: number;
+  /** Subscribers pushed to on each publish: all of them up to FANOUT_PULL_THRESHOLD, else the hot ones. */
+  pushed: number;
+  /** Subscribers not pushed to: their estuaries pull on read. */
+  pulled: number;
+  /** How the pushed subscribers are delivered to. */
   mode: "inline" | "queue";
   breaker: "closed" | "open" | "half_open";
   /** Source position every in-step subscriber has been handed. */

@@ -1,24 +1,57 @@
 // The estuary side of a stream: which sources feed it, how far each is applied, and applying a
 // delivery exactly once (the data and the position it brings the estuary to commit together).
 import type { Delivery, DeliveryOutcome } from "../contract/fanout";
+import type { Env } from "../env";
 import { fail } from "../errors";
 import { sameMediaType } from "../protocol/content-type";
 import type { Committed, StreamLog } from "../stream/log";
 import type { AttachResult, AttachSource } from "../stream/commands";
 import type { AppliedPosition, StreamMeta } from "../stream/repository";
 import { planDelivery } from "./inbox";
+import { EstuaryPuller } from "./puller";
 import { EstuarySources } from "./sources";
 
 export class EstuaryReceiver {
   private readonly sources: EstuarySources;
+  private readonly puller: EstuaryPuller;
 
-  constructor(private readonly log: StreamLog) {
+  constructor(
+    private readonly log: StreamLog,
+    env: Env,
+    ctx: DurableObjectState,
+    /** What a pull applied, for the stream to pass on (wake readers, chained fan-out). */
+    onPulled: (committed: Committed | undefined) => void,
+  ) {
     this.sources = new EstuarySources(log.repo);
+    this.puller = new EstuaryPuller(env, ctx, {
+      name: () => (this.log.meta?.status === "active" && this.log.meta.estuary ? this.log.meta.name : null),
+      sources: () => this.sources.names(),
+      appliedFrom: (source) => this.sources.appliedFrom(source),
+      apply: (delivery) => {
+        const { outcome, committed } = this.deliver(delivery, Date.now());
+        onPulled(committed);
+        return outcome;
+      },
+    });
   }
 
-  /** Reads the applied positions; call once the schema exists. */
+  /** Reads the applied positions and leases; call once the schema exists. */
   load(): void {
     this.sources.load();
+    this.puller.load();
+  }
+
+  /**
+   * Before a read of this estuary that may wait until `until`: catches up from every source not
+   * pushing to it for that long (estuary/puller.ts). Does nothing for other streams.
+   */
+  async pullBeforeRead(until: number): Promise<void> {
+    if (this.log.meta?.estuary) await this.puller.refresh(until);
+  }
+
+  /** When a hot lease needs renewing, for an estuary with live sockets (an alarm task). */
+  renewAt(): number | null {
+    return this.log.meta?.estuary ? this.puller.renewAt() : null;
   }
 
   /** Subscribes this active estuary stream to `req.source` (idempotent). */
@@ -37,7 +70,9 @@ export class EstuaryReceiver {
   }
 
   detach(source: string): void {
-    if (this.log.schema.exists) this.sources.remove(source);
+    if (!this.log.schema.exists) return;
+    this.sources.remove(source);
+    this.puller.forget(source);
   }
 
   /** The sources of an active estuary with how far each is applied; null if this is not one. */
@@ -55,6 +90,7 @@ export class EstuaryReceiver {
   /** The stream's storage was wiped. */
   clear(): void {
     this.sources.clear();
+    this.puller.forget();
   }
 
   /** Applies a delivery exactly once; `committed` is what it wrote (for chained fan-out). */

@@ -25,6 +25,10 @@ export class EstuarySources {
     return this.applied.get(source);
   }
 
+  names(): string[] {
+    return [...this.applied.keys()];
+  }
+
   get count(): number {
     return this.applied.size;
   }

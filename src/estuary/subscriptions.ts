@@ -6,47 +6,79 @@ import { streamPathOf, type StreamAddress } from "../protocol/stream-address";
 import { streamStub, subscribersStub, type Env } from "../env";
 import { formatOffset, type OffsetQuery } from "../protocol/offsets";
 import { NO_COST, type FanoutStatus } from "../contract/fanout";
+import { mapLimit } from "../map-limit";
 import type { EstuaryDescription } from "../routes/estuary/schemas";
 
 /** How far upstream a cycle check walks before refusing to guess. */
 const MAX_CYCLE_CHECK_STREAMS = 1_000;
+/** Estuaries attached side by side by one bulk subscribe. */
+const ATTACH_CONCURRENCY = 16;
 
+/** One estuary's subscription: newly attached (`created`), already there, or refused and why. */
+export type SubscribeResult = { estuary: StreamAddress } & ({ ok: true; created: boolean } | { ok: false; error: ApiError });
+
+/**
+ * Subscribes estuaries (one, or up to SUBSCRIBE_BATCH for a follow graph) to `source`: the source
+ * is checked once, each estuary is attached on its own, and the subscribers object adds them all in
+ * one call. A refused estuary is left as it was; the others go ahead.
+ */
 export async function subscribe(
   env: Env,
   config: Config,
   source: StreamAddress,
-  estuary: StreamAddress,
+  estuaries: readonly StreamAddress[],
   { from, public: isPublic }: { from: OffsetQuery; public: boolean },
-): Promise<{ created: boolean }> {
+): Promise<SubscribeResult[]> {
   // A read validates `from` (beyond the tail, not a message boundary) and resolves now / -1.
   const start = await streamStub(env, source.key).read({ offset: from, waitMs: 0 });
   if (!start.ok) throw ApiError.from(start);
-  await rejectCycle(env, source.key, estuary.key);
+  const upstream = await feeding(env, source.key);
 
-  const attached = await streamStub(env, estuary.key).attachSource({
-    source: source.key,
-    contentType: start.contentType,
-    position: start.start,
-    name: estuary.key,
-    ttlSeconds: config.ESTUARY_TTL_SECONDS,
-    public: isPublic,
-    maxSources: config.MAX_SUBSCRIPTIONS_PER_ESTUARY,
+  const attached = await mapLimit(estuaries, ATTACH_CONCURRENCY, async (estuary) => {
+    if (upstream.has(estuary.key)) return new ApiError("conflict", "subscribing would create a cycle: the estuary already feeds this stream");
+    const result = await streamStub(env, estuary.key).attachSource({
+      source: source.key,
+      contentType: start.contentType,
+      position: start.start,
+      name: estuary.key,
+      ttlSeconds: config.ESTUARY_TTL_SECONDS,
+      public: isPublic,
+      maxSources: config.MAX_SUBSCRIPTIONS_PER_ESTUARY,
+    });
+    return result.ok ? result : ApiError.from(result);
   });
-  if (!attached.ok) throw ApiError.from(attached);
-  const added = await subscribersStub(env, source.key).subscribe({
-    source: source.key,
-    estuary: estuary.key,
-    position: attached.applied,
-    maxSubscribers: config.MAX_SUBSCRIBERS_PER_SOURCE,
+  const ready = estuaries.flatMap((estuary, i) => {
+    const result = attached[i];
+    return result && !(result instanceof ApiError) ? [{ estuary, attached: result }] : [];
   });
-  if (!added.ok) {
+  const added =
+    ready.length === 0
+      ? { ok: true as const, outcomes: [] }
+      : await subscribersStub(env, source.key).subscribe({
+          source: source.key,
+          estuaries: ready.map(({ estuary, attached }) => ({ estuary: estuary.key, position: attached.applied })),
+          maxSubscribers: config.MAX_SUBSCRIBERS_PER_SOURCE,
+        });
+  const refused = added.ok ? null : ApiError.from(added);
+  const full = new ApiError("conflict", `a stream may have at most ${config.MAX_SUBSCRIBERS_PER_SOURCE} subscribers`);
+  const outcomes = new Map<string, SubscribeResult>();
+  await mapLimit(ready, ATTACH_CONCURRENCY, async ({ estuary, attached }, i) => {
+    const outcome = added.ok ? added.outcomes[i] : undefined;
+    if (outcome === "added" || outcome === "existing") {
+      outcomes.set(estuary.key, { estuary, ok: true, created: attached.attached });
+      return;
+    }
     // Undo the estuary side, so a refused subscription leaves nothing behind.
-    const estuaryStub = streamStub(env, estuary.key);
-    if (attached.created) await estuaryStub.delete();
-    else if (attached.attached) await estuaryStub.detachSource(source.key);
-    throw ApiError.from(added);
-  }
-  return { created: attached.attached };
+    const stub = streamStub(env, estuary.key);
+    if (attached.created) await stub.delete();
+    else if (attached.attached) await stub.detachSource(source.key);
+    outcomes.set(estuary.key, { estuary, ok: false, error: refused ?? full });
+  });
+  return estuaries.map((estuary, i): SubscribeResult => {
+    const result = attached[i];
+    if (result instanceof ApiError) return { estuary, ok: false, error: result };
+    return outcomes.get(estuary.key) ?? { estuary, ok: false, error: full };
+  });
 }
 
 export async function unsubscribe(env: Env, source: StreamAddress, estuary: StreamAddress): Promise<void> {
@@ -87,6 +119,9 @@ export async function fanoutStatus(env: Env, source: StreamAddress): Promise<Fan
   return {
     source: source.key,
     subscribers: 0,
+    hot: 0,
+    pushed: 0,
+    pulled: 0,
     mode: "inline",
     breaker: "closed",
     fannedOutPosition: head.tail,
@@ -97,14 +132,15 @@ export async function fanoutStatus(env: Env, source: StreamAddress): Promise<Fan
   };
 }
 
-/** Data flows source -> estuary; a cycle exists if the estuary already feeds the source. */
-async function rejectCycle(env: Env, source: string, estuary: string): Promise<void> {
-  const cycle = new ApiError("conflict", "subscribing would create a cycle: the estuary already feeds this stream");
+/**
+ * Data flows source -> estuary; subscribing an estuary makes a cycle if it already feeds the source.
+ * Everything upstream of the source (the source included), walked once for a whole batch.
+ */
+async function feeding(env: Env, source: string): Promise<Set<string>> {
   const seen = new Set<string>([source]);
   const queue = [source];
   while (queue.length > 0) {
     const current = queue.shift() as string;
-    if (current === estuary) throw cycle;
     const upstream = await streamStub(env, current).estuarySources();
     for (const { source: next } of upstream ?? []) {
       if (seen.has(next)) continue;
@@ -113,4 +149,5 @@ async function rejectCycle(env: Env, source: string, estuary: string): Promise<v
       queue.push(next);
     }
   }
+  return seen;
 }

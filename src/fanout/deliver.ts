@@ -1,13 +1,11 @@
 // Hands a range of a source to estuaries. Shared by the inline path and the queue consumer.
 // Safe to repeat: estuaries drop what they already applied, and report gaps to be filled from the source.
 import { streamStub, type Env } from "../env";
-import type { DeliveryError, DeliveryOutcome, FanoutCost } from "../contract/fanout";
+import { FANOUT_SLICE_BYTES, type DeliveryError, type DeliveryOutcome, type FanoutCost } from "../contract/fanout";
 import type { Segment } from "../contract/segments";
 import { mapLimit } from "../map-limit";
 import { addCost, NO_COST } from "./cost";
 
-/** A fan-out slice may carry a whole 8 MiB append plus some neighbours; RPC allows 32 MiB. */
-export const FANOUT_SLICE_BYTES = 9 * 1024 * 1024;
 
 /** Concurrent delivery RPCs from one fan-out round. */
 export const DELIVERY_CONCURRENCY = 16;

@@ -5,6 +5,8 @@ import { NO_COST } from "./cost";
 
 export interface FanoutState {
   source: string;
+  /** How many subscribers there are (kept by add and remove; save never writes it). */
+  subscribers: number;
   target: number;
   cohort: number;
   breaker: BreakerState;
@@ -16,6 +18,7 @@ export interface Laggard {
   estuary: string;
   position: number;
   attempts: number;
+  hotUntil: number;
 }
 
 type FanoutRow = {
@@ -27,6 +30,7 @@ type FanoutRow = {
   breaker_opened_at: number | null;
   cost: string;
   last_error: string | null;
+  subscriber_count: number;
 };
 
 export class SubscribersRepository {
@@ -37,6 +41,7 @@ export class SubscribersRepository {
     if (!row) return null;
     return {
       source: row.source,
+      subscribers: row.subscriber_count,
       target: row.target_pos,
       cohort: row.cohort_pos,
       breaker: {
@@ -84,32 +89,68 @@ export class SubscribersRepository {
     this.sql.exec("DELETE FROM subscribers");
   }
 
+  /** Subscribers, from the counter in the fanout row (0 without one). */
   count(): number {
-    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM subscribers").one().n;
+    return this.sql.exec<{ n: number }>("SELECT subscriber_count AS n FROM fanout WHERE id = 1").toArray()[0]?.n ?? 0;
   }
 
   has(estuary: string): boolean {
     return this.sql.exec("SELECT 1 FROM subscribers WHERE estuary = ?", estuary).toArray().length > 0;
   }
 
-  /** Adds a subscriber in step with the cohort (lagPos null) or to be caught up from lagPos. */
+  /**
+   * Adds a subscriber in step with the cohort (lagPos null) or to be caught up from lagPos. The
+   * caller checked it is new, and adds the batch to the counter once (`counted`).
+   */
   add(estuary: string, lagPos: number | null): void {
-    this.sql.exec("INSERT OR IGNORE INTO subscribers (estuary, lag_pos) VALUES (?, ?)", estuary, lagPos);
+    this.sql.exec("INSERT INTO subscribers (estuary, lag_pos) VALUES (?, ?)", estuary, lagPos);
+  }
+
+  /** Moves the subscriber counter by `delta` (in the same transaction as the rows it counts). */
+  counted(delta: number): void {
+    if (delta !== 0) this.sql.exec("UPDATE fanout SET subscriber_count = subscriber_count + ? WHERE id = 1", delta);
   }
 
   remove(estuary: string): boolean {
-    return this.sql.exec("DELETE FROM subscribers WHERE estuary = ?", estuary).rowsWritten > 0;
+    const removed = this.sql.exec("DELETE FROM subscribers WHERE estuary = ?", estuary).rowsWritten > 0;
+    if (removed) this.counted(-1);
+    return removed;
   }
 
-  all(): string[] {
-    return this.sql.exec<{ estuary: string }>("SELECT estuary FROM subscribers").toArray().map((row) => row.estuary);
-  }
-
-  cohort(): string[] {
-    return this.sql
-      .exec<{ estuary: string }>("SELECT estuary FROM subscribers WHERE lag_pos IS NULL ORDER BY estuary")
+  /** Removes up to `limit` subscribers, returning them: how a huge list is let go of in pages. */
+  takePage(limit: number): string[] {
+    const page = this.sql
+      .exec<{ estuary: string }>("SELECT estuary FROM subscribers LIMIT ?", limit)
       .toArray()
       .map((row) => row.estuary);
+    for (const estuary of page) this.sql.exec("DELETE FROM subscribers WHERE estuary = ?", estuary);
+    this.counted(-page.length);
+    return page;
+  }
+
+  /** Leases the estuary as hot until `until`; false if it is not subscribed. */
+  setHot(estuary: string, until: number): boolean {
+    return this.sql.exec("UPDATE subscribers SET hot_until = ? WHERE estuary = ?", until, estuary).rowsWritten > 0;
+  }
+
+  /** Subscribers whose lease runs past `now`, read from the hot index. */
+  hotCount(now: number): number {
+    return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM subscribers WHERE hot_until > ?", now).one().n;
+  }
+
+  /**
+   * The in-step subscribers a round delivers to: all of them, or with `hotAfter` only those whose
+   * lease runs past it, found through the hot index without touching the rest of the list.
+   */
+  cohort(hotAfter: number | null): string[] {
+    const rows =
+      hotAfter === null
+        ? this.sql.exec<{ estuary: string }>("SELECT estuary FROM subscribers WHERE lag_pos IS NULL ORDER BY estuary")
+        : this.sql.exec<{ estuary: string }>(
+            "SELECT estuary FROM subscribers WHERE hot_until > ? AND lag_pos IS NULL ORDER BY estuary",
+            hotAfter,
+          );
+    return rows.toArray().map((row) => row.estuary);
   }
 
   /** Takes a subscriber out of step, to be caught up on its own from `position`. */
@@ -129,14 +170,14 @@ export class SubscribersRepository {
 
   dueLaggards(now: number, limit: number): Laggard[] {
     return this.sql
-      .exec<{ estuary: string; lag_pos: number; attempts: number }>(
-        `SELECT estuary, lag_pos, attempts FROM subscribers
+      .exec<{ estuary: string; lag_pos: number; attempts: number; hot_until: number }>(
+        `SELECT estuary, lag_pos, attempts, hot_until FROM subscribers
          WHERE lag_pos IS NOT NULL AND next_attempt_at <= ? ORDER BY lag_pos, estuary LIMIT ?`,
         now,
         limit,
       )
       .toArray()
-      .map((row) => ({ estuary: row.estuary, position: row.lag_pos, attempts: row.attempts }));
+      .map((row) => ({ estuary: row.estuary, position: row.lag_pos, attempts: row.attempts, hotUntil: row.hot_until }));
   }
 
   laggardCount(): number {

@@ -1,5 +1,7 @@
-// Fan-out rounds of one source: deliver [cohort, target) to every in-step subscriber (inline up to
-// the threshold, through the queue above), catch laggards up on their own, and keep the breaker.
+// Fan-out rounds of one source: deliver [cohort, target) to every in-step subscriber that is pushed
+// to (inline up to the queue threshold, through the queue above), catch laggards up on their own,
+// and keep the breaker. Up to FANOUT_PULL_THRESHOLD subscribers every one is pushed to; above it only
+// the hot ones (holding a read lease), found through an index, while the rest pull on read.
 // Single flight; every step is durable in the subscribers object's SQLite, and its alarm resumes a
 // round that an eviction or a crash cut short.
 import { ESTUARIES_PER_JOB, type FanoutJob } from "../contract/fanout";
@@ -122,7 +124,7 @@ export class FanoutRounds {
   /** Delivers [cohort, target) to every in-step subscriber; false if the round failed as a whole. */
   private async advanceCohort(state: FanoutState, config: Config): Promise<boolean | "gone"> {
     while (state.cohort < state.target) {
-      const members = this.repo.cohort();
+      const members = this.repo.cohort(pushesOnlyHot(state, config) ? Date.now() : null);
       if (members.length === 0) {
         state.cohort = state.target;
         break;
@@ -163,9 +165,11 @@ export class FanoutRounds {
   private async repairLaggards(state: FanoutState, config: Config): Promise<void> {
     const now = Date.now();
     const due = this.repo.dueLaggards(now, config.FANOUT_QUEUE_THRESHOLD * 5);
+    const onlyHot = pushesOnlyHot(state, config);
     const groups = new Map<number, string[]>();
     for (const laggard of due) {
-      if (laggard.position === state.cohort) {
+      // A cold laggard of a pulled audience is not caught up by push: it pulls when it is next read.
+      if (laggard.position === state.cohort || (onlyHot && laggard.hotUntil <= now)) {
         this.repo.rejoin(laggard.estuary);
         continue;
       }
@@ -249,4 +253,9 @@ export class FanoutRounds {
   private config(): Config {
     return loadConfig(this.env);
   }
+}
+
+/** Above FANOUT_PULL_THRESHOLD subscribers a round pushes only to the hot ones; the rest pull on read. */
+export function pushesOnlyHot(state: FanoutState, config: Config): boolean {
+  return state.subscribers > config.FANOUT_PULL_THRESHOLD;
 }

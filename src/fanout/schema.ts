@@ -43,4 +43,16 @@ export const SUBSCRIBERS_MIGRATIONS: readonly Migration[] = [
       ${OUTBOX_TABLE_V1}
     `,
   },
+  {
+    id: 4,
+    sql: `
+      -- Push/pull fan-out (rounds.ts). hot_until: the estuary's read lease (ms since the epoch, 0 if
+      -- never read); the index lets a round walk only the hot subscribers of a huge list.
+      ALTER TABLE subscribers ADD COLUMN hot_until INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX subscribers_hot ON subscribers (hot_until);
+      -- Kept with every subscribe and unsubscribe, so counting a million subscribers reads one row.
+      ALTER TABLE fanout ADD COLUMN subscriber_count INTEGER NOT NULL DEFAULT 0;
+      UPDATE fanout SET subscriber_count = (SELECT COUNT(*) FROM subscribers);
+    `,
+  },
 ];

@@ -4,15 +4,21 @@
 import { DurableObject } from "cloudflare:workers";
 import {
   FanoutJobSchema,
+  HotLeaseSchema,
   JobReportSchema,
   PublishSchema,
+  PullReportSchema,
   StreamKeySchema,
   SubscribeSchema,
   type FanoutJob,
   type FanoutStatus,
+  type HotLease,
+  type HotLeaseGrant,
   type JobReport,
   type Publish,
+  type PullReport,
   type Subscribe,
+  type SubscribeOutcome,
 } from "../contract/fanout";
 import { loadConfig, type Config } from "../config";
 import { streamStub, type Env } from "../env";
@@ -23,9 +29,12 @@ import { Outbox } from "../storage/outbox";
 import { CLOSED } from "./breaker";
 import { FANOUT_OFF_KEY, sendSubscribersCall, SubscribersCallSchema, type SubscribersCall } from "./calls";
 import { addCost, NO_COST } from "./cost";
-import { FanoutRounds } from "./rounds";
+import { FanoutRounds, pushesOnlyHot } from "./rounds";
 import { SubscribersRepository } from "./repository";
 import { SUBSCRIBERS_MIGRATIONS } from "./schema";
+
+/** Subscribers let go of per transaction when the source is deleted. */
+const DETACH_PAGE = 1_000;
 
 export class StreamSubscribersDO extends DurableObject<Env> {
   private readonly repo: SubscribersRepository;
@@ -51,8 +60,11 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     ]);
   }
 
-  /** Adds an estuary; it is caught up from `position` if that is not where the cohort stands. */
-  async subscribe(input: Subscribe): Promise<{ ok: true; added: boolean } | Failure> {
+  /**
+   * Adds estuaries (up to SUBSCRIBE_BATCH at once, one transaction); each is caught up from its
+   * position if that is not where the cohort stands. One outcome per estuary, in order.
+   */
+  async subscribe(input: Subscribe): Promise<{ ok: true; outcomes: SubscribeOutcome[] } | Failure> {
     const req = SubscribeSchema.parse(input);
     this.schema.ensure();
     let state = this.repo.load();
@@ -63,17 +75,26 @@ export class StreamSubscribersDO extends DurableObject<Env> {
       await this.outbox.settled();
       const source = await streamStub(this.env, req.source).setFanout(true);
       if (!source) return fail("not_found", "source stream not found");
-      this.repo.create({ source: req.source, target: source.tail, cohort: source.tail, breaker: CLOSED, cost: NO_COST, lastError: null });
+      this.repo.create({ source: req.source, subscribers: 0, target: source.tail, cohort: source.tail, breaker: CLOSED, cost: NO_COST, lastError: null });
       state = this.repo.load();
       if (!state) return fail("not_found", "source stream not found");
     }
-    if (this.repo.has(req.estuary)) return { ok: true, added: false };
-    if (this.repo.count() >= req.maxSubscribers) {
-      return fail("conflict", `a stream may have at most ${req.maxSubscribers} subscribers`);
-    }
-    this.repo.add(req.estuary, req.position === state.cohort ? null : req.position);
-    if (req.position !== state.cohort) this.rounds.kick();
-    return { ok: true, added: true };
+    const { cohort } = state;
+    let count = state.subscribers;
+    let backfills = false;
+    const outcomes = this.ctx.storage.transactionSync(() =>
+      req.estuaries.map(({ estuary, position }): SubscribeOutcome => {
+        if (this.repo.has(estuary)) return "existing";
+        if (count >= req.maxSubscribers) return "full";
+        this.repo.add(estuary, position === cohort ? null : position);
+        count++;
+        backfills ||= position !== cohort;
+        return "added";
+      }),
+    );
+    this.repo.counted(count - state.subscribers);
+    if (backfills) this.rounds.kick();
+    return { ok: true, outcomes };
   }
 
   async unsubscribe(estuary: string): Promise<boolean> {
@@ -83,16 +104,49 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     return removed;
   }
 
-  /** The source was deleted: its subscriptions end, and (through the outbox) estuaries forget its positions. */
+  /**
+   * The source was deleted: its subscriptions end, and (through the outbox) estuaries forget its
+   * positions. A page at a time, so a million subscribers are never held in memory at once.
+   */
   async sourceDeleted(input: string): Promise<void> {
     const source = StreamKeySchema.parse(input);
     if (!this.schema.exists) return;
-    this.ctx.storage.transactionSync(() => {
-      const calls = this.repo.all().map((estuary): SubscribersCall => ({ kind: "detachSource", estuary, source }));
-      this.repo.clear();
-      this.outbox.add(calls.map((call) => ({ call })));
-    });
+    let page: string[];
+    do {
+      page = this.ctx.storage.transactionSync(() => {
+        const taken = this.repo.takePage(DETACH_PAGE);
+        this.outbox.add(taken.map((estuary) => ({ call: { kind: "detachSource", estuary, source } })));
+        return taken;
+      });
+    } while (page.length === DETACH_PAGE);
+    this.ctx.storage.transactionSync(() => this.repo.clear());
     this.rounds.reset();
+  }
+
+  /**
+   * An estuary is being read: push to it until the lease ends. It pulls up to the answer's target
+   * next; a round that starts after this lease includes it, so nothing falls between the two.
+   */
+  async hot(input: HotLease): Promise<HotLeaseGrant | null> {
+    const { estuary } = HotLeaseSchema.parse(input);
+    const state = this.schema.exists ? this.repo.load() : null;
+    if (!state) return null;
+    const until = Date.now() + this.config().ESTUARY_HOT_MS;
+    if (!this.repo.setHot(estuary, until)) return null;
+    if (pushesOnlyHot(state, this.config())) {
+      state.cost = addCost(state.cost, { pullChecks: 1 });
+      this.repo.save(state);
+    }
+    return { until, target: state.target };
+  }
+
+  /** What an estuary's pull cost, reported after it applied what it pulled. */
+  async recordPull(input: PullReport): Promise<void> {
+    const report = PullReportSchema.parse(input);
+    const state = this.schema.exists ? this.repo.load() : null;
+    if (!state) return;
+    state.cost = addCost(state.cost, { pullReads: report.reads, messagesPulled: report.messages, pullRowsWritten: report.rowsWritten });
+    this.repo.save(state);
   }
 
   /** The source now reaches `tail`; recorded durably, then delivered. */
@@ -133,11 +187,17 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (!this.schema.exists) return null;
     const state = this.repo.load();
     if (!state) return null;
-    const subscribers = this.repo.count();
+    const config = this.config();
+    const { subscribers } = state;
+    const hot = this.repo.hotCount(Date.now());
+    const pushed = pushesOnlyHot(state, config) ? hot : subscribers;
     return {
       source: state.source,
       subscribers,
-      mode: subscribers > this.config().FANOUT_QUEUE_THRESHOLD ? "queue" : "inline",
+      hot,
+      pushed,
+      pulled: subscribers - pushed,
+      mode: pushed > config.FANOUT_QUEUE_THRESHOLD ? "queue" : "inline",
       breaker: state.breaker.state,
       fannedOutPosition: state.cohort,
       targetPosition: state.target,
@@ -164,7 +224,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   private releaseIfEmpty(): boolean {
     const state = this.repo.load();
     if (!state) return true;
-    if (this.repo.count() > 0) return false;
+    if (state.subscribers > 0) return false;
     this.ctx.storage.transactionSync(() => {
       this.repo.clear();
       this.outbox.add([{ call: { kind: "fanoutOff", source: state.source }, key: FANOUT_OFF_KEY }]);

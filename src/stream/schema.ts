@@ -123,4 +123,12 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
         SELECT json_object('kind', 'registerStream', 'stream', name, 'generation', generation), 0 FROM stream WHERE status = 'active';
     `,
   },
+  {
+    id: 9,
+    sql: `
+      -- Hot leases this estuary holds (estuary/puller.ts): until when each source pushes to it. Kept
+      -- so an estuary that wakes from hibernation with WebSockets open renews them in time.
+      CREATE TABLE estuary_leases (source TEXT PRIMARY KEY, pushed_until INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -49,7 +49,7 @@ export class StreamDO extends DurableObject<Env> {
     const schema = new LazySchema(ctx.storage, STREAM_MIGRATIONS);
     this.log = new StreamLog(ctx.storage, env, schema);
     this.forks = new ForkRegistry(this.log);
-    this.estuary = new EstuaryReceiver(this.log);
+    this.estuary = new EstuaryReceiver(this.log, env, ctx, (committed) => this.afterCommit(committed));
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
     this.watchers = new StreamWatchers(env, ctx, this.log.repo, () => this.alarms.plan());
     this.publisher = new FanoutPublisher(env, ctx, () => this.alarms.plan());
@@ -61,6 +61,7 @@ export class StreamDO extends DurableObject<Env> {
       () => this.outbox.nextDue(),
       () => this.sockets.nextExpiry(),
       () => this.watchers.dueAt(),
+      () => (this.sockets.openCount() > 0 ? this.estuary.renewAt() : null),
     ]);
     if (schema.exists) {
       this.log.load();
@@ -102,7 +103,10 @@ export class StreamDO extends DurableObject<Env> {
     if (cmd.requirePublic && !(current.ok && current.meta.public)) return tokenRequired();
     if (!current.ok) return current;
     this.log.touch(current.meta, now);
-    return this.log.read(current.meta, cmd, (at) => this.live(at));
+    await this.estuary.pullBeforeRead(now + cmd.waitMs);
+    const pulled = this.live(Date.now());
+    if (!pulled.ok) return pulled;
+    return this.log.read(pulled.meta, cmd, (at) => this.live(at));
   }
 
   async head(input?: HeadCommand): Promise<HeadResult> {
@@ -110,7 +114,9 @@ export class StreamDO extends DurableObject<Env> {
     const current = this.live(Date.now());
     if (cmd?.requirePublic && !(current.ok && current.meta.public)) return tokenRequired();
     if (!current.ok) return current;
-    return { ok: true, ...info(current.meta) };
+    await this.estuary.pullBeforeRead(Date.now());
+    const pulled = this.live(Date.now());
+    return pulled.ok ? { ok: true, ...info(pulled.meta) } : pulled;
   }
 
   async delete(): Promise<DeleteResult> {
@@ -207,7 +213,10 @@ export class StreamDO extends DurableObject<Env> {
 
   /** The one HTTP entry: a WebSocket live read (live=ws), checked by the Worker and forwarded here. */
   override async fetch(request: Request): Promise<Response> {
-    return this.sockets.accept(request, this.live(Date.now()));
+    if (this.live(Date.now()).ok) await this.estuary.pullBeforeRead(Date.now());
+    const accepted = this.sockets.accept(request, this.live(Date.now()));
+    this.alarms.plan(); // Open sockets keep an estuary's hot leases renewed.
+    return accepted;
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
@@ -228,6 +237,7 @@ export class StreamDO extends DurableObject<Env> {
     this.sockets.expireTokens(now);
     const current = this.live(now);
     if (current.ok) await this.publisher.recheck(current.meta);
+    if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
     await this.watchers.recheck(current.ok ? current.meta : null);
     await this.outbox.drain();
     this.alarms.plan();

@@ -2,7 +2,7 @@
 // described by them (the OpenAPI document is generated from both).
 import { z } from "zod";
 import type { FanoutStatus } from "../../contract/fanout";
-import { FanoutCostSchema } from "../../contract/fanout";
+import { FanoutCostSchema, SUBSCRIBE_BATCH } from "../../contract/fanout";
 import { ApiError } from "../../errors";
 import { formatOffset, parseOffset, type OffsetQuery } from "../../protocol/offsets";
 import { isValidName } from "../../protocol/stream-address";
@@ -12,12 +12,20 @@ export { readJson } from "../../http/json-body";
 const EstuaryIdSchema = z.string().refine(isValidName, "estuaryId must be 1-128 characters of A-Z a-z 0-9 . _ ~ -");
 const OffsetSchema = z.string().regex(/^\d{16}_\d{16}$/).meta({ description: "a stream offset" });
 
-export const SubscribeBodySchema = z.object({
-  estuaryId: EstuaryIdSchema,
-  from: z.string().optional().meta({ description: '"now" (default), "-1", or an offset of the source to backfill from' }),
-  /** Make a newly created estuary readable without a token (estuaries are private by default). */
-  public: z.boolean().optional(),
-});
+export const SubscribeBodySchema = z
+  .object({
+    estuaryId: EstuaryIdSchema.optional().meta({ description: "one estuary (give this or estuaryIds)" }),
+    estuaryIds: z
+      .array(EstuaryIdSchema)
+      .min(1)
+      .max(SUBSCRIBE_BATCH)
+      .optional()
+      .meta({ description: `up to ${SUBSCRIBE_BATCH} estuaries at once, each with its own result (give this or estuaryId)` }),
+    from: z.string().optional().meta({ description: '"now" (default), "-1", or an offset of the source to backfill from' }),
+    /** Make a newly created estuary readable without a token (estuaries are private by default). */
+    public: z.boolean().optional(),
+  })
+  .refine((body) => (body.estuaryId === undefined) !== (body.estuaryIds === undefined), "give exactly one of estuaryId and estuaryIds");
 
 export const UnsubscribeBodySchema = z.object({ estuaryId: EstuaryIdSchema });
 
@@ -35,6 +43,20 @@ export const SubscribedSchema = z.object({
   stream: z.string(),
 });
 
+/** A bulk subscribe's answer: one result per estuary, in request order. */
+export const BulkSubscribedSchema = z.object({
+  source: z.string(),
+  results: z.array(
+    z.object({
+      estuaryId: z.string(),
+      stream: z.string(),
+      /** "created": newly subscribed; "existing": already was; "failed": see `error`. */
+      status: z.enum(["created", "existing", "failed"]),
+      error: z.object({ code: z.string(), message: z.string() }).optional(),
+    }),
+  ),
+});
+
 export const EstuaryDescriptionSchema = z.object({
   estuary: z.string(),
   stream: z.string(),
@@ -45,6 +67,13 @@ export type EstuaryDescription = z.infer<typeof EstuaryDescriptionSchema>;
 /** GET /v1/estuary/subscribers/...: what the route answers (also read by the tests and the benchmark). */
 export const FanoutStatusBodySchema = z.object({
   subscribers: z.number().int(),
+  /** Subscribers whose estuary has a live reader or was read within ESTUARY_HOT_MS. */
+  hot: z.number().int(),
+  /** Subscribers each publish is pushed to: all up to FANOUT_PULL_THRESHOLD, the hot ones above. */
+  pushed: z.number().int(),
+  /** Subscribers whose estuaries pull on read instead. */
+  pulled: z.number().int(),
+  /** How the pushed subscribers are delivered to. */
   mode: z.enum(["inline", "queue"]),
   breaker: z.enum(["closed", "open", "half_open"]),
   fannedOutOffset: OffsetSchema,
@@ -67,6 +96,9 @@ export function toStatusBody(status: FanoutStatus): FanoutStatusBody {
   const { lastError } = status;
   return {
     subscribers: status.subscribers,
+    hot: status.hot,
+    pushed: status.pushed,
+    pulled: status.pulled,
     mode: status.mode,
     breaker: status.breaker,
     fannedOutOffset: formatOffset(status.fannedOutPosition),

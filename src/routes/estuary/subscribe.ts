@@ -1,10 +1,11 @@
-// POST /v1/estuary/subscribe/{project}/{stream} {"estuaryId","from"?}: subscribe an estuary to a source.
+// POST /v1/estuary/subscribe/{project}/{stream} {"estuaryId" | "estuaryIds", "from"?, "public"?}:
+// subscribe one estuary to a source, or up to 1,000 at once with a result for each.
 import type { AppContext } from "../../http/context";
 import { requireProjectScope, requireToken } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
 import { loadConfig } from "../../config";
-import { addressOf } from "../../protocol/stream-address";
-import { subscribe } from "../../estuary/subscriptions";
+import { addressOf, type StreamAddress } from "../../protocol/stream-address";
+import { subscribe, type SubscribeResult } from "../../estuary/subscriptions";
 import { parseFrom, readJson, SubscribeBodySchema } from "./schemas";
 
 export async function subscribeEstuary(c: AppContext): Promise<Response> {
@@ -12,10 +13,29 @@ export async function subscribeEstuary(c: AppContext): Promise<Response> {
   requireToken(c, source, "read");
   requireProjectScope(c, source.project, "write");
   const body = await readJson(c.req.raw, SubscribeBodySchema);
-  const estuary = addressOf(source.project, body.estuaryId);
-  requireToken(c, estuary, "write");
+  const ids = body.estuaryIds ?? (body.estuaryId === undefined ? [] : [body.estuaryId]);
+  const estuaries = ids.map((id) => addressOf(source.project, id));
+  for (const estuary of estuaries) requireToken(c, estuary, "write");
   await enforceRateLimit(c, "subscribe", source.project);
   const options = { from: parseFrom(body.from), public: body.public ?? false };
-  const { created } = await subscribe(c.env, loadConfig(c.env), source, estuary, options);
-  return c.json({ source: source.stream, estuaryId: estuary.stream, stream: `/v1/stream/${estuary.key}` }, created ? 201 : 200);
+  const results = await subscribe(c.env, loadConfig(c.env), source, estuaries, options);
+
+  if (body.estuaryIds === undefined) {
+    const [result] = results;
+    if (!result) throw new Error("a subscribe of one estuary has one result");
+    if (!result.ok) throw result.error;
+    return c.json(subscribed(source, result.estuary), result.created ? 201 : 200);
+  }
+  return c.json({ source: source.stream, results: results.map(describe) });
+}
+
+function subscribed(source: StreamAddress, estuary: StreamAddress) {
+  return { source: source.stream, estuaryId: estuary.stream, stream: `/v1/stream/${estuary.key}` };
+}
+
+function describe(result: SubscribeResult) {
+  const estuaryId = result.estuary.stream;
+  const stream = `/v1/stream/${result.estuary.key}`;
+  if (!result.ok) return { estuaryId, stream, status: "failed" as const, error: { code: result.error.code, message: result.error.message } };
+  return { estuaryId, stream, status: result.created ? ("created" as const) : ("existing" as const) };
 }

@@ -1,6 +1,9 @@
 // The estuary routes in the OpenAPI document: subscriptions, estuaries and a source's fan-out status,
 // with the bodies of estuary/schemas.ts.
-import { EstuaryDescriptionSchema, FanoutStatusBodySchema, SubscribeBodySchema, SubscribedSchema, UnsubscribeBodySchema } from "../estuary/schemas";
+import { z } from "zod";
+import {
+  BulkSubscribedSchema, EstuaryDescriptionSchema, FanoutStatusBodySchema, SubscribeBodySchema, SubscribedSchema, UnsubscribeBodySchema,
+} from "../estuary/schemas";
 import { addressed, errorWith, jsonBody, jsonResponse, noBody, preflight, type Operations, type Section } from "./build";
 
 const ERRORS = ["bad_request", "unauthorized", "forbidden", "not_found", "headers_too_large"] as const;
@@ -9,13 +12,14 @@ export function estuarySection(): Section {
   const subscribe: Operations = {
     post: {
       id: "subscribe",
-      summary: "Subscribe an estuary to the source stream (creating the estuary's stream)",
-      description: "Needs read on the source and write on the estuary.",
+      summary: "Subscribe an estuary, or up to 1,000 (estuaryIds), to the source stream (creating the estuaries' streams)",
+      description:
+        "Needs read on the source and write on every estuary named. With estuaryIds the answer is 200 with one result per estuary (created, existing, or failed with the error it would have had alone); a request-wide problem (bad body, missing source) is still a 4xx.",
       auth: { token: "write" },
       body: jsonBody("SubscribeRequest"),
       responses: {
         201: jsonResponse("Subscribed.", "Subscribed"),
-        200: jsonResponse("Already subscribed; nothing changed.", "Subscribed"),
+        200: jsonResponse("One estuary: already subscribed, nothing changed. Many: a result per estuary.", "SubscribeAnswer"),
         409: errorWith(
           "The estuary id names a stream that is not an estuary or has another content type, the subscription would make a cycle, or a subscriber or subscription limit is reached.",
         ),
@@ -76,6 +80,7 @@ export function estuarySection(): Section {
       SubscribeRequest: { schema: SubscribeBodySchema, io: "input" },
       UnsubscribeRequest: { schema: UnsubscribeBodySchema, io: "input" },
       Subscribed: { schema: SubscribedSchema, io: "output" },
+      SubscribeAnswer: { schema: z.union([SubscribedSchema, BulkSubscribedSchema]), io: "output" },
       EstuaryDescription: { schema: EstuaryDescriptionSchema, io: "output" },
       FanoutStatus: { schema: FanoutStatusBodySchema, io: "output" },
     },

@@ -91,14 +91,10 @@ async function publish(client: Client, source: string, body: string): Promise<{ 
   return { tail: nextOffset(reply.headers, `POST ${source}`), at: reply.doneAt, ms: reply.ms };
 }
 
-function costDelta(after: FanoutCost, before: FanoutCost): FanoutCost {
-  return {
-    messagesDelivered: after.messagesDelivered - before.messagesDelivered,
-    rpcs: after.rpcs - before.rpcs,
-    sourceReads: after.sourceReads - before.sourceReads,
-    rowsWritten: after.rowsWritten - before.rowsWritten,
-    queueMessages: after.queueMessages - before.queueMessages,
-  };
+export function costDelta(after: FanoutCost, before: FanoutCost): FanoutCost {
+  const delta = { ...after };
+  for (const key of Object.keys(after) as (keyof FanoutCost)[]) delta[key] = after[key] - before[key];
+  return delta;
 }
 
 export interface SizeResult {

@@ -8,12 +8,14 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       // A short long-poll timeout keeps tests that wait at the tail quick.
       // A short breaker cool-down lets fault tests watch it open and close.
-      // Small subscription and socket caps let the limits tests reach them with a handful.
+      // Small subscription and socket caps let the limits tests reach them with a handful; a source
+      // with all 4 subscribers pushes only to hot estuaries (the pull tests).
       miniflare: {
         bindings: {
           LONG_POLL_TIMEOUT_MS: "500",
           BREAKER_COOLDOWN_MS: "200",
           MAX_SUBSCRIBERS_PER_SOURCE: "4",
+          FANOUT_PULL_THRESHOLD: "3",
           MAX_SUBSCRIPTIONS_PER_ESTUARY: "3",
           WS_MAX_PER_STREAM: "3",
         },

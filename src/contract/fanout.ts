@@ -110,6 +110,8 @@ export const FanoutCostSchema = z.object({
   messagesPulled: Total.default(0),
   /** SQLite rows the estuaries wrote for pulls. */
   pullRowsWritten: Total.default(0),
+  /** SQLite rows the subscribers object wrote itself: progress, hot leases, the list (counted up to its last save). */
+  subscriberRowsWritten: Total.default(0),
 });
 export type FanoutCost = z.infer<typeof FanoutCostSchema>;
 
@@ -123,6 +125,7 @@ export const NO_COST: FanoutCost = {
   pullReads: 0,
   messagesPulled: 0,
   pullRowsWritten: 0,
+  subscriberRowsWritten: 0,
 };
 
 /** The most recent failed delivery, kept so a failure can be diagnosed from the status route. */

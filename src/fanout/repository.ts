@@ -1,7 +1,7 @@
 // StreamSubscribersDO's only door to SQLite.
 import type { BreakerState } from "./breaker";
 import { DeliveryErrorSchema, FanoutCostSchema, type DeliveryError, type FanoutCost } from "../contract/fanout";
-import { NO_COST } from "./cost";
+import { addCost, NO_COST } from "./cost";
 
 export interface FanoutState {
   source: string;
@@ -34,12 +34,23 @@ type FanoutRow = {
 };
 
 export class SubscribersRepository {
+  /** Rows written since the last save, booked into the cost counters by the next save. */
+  private unsaved = 0;
+  /** The fanout row as last loaded or saved, so a save that changes nothing writes nothing. */
+  private stored: string | null = null;
+  /**
+   * The one in-memory copy of the fanout row (undefined until read). Every caller shares it, so a
+   * publish or a cost report landing while a round awaits is never overwritten by the round's save.
+   */
+  private cached: FanoutState | null | undefined = undefined;
+
   constructor(private readonly sql: SqlStorage) {}
 
   load(): FanoutState | null {
+    if (this.cached !== undefined) return this.cached;
     const row = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id = 1").toArray()[0];
-    if (!row) return null;
-    return {
+    if (!row) return (this.cached = null);
+    const state: FanoutState = {
       source: row.source,
       subscribers: row.subscriber_count,
       target: row.target_pos,
@@ -52,11 +63,15 @@ export class SubscribersRepository {
       cost: FanoutCostSchema.catch(NO_COST).parse(JSON.parse(row.cost)),
       lastError: row.last_error === null ? null : DeliveryErrorSchema.nullable().catch(null).parse(JSON.parse(row.last_error)),
     };
+    this.stored = snapshot(state);
+    this.cached = state;
+    return state;
   }
 
   /** Starts fan-out state for a first subscriber; a concurrent first subscribe keeps the earlier row. */
   create(state: FanoutState): void {
-    this.sql.exec(
+    this.cached = undefined;
+    this.write(
       `INSERT OR IGNORE INTO fanout (id, source, target_pos, cohort_pos, breaker_state, breaker_failures, breaker_opened_at, cost)
        VALUES (1, ?, ?, ?, ?, ?, ?, ?)`,
       state.source,
@@ -69,9 +84,17 @@ export class SubscribersRepository {
     );
   }
 
-  /** Updates only: a round finishing after the last unsubscribe must not bring the state back. */
+  /**
+   * Updates only: a round finishing after the last unsubscribe must not bring the state back. Writes
+   * nothing when nothing changed; otherwise books the rows written since the last save in the cost.
+   */
   save(state: FanoutState): void {
-    this.sql.exec(
+    // A state the object let go of (cleared, or created again since) must never write over the current one.
+    if (state !== this.cached || snapshot(state) === this.stored) return;
+    state.cost = addCost(state.cost, { subscriberRowsWritten: this.unsaved });
+    this.unsaved = 0;
+    this.stored = snapshot(state);
+    this.write(
       `UPDATE fanout SET target_pos = ?, cohort_pos = ?, breaker_state = ?, breaker_failures = ?, breaker_opened_at = ?,
          cost = ?, last_error = ? WHERE id = 1`,
       state.target,
@@ -85,11 +108,18 @@ export class SubscribersRepository {
   }
 
   clear(): void {
-    this.sql.exec("DELETE FROM fanout");
-    this.sql.exec("DELETE FROM subscribers");
+    this.cached = null;
+    this.write("DELETE FROM fanout");
+    this.write("DELETE FROM subscribers");
   }
 
   /** Subscribers, from the counter in the fanout row (0 without one). */
+  private write(query: string, ...bindings: unknown[]): SqlStorageCursor<Record<string, SqlStorageValue>> {
+    const cursor = this.sql.exec(query, ...bindings);
+    this.unsaved += cursor.rowsWritten;
+    return cursor;
+  }
+
   count(): number {
     return this.sql.exec<{ n: number }>("SELECT subscriber_count AS n FROM fanout WHERE id = 1").toArray()[0]?.n ?? 0;
   }
@@ -103,16 +133,18 @@ export class SubscribersRepository {
    * caller checked it is new, and adds the batch to the counter once (`counted`).
    */
   add(estuary: string, lagPos: number | null): void {
-    this.sql.exec("INSERT INTO subscribers (estuary, lag_pos) VALUES (?, ?)", estuary, lagPos);
+    this.write("INSERT INTO subscribers (estuary, lag_pos) VALUES (?, ?)", estuary, lagPos);
   }
 
   /** Moves the subscriber counter by `delta` (in the same transaction as the rows it counts). */
   counted(delta: number): void {
-    if (delta !== 0) this.sql.exec("UPDATE fanout SET subscriber_count = subscriber_count + ? WHERE id = 1", delta);
+    if (delta === 0) return;
+    this.write("UPDATE fanout SET subscriber_count = subscriber_count + ? WHERE id = 1", delta);
+    if (this.cached) this.cached.subscribers += delta;
   }
 
   remove(estuary: string): boolean {
-    const removed = this.sql.exec("DELETE FROM subscribers WHERE estuary = ?", estuary).rowsWritten > 0;
+    const removed = this.write("DELETE FROM subscribers WHERE estuary = ?", estuary).rowsWritten > 0;
     if (removed) this.counted(-1);
     return removed;
   }
@@ -123,14 +155,14 @@ export class SubscribersRepository {
       .exec<{ estuary: string }>("SELECT estuary FROM subscribers LIMIT ?", limit)
       .toArray()
       .map((row) => row.estuary);
-    for (const estuary of page) this.sql.exec("DELETE FROM subscribers WHERE estuary = ?", estuary);
+    for (const estuary of page) this.write("DELETE FROM subscribers WHERE estuary = ?", estuary);
     this.counted(-page.length);
     return page;
   }
 
   /** Leases the estuary as hot until `until`; false if it is not subscribed. */
   setHot(estuary: string, until: number): boolean {
-    return this.sql.exec("UPDATE subscribers SET hot_until = ? WHERE estuary = ?", until, estuary).rowsWritten > 0;
+    return this.write("UPDATE subscribers SET hot_until = ? WHERE estuary = ?", until, estuary).rowsWritten > 0;
   }
 
   /** Subscribers whose lease runs past `now`, read from the hot index. */
@@ -155,7 +187,7 @@ export class SubscribersRepository {
 
   /** Takes a subscriber out of step, to be caught up on its own from `position`. */
   setLagging(estuary: string, position: number, nextAttemptAt: number, attempts: number): void {
-    this.sql.exec(
+    this.write(
       "UPDATE subscribers SET lag_pos = ?, next_attempt_at = ?, attempts = ? WHERE estuary = ?",
       position,
       nextAttemptAt,
@@ -165,7 +197,7 @@ export class SubscribersRepository {
   }
 
   rejoin(estuary: string): void {
-    this.sql.exec("UPDATE subscribers SET lag_pos = NULL, next_attempt_at = 0, attempts = 0 WHERE estuary = ?", estuary);
+    this.write("UPDATE subscribers SET lag_pos = NULL, next_attempt_at = 0, attempts = 0 WHERE estuary = ?", estuary);
   }
 
   dueLaggards(now: number, limit: number): Laggard[] {
@@ -189,4 +221,9 @@ export class SubscribersRepository {
       .exec<{ at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM subscribers WHERE lag_pos IS NOT NULL")
       .one().at;
   }
+}
+
+/** The saved fields of the fanout row, to tell whether a save would change it. */
+function snapshot(state: FanoutState): string {
+  return JSON.stringify([state.target, state.cohort, state.breaker, state.cost, state.lastError]);
 }

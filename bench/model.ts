@@ -33,6 +33,8 @@ export interface Profile {
   wsUsers: number;
   /** Timed appends (publishes) per WebSocket run, after one untimed warm-up. */
   wsAppends: number;
+  /** Subscriber counts of the pull scenario (1% of them hot), each on a fresh server. */
+  pullSizes: readonly number[];
   /** Upper bound on subscribing one fan-out size; beyond it the size is reported as bounded. */
   subscribeBudgetMs: number;
   /** Upper bound on one publish reaching every estuary before it counts as not delivered. */
@@ -59,6 +61,7 @@ export const QUICK: Profile = {
   wsSockets: 200,
   wsUsers: 200,
   wsAppends: 10,
+  pullSizes: [2_000],
   subscribeBudgetMs: 60_000,
   deliveryTimeoutMs: 30_000,
 };
@@ -83,6 +86,7 @@ export const FULL: Profile = {
   wsSockets: 1_000,
   wsUsers: 1_000,
   wsAppends: 20,
+  pullSizes: [10_000, 100_000],
   subscribeBudgetMs: 20 * 60_000,
   deliveryTimeoutMs: 300_000,
 };

@@ -8,15 +8,16 @@ import { cpuTable, describeMachine, fanoutTable, machineLines, resultsTable, wsT
 import { manyStreamAppends, oneStreamAppends } from "./scenarios/appends.ts";
 import { catchUpReads } from "./scenarios/catch-up.ts";
 import { fanout, type FanoutReport } from "./scenarios/fanout.ts";
+import { pullFanout } from "./scenarios/pull.ts";
 import { requestFloor } from "./scenarios/floor.ts";
 import { liveLatency } from "./scenarios/live.ts";
 import { webSockets, type WsReport } from "./scenarios/websocket.ts";
 import { startOurs, startPlatformFloor, startReference, type Target, type TargetKey } from "./servers.ts";
 
 const ALL_TARGETS: readonly TargetKey[] = ["ours", "refMemory", "refFile", "platform"];
-const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "ws", "fanout"] as const;
+const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "ws", "fanout", "pull"] as const;
 type ScenarioKey = (typeof ALL_SCENARIOS)[number];
-const USAGE = `usage: npm run bench [-- [--quick] [--targets=${ALL_TARGETS.join(",")}] [--scenarios=${ALL_SCENARIOS.join(",")}] [--fanout=1,1000]]`;
+const USAGE = `usage: npm run bench [-- [--quick] [--targets=${ALL_TARGETS.join(",")}] [--scenarios=${ALL_SCENARIOS.join(",")}] [--fanout=1,1000] [--pull=10000,100000]]`;
 
 /** The listed names, each checked against `known`. */
 function pick<T extends string>(value: string, known: readonly T[]): T[] {
@@ -31,6 +32,7 @@ function parseArgs(argv: readonly string[]) {
   let targets = [...ALL_TARGETS];
   let scenarios: ScenarioKey[] = [...ALL_SCENARIOS];
   let fanoutSizes: number[] | undefined;
+  let pullSizes: number[] | undefined;
   for (const arg of argv) {
     const [flag, value = ""] = arg.split("=", 2);
     if (arg === "--quick") quick = true;
@@ -39,9 +41,12 @@ function parseArgs(argv: readonly string[]) {
     else if (flag === "--fanout") {
       fanoutSizes = value.split(",").map(Number);
       if (fanoutSizes.some((n) => !Number.isInteger(n) || n < 1 || n > 10_000)) throw new Error(`--fanout takes sizes from 1 to 10000; ${USAGE}`);
+    } else if (flag === "--pull") {
+      pullSizes = value.split(",").map(Number);
+      if (pullSizes.some((n) => !Number.isInteger(n) || n < 100 || n > 1_000_000)) throw new Error(`--pull takes sizes from 100 to 1000000; ${USAGE}`);
     } else throw new Error(`unknown argument ${arg}; ${USAGE}`);
   }
-  return { quick, targets, scenarios, fanoutSizes };
+  return { quick, targets, scenarios, fanoutSizes, pullSizes };
 }
 
 function start(key: TargetKey): Promise<Target> {
@@ -58,8 +63,8 @@ function log(line: string): void {
   process.stderr.write(`[${((performance.now() - runStarted) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 }
 
-const { quick, targets, scenarios: wanted, fanoutSizes } = parseArgs(process.argv.slice(2));
-const profile = { ...(quick ? QUICK : FULL), ...(fanoutSizes ? { fanoutSizes } : {}) };
+const { quick, targets, scenarios: wanted, fanoutSizes, pullSizes } = parseArgs(process.argv.slice(2));
+const profile = { ...(quick ? QUICK : FULL), ...(fanoutSizes ? { fanoutSizes } : {}), ...(pullSizes ? { pullSizes } : {}) };
 const machine = describeMachine();
 const byTarget: FiguresByTarget = {};
 const failures: string[] = [];
@@ -98,6 +103,15 @@ for (const key of targets) {
       async () => {
         const result = await fanout(ctx);
         fanoutResult.report = result;
+        return result.figures;
+      },
+    ]);
+    all.push([
+      "pull",
+      "push to the hot, pull for the rest",
+      async () => {
+        const result = await pullFanout(ctx);
+        failures.push(...result.failures);
         return result.figures;
       },
     ]);

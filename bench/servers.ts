@@ -23,9 +23,17 @@ export const LONG_POLL_TIMEOUT_MS = 2_000;
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 
-/** Ours under local wrangler dev, with a fresh persist dir that is removed again on stop. */
+/**
+ * Ours under local wrangler dev, with a fresh persist dir that is removed again on stop. It pushes
+ * to every subscriber (no pull threshold), so the fan-out rows measure push-to-all at every size.
+ */
 export function startOurs(): Promise<Target> {
-  return startDev("ours", "ours (wrangler dev)", { vars: { LONG_POLL_TIMEOUT_MS: String(LONG_POLL_TIMEOUT_MS) } });
+  return startDev("ours", "ours (wrangler dev)", { vars: { LONG_POLL_TIMEOUT_MS: String(LONG_POLL_TIMEOUT_MS), FANOUT_PULL_THRESHOLD: "1000000000" } });
+}
+
+/** Ours with the production fan-out defaults: push to hot estuaries, pull for the rest (the pull scenario). */
+export function startOursDefaults(): Promise<Target> {
+  return startDev("ours", "ours (wrangler dev, default fan-out)", { vars: { LONG_POLL_TIMEOUT_MS: String(LONG_POLL_TIMEOUT_MS) } });
 }
 
 /** The minimal Worker + Durable Object of bench/baseline under wrangler dev: the local platform's floor. */

@@ -6,13 +6,14 @@ import { enforceRateLimit } from "../../auth/rate-limit";
 import { loadConfig } from "../../config";
 import { addressOf, type StreamAddress } from "../../protocol/stream-address";
 import { subscribe, type SubscribeResult } from "../../estuary/subscriptions";
+import { MAX_BULK_JSON_BODY_BYTES } from "../../http/json-body";
 import { parseFrom, readJson, SubscribeBodySchema } from "./schemas";
 
 export async function subscribeEstuary(c: AppContext): Promise<Response> {
   const source = c.get("address");
   requireToken(c, source, "read");
   requireProjectScope(c, source.project, "write");
-  const body = await readJson(c.req.raw, SubscribeBodySchema);
+  const body = await readJson(c.req.raw, SubscribeBodySchema, MAX_BULK_JSON_BODY_BYTES);
   const ids = body.estuaryIds ?? (body.estuaryId === undefined ? [] : [body.estuaryId]);
   const estuaries = ids.map((id) => addressOf(source.project, id));
   for (const estuary of estuaries) requireToken(c, estuary, "write");

@@ -123,4 +123,12 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
         SELECT json_object('kind', 'registerStream', 'stream', name, 'generation', generation), 0 FROM stream WHERE status = 'active';
     `,
   },
+  {
+    id: 9,
+    sql: `
+      -- Data sinks (signed outbound webhooks) this stream feeds: each is told the tail after every
+      -- commit. A stream without sinks costs nothing extra per append.
+      CREATE TABLE sink_links (sink_id TEXT PRIMARY KEY) WITHOUT ROWID;
+    `,
+  },
 ];

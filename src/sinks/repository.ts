@@ -99,11 +99,18 @@ export class SinkRepository {
     };
   }
 
+  /** An upsert, not INSERT OR REPLACE: updating the one row is one row written, not a delete and an insert. */
   save(sink: SinkRecord): void {
     this.sql.exec(
-      `INSERT OR REPLACE INTO sink (id, sink_id, source, source_generation, incarnation, config, content_type, secret, created_at,
+      `INSERT INTO sink (id, sink_id, source, source_generation, incarnation, config, content_type, secret, created_at,
          delivered_pos, batch_from, batch_to, batch_read_at, state, failures, failing_since, next_attempt_at, last_error, last_error_at, attempt_seq)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET sink_id = excluded.sink_id, source = excluded.source, source_generation = excluded.source_generation,
+         incarnation = excluded.incarnation, config = excluded.config, content_type = excluded.content_type, secret = excluded.secret,
+         created_at = excluded.created_at, delivered_pos = excluded.delivered_pos, batch_from = excluded.batch_from, batch_to = excluded.batch_to,
+         batch_read_at = excluded.batch_read_at, state = excluded.state, failures = excluded.failures, failing_since = excluded.failing_since,
+         next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error, last_error_at = excluded.last_error_at,
+         attempt_seq = excluded.attempt_seq`,
       sink.sinkId,
       sink.source,
       sink.sourceGeneration,

@@ -124,7 +124,7 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    id: 9,
+    id: 10,
     sql: `
       -- Data sinks (signed outbound webhooks) this stream feeds: each is told the tail after every
       -- commit. A stream without sinks costs nothing extra per append.

@@ -37,6 +37,11 @@ const ConfigSchema = z.object({
    * local development and tests. "off" in production, where only public https targets are accepted.
    */
   WEBHOOK_ALLOW_LOOPBACK: z.enum(["on", "off"]).default("off"),
+  /**
+   * A data sink whose deliveries fail without a single success for this long is disabled (until
+   * re-enabled). Long enough to ride out a receiver's deploy or a night's outage; a day by default.
+   */
+  SINK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(30 * 86_400_000).default(86_400_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -2,6 +2,7 @@
 // after changing the config), and one typed stub helper per DO class.
 import type { StreamSubscribersDO } from "./fanout/subscribers-do";
 import type { ProjectDO } from "./projects/project-do";
+import type { SinkDO } from "./sinks/sink-do";
 import type { FanoutJob } from "./contract/fanout";
 import type { StreamDO } from "./stream/stream-do";
 import type { SubscriptionDO } from "./subscriptions/subscription-do";
@@ -47,4 +48,9 @@ export function subscriptionStub(env: Env, id: string): DurableObjectStub<Subscr
 /** The deployment's one webhook signing key object. */
 export function webhookKeyStub(env: Env): DurableObjectStub<WebhookKeyDO> {
   return env.WEBHOOK_KEYS.getByName("deployment");
+}
+
+/** One SinkDO per (source stream, sink id), named by sinkObjectName (contract/sinks.ts). */
+export function sinkStub(env: Env, name: string): DurableObjectStub<SinkDO> {
+  return env.SINKS.getByName(name);
 }

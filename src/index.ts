@@ -8,6 +8,7 @@ export { StreamSubscribersDO } from "./fanout/subscribers-do";
 export { ProjectDO } from "./projects/project-do";
 export { SubscriptionDO } from "./subscriptions/subscription-do";
 export { WebhookKeyDO } from "./subscriptions/webhook-key-do";
+export { SinkDO } from "./sinks/sink-do";
 
 const app = buildApp();
 

@@ -3,7 +3,8 @@
 // each must be idempotent.
 import { z } from "zod";
 import { IncarnationSchema, SubscriptionIdSchema, type Watcher } from "../contract/subscriptions";
-import { projectStub, streamStub, subscribersStub, subscriptionStub, type Env } from "../env";
+import { sinkObjectName } from "../contract/sinks";
+import { projectStub, sinkStub, streamStub, subscribersStub, subscriptionStub, type Env } from "../env";
 import { parseAddress } from "../protocol/stream-address";
 import type { AppliedPosition, StreamMeta } from "./repository";
 
@@ -27,6 +28,8 @@ export const StreamCallSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("unregisterStream"), stream: Key, generation: z.number().int().min(0) }),
   /** A deleted stream tells a subscription that watched it. */
   z.object({ kind: z.literal("streamGone"), stream: Key, subscription: SubscriptionIdSchema, incarnation: IncarnationSchema }),
+  /** A deleted source removes a data sink it fed (only the sink made for that generation of it). */
+  z.object({ kind: z.literal("removeSink"), sink: z.string().min(1).max(500), generation: z.number().int().min(0) }),
 ]);
 export type StreamCall = z.infer<typeof StreamCallSchema>;
 
@@ -51,6 +54,9 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
     }
     case "streamGone":
       return subscriptionStub(env, call.subscription).streamDeleted({ stream: call.stream, incarnation: call.incarnation });
+    case "removeSink":
+      await sinkStub(env, call.sink).sourceDeleted(call.generation);
+      return;
   }
 }
 
@@ -63,7 +69,12 @@ export function pendingForkReleaseKey(fork: string, generation: number): string 
 export const SOCKET_REPORT_KEY = "report-sockets";
 
 /** What a deleted stream owes other objects, written in the transaction that wipes it. */
-export function callsAfterDeletion(meta: StreamMeta, sources: readonly AppliedPosition[], watchers: readonly Watcher[]): StreamCall[] {
+export function callsAfterDeletion(
+  meta: StreamMeta,
+  sources: readonly AppliedPosition[],
+  watchers: readonly Watcher[],
+  sinks: readonly string[] = [],
+): StreamCall[] {
   const calls: StreamCall[] = [];
   if (meta.forkSource) calls.push({ kind: "releaseFork", source: meta.forkSource, fork: meta.name, generation: meta.generation });
   // A deleted source ends its subscriptions (a re-created stream restarts positions at zero);
@@ -73,5 +84,7 @@ export function callsAfterDeletion(meta: StreamMeta, sources: readonly AppliedPo
   // It leaves its project's registry, and the subscriptions watching it unlink it.
   calls.push({ kind: "unregisterStream", stream: meta.name, generation: meta.generation });
   for (const watcher of watchers) calls.push({ kind: "streamGone", stream: meta.name, ...watcher });
+  // Its data sinks are removed (their delivery state and secrets with them).
+  for (const sinkId of sinks) calls.push({ kind: "removeSink", sink: sinkObjectName(meta.name, sinkId), generation: meta.generation });
   return calls;
 }

@@ -303,6 +303,23 @@ export class StreamRepository {
     this.write("DELETE FROM watchers WHERE subscription = ? AND incarnation = ?", subscription, incarnation);
   }
 
+  /** The data sinks this stream feeds (src/stream/sink-links.ts). */
+  sinkLinks(): string[] {
+    return this.sql.exec<{ sink_id: string }>("SELECT sink_id FROM sink_links ORDER BY sink_id").toArray().map((row) => row.sink_id);
+  }
+
+  saveSinkLink(sinkId: string): void {
+    this.write("INSERT OR IGNORE INTO sink_links (sink_id) VALUES (?)", sinkId);
+  }
+
+  deleteSinkLink(sinkId: string): void {
+    this.write("DELETE FROM sink_links WHERE sink_id = ?", sinkId);
+  }
+
+  deleteSinkLinks(): void {
+    this.write("DELETE FROM sink_links");
+  }
+
   wipe(): void {
     this.write("DELETE FROM watchers");
     this.write("DELETE FROM estuary_sources");

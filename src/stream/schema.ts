@@ -131,4 +131,12 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE estuary_leases (source TEXT PRIMARY KEY, pushed_until INTEGER NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    id: 10,
+    sql: `
+      -- Data sinks (signed outbound webhooks) this stream feeds: each is told the tail after every
+      -- commit. A stream without sinks costs nothing extra per append.
+      CREATE TABLE sink_links (sink_id TEXT PRIMARY KEY) WITHOUT ROWID;
+    `,
+  },
 ];

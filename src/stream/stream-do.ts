@@ -1,12 +1,13 @@
 // StreamDO: one Durable Streams stream in SQLite. A list of RPC methods, each validating its input
 // and delegating to the module that owns the job: the log (log.ts, create.ts), forks (forks.ts), the
 // estuary side (estuary/receiver.ts), fan-out publishing (fanout-publisher.ts), subscriptions that
-// watch it (watchers.ts), WebSocket live reads (live-sockets.ts, counted by socket-report.ts), calls
+// watch it (watchers.ts), the data sinks it feeds (sink-links.ts), WebSocket live reads (live-sockets.ts, counted by socket-report.ts), calls
 // to other objects (outbox, calls.ts) and the one alarm (storage/alarm-planner.ts). HTTP lives in
 // the Worker; the only request it forwards is a WebSocket upgrade.
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { DeliverySchema, StreamKeySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
+import { SinkIdSchema } from "../contract/sinks";
 import { WatcherSchema, type Watcher } from "../contract/subscriptions";
 import type { Env } from "../env";
 import { fail, type Failure } from "../errors";
@@ -30,6 +31,7 @@ import { LiveSockets } from "./live-sockets";
 import { StreamLog, type Committed, type Live } from "./log";
 import { info } from "./meta";
 import { STREAM_MIGRATIONS } from "./schema";
+import { SinkLinks } from "./sink-links";
 import { SocketReporter } from "./socket-report";
 import { StreamWatchers } from "./watchers";
 
@@ -43,6 +45,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly sockets: LiveSockets;
   private readonly socketReport: SocketReporter;
   private readonly watchers: StreamWatchers;
+  private readonly sinks: SinkLinks;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -52,6 +55,7 @@ export class StreamDO extends DurableObject<Env> {
     this.estuary = new EstuaryReceiver(this.log, env, ctx, (committed) => this.afterCommit(committed));
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
     this.watchers = new StreamWatchers(env, ctx, this.log.repo, () => this.alarms.plan());
+    this.sinks = new SinkLinks(env, ctx, this.log.repo, () => this.alarms.plan());
     this.publisher = new FanoutPublisher(env, ctx, () => this.alarms.plan());
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
@@ -62,6 +66,7 @@ export class StreamDO extends DurableObject<Env> {
       () => this.sockets.nextExpiry(),
       () => this.watchers.dueAt(),
       () => (this.sockets.openCount() > 0 ? this.estuary.renewAt() : null),
+      () => this.sinks.dueAt(),
     ]);
     if (schema.exists) {
       this.log.load();
@@ -69,6 +74,7 @@ export class StreamDO extends DurableObject<Env> {
       // Sockets survive hibernation but not a restart, which sends no close events: correct the count.
       this.socketReport.report(this.sockets.openCount());
       this.watchers.load();
+      this.sinks.load();
       // Calls a migration queued (see schema.ts) need the alarm that makes them.
       if (this.outbox.nextDue() !== null) this.alarms.plan();
     }
@@ -211,6 +217,25 @@ export class StreamDO extends DurableObject<Env> {
     this.watchers.remove(WatcherSchema.parse(input));
   }
 
+  /** A data sink starts following this stream (idempotent); its generation and tail, or why not. */
+  async linkSink(sinkId: string): Promise<{ ok: true; generation: number; tail: number } | Failure> {
+    const id = SinkIdSchema.parse(sinkId);
+    const current = this.live(Date.now());
+    if (!current.ok) return current;
+    const linked = this.sinks.add(id);
+    return linked.ok ? { ok: true, generation: current.meta.generation, tail: current.meta.tail } : linked;
+  }
+
+  /** True if the sink was linked. */
+  async unlinkSink(sinkId: string): Promise<boolean> {
+    return this.sinks.remove(SinkIdSchema.parse(sinkId));
+  }
+
+  /** The ids of the data sinks this stream feeds (none for a missing stream). */
+  async sinkIds(): Promise<string[]> {
+    return this.live(Date.now()).ok ? [...this.sinks.all()] : [];
+  }
+
   /** The one HTTP entry: a WebSocket live read (live=ws), checked by the Worker and forwarded here. */
   override async fetch(request: Request): Promise<Response> {
     if (this.live(Date.now()).ok) await this.estuary.pullBeforeRead(Date.now());
@@ -239,6 +264,7 @@ export class StreamDO extends DurableObject<Env> {
     if (current.ok) await this.publisher.recheck(current.meta);
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
     await this.watchers.recheck(current.ok ? current.meta : null);
+    await this.sinks.recheck(current.ok ? current.meta : null);
     await this.outbox.drain();
     this.alarms.plan();
   }
@@ -260,6 +286,7 @@ export class StreamDO extends DurableObject<Env> {
     this.sockets.wake();
     if (meta.fanout) this.publisher.published(meta, committed);
     this.watchers.published(meta);
+    this.sinks.published(meta);
   }
 
   private async sendCall(call: StreamCall): Promise<void> {
@@ -281,8 +308,11 @@ export class StreamDO extends DurableObject<Env> {
       this.log.waiters.wake();
       return;
     }
-    const calls = callsAfterDeletion(meta, this.estuary.subscribedTo(), this.watchers.all());
-    this.log.wipe(() => this.outbox.add(calls.map((call) => ({ call }))));
+    const calls = callsAfterDeletion(meta, this.estuary.subscribedTo(), this.watchers.all(), this.sinks.all());
+    this.log.wipe(() => {
+      this.outbox.add(calls.map((call) => ({ call })));
+      this.sinks.clear();
+    });
     this.watchers.cleared();
     this.estuary.clear();
     this.alarms.plan();

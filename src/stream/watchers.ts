@@ -1,28 +1,28 @@
 // The stream side of subscriptions (reserved subscription APIs): the subscriptions watching this
-// stream, and telling them about each append in waitUntil, so an append is never slowed or failed
-// by them, with a safety-net alarm in case that call is lost. A stream nobody watches does nothing.
+// stream, told about each append after it commits (after-commit-notifier.ts: in waitUntil, with a
+// safety-net alarm). A stream nobody watches does nothing.
 // Watchers are set when a subscription links the stream (`watch`) or when the stream's creation,
 // registered with its project's registry, matches a subscription's glob (`register`).
 import type { AppendedOutcome, Watcher } from "../contract/subscriptions";
 import { projectStub, subscriptionStub, type Env } from "../env";
 import { mapLimit } from "../map-limit";
+import { AfterCommitNotifier } from "./after-commit-notifier";
 import type { StreamRepository, StreamMeta } from "./repository";
-
-/** After an append to a watched stream, the alarm tells the watchers again this much later. */
-const SAFETY_NET_MS = 5_000;
 /** Watchers told side by side. */
 const NOTIFY_CONCURRENCY = 16;
 
 export class StreamWatchers {
   private list: Watcher[] = [];
-  private checkAt: number | null = null;
+  private readonly notifier: AfterCommitNotifier;
 
   constructor(
     private readonly env: Env,
-    private readonly ctx: DurableObjectState,
+    ctx: DurableObjectState,
     private readonly repo: StreamRepository,
-    private readonly replan: () => void,
-  ) {}
+    replan: () => void,
+  ) {
+    this.notifier = new AfterCommitNotifier(ctx, replan, (meta) => this.notify(meta));
+  }
 
   load(): void {
     this.list = this.repo.watchers();
@@ -33,7 +33,7 @@ export class StreamWatchers {
   }
 
   dueAt(): number | null {
-    return this.checkAt;
+    return this.notifier.dueAt();
   }
 
   add(watcher: Watcher): void {
@@ -50,25 +50,17 @@ export class StreamWatchers {
   /** The table was wiped with the stream's data. */
   cleared(): void {
     this.list = [];
-    this.checkAt = null;
+    this.notifier.cleared();
   }
 
   /** Call after a commit to the stream. */
   published(meta: StreamMeta): void {
-    if (this.list.length === 0) return;
-    const due = Date.now() + SAFETY_NET_MS;
-    if (this.checkAt === null || this.checkAt > due) {
-      this.checkAt = due;
-      this.replan();
-    }
-    this.ctx.waitUntil(this.notify(meta));
+    if (this.list.length > 0) this.notifier.published(meta);
   }
 
   /** On every alarm: tell the watchers the tail again (idempotent); keep the safety net if that failed. */
-  async recheck(meta: StreamMeta | null): Promise<void> {
-    if (this.checkAt === null) return;
-    this.checkAt = null;
-    if (meta && !(await this.notify(meta))) this.checkAt = Date.now() + SAFETY_NET_MS;
+  recheck(meta: StreamMeta | null): Promise<void> {
+    return this.notifier.recheck(meta);
   }
 
   /**

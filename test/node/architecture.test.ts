@@ -101,6 +101,7 @@ describe("the source's architecture", () => {
     expect(objects.map((file) => relative(src, file)).sort()).toEqual([
       "fanout/subscribers-do.ts",
       "projects/project-do.ts",
+      "sinks/sink-do.ts",
       "stream/stream-do.ts",
       "subscriptions/subscription-do.ts",
       "subscriptions/webhook-key-do.ts",

@@ -1,4 +1,4 @@
-// With auth on, every stream (WebSocket upgrades included), estuary, connection and admin route refuses bad tokens (401) and out-of-bounds ones (403) and changes nothing.
+// With auth on, every stream (WebSocket upgrades included), estuary, data sink, connection and admin route refuses bad tokens (401) and out-of-bounds ones (403) and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil, stopServer, unique } from "../estuary/harness";
 import type { DevServer } from "../support/wrangler-dev";
@@ -29,6 +29,9 @@ const FRESH = "fresh";
 const FORK = "orders-fork";
 const INTRUDER = "intruder";
 const LEDGER = "ledger";
+/** A data sink of ORDERS; its receiver is never reached (nothing is appended after it is made). */
+const SINK = "warehouse";
+const SINK_URL = "https://receiver.example/hook";
 
 interface Route {
   name: string;
@@ -55,6 +58,7 @@ const ROUTES: Route[] = [
   { name: "HEAD", method: "HEAD", path: `/v1/stream/${A}/${ORDERS}`, needs: "read", ok: 200 },
   { name: "estuary GET", method: "GET", path: `/v1/estuary/${A}/${INBOX}`, needs: "read", ok: 200 },
   { name: "subscribers status", method: "GET", path: `/v1/estuary/subscribers/${A}/${ORDERS}`, needs: "read", ok: 200 },
+  { name: "sink GET", method: "GET", path: `/v1/estuary/sinks/${A}/${ORDERS}/${SINK}`, needs: "read", ok: 200 },
   { name: "stream connections", method: "GET", path: `/v1/connections/${A}/${ORDERS}`, needs: "read", ok: 200 },
   // A token limited to some streams is refused here too (403): the totals span the whole project.
   { name: "project connections", method: "GET", path: `/v1/connections/${A}`, needs: "read", ok: 200 },
@@ -84,6 +88,25 @@ const ROUTES: Route[] = [
     headers: JSON_HEADERS,
     body: JSON.stringify({ estuaryId: INBOX }),
     needs: "write",
+    ok: 204,
+  },
+  {
+    name: "sink create",
+    method: "POST",
+    path: `/v1/estuary/subscribe/${A}/${ORDERS}`,
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ sink: { id: "planted-sink", url: SINK_URL } }),
+    needs: "manage",
+    ok: 201,
+  },
+  { name: "sink enable", method: "POST", path: `/v1/estuary/sinks/${A}/${ORDERS}/${SINK}/enable`, needs: "manage", ok: 200 },
+  {
+    name: "sink DELETE",
+    method: "DELETE",
+    path: `/v1/estuary/subscribe/${A}/${ORDERS}`,
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ sinkId: SINK }),
+    needs: "manage",
     ok: 204,
   },
   { name: "estuary DELETE", method: "DELETE", path: `/v1/estuary/${A}/${INBOX}`, needs: "manage", ok: 204 },
@@ -248,6 +271,8 @@ async function snapshot() {
     inboxEstuary: await getJson(`/v1/estuary/${A}/${INBOX}`, tokens.manage),
     intruderEstuary: await getJson(`/v1/estuary/${A}/${INTRUDER}`, tokens.manage),
     subscribers: await getJson(`/v1/estuary/subscribers/${A}/${ORDERS}`, tokens.manage),
+    sink: await getJson(`/v1/estuary/sinks/${A}/${ORDERS}/${SINK}`, tokens.manage),
+    plantedSink: await getJson(`/v1/estuary/sinks/${A}/${ORDERS}/planted-sink`, tokens.manage),
   };
 }
 type Snapshot = Awaited<ReturnType<typeof snapshot>>;
@@ -278,6 +303,10 @@ beforeAll(async () => {
   );
   const append = await call({ method: "POST", path: `/v1/stream/${A}/${ORDERS}`, headers: JSON_HEADERS, body: '[{"order":1},{"order":2}]' }, auth);
   expect(append.status, append.body).toBe(204);
+  expectCreated(
+    await call({ method: "POST", path: `/v1/estuary/subscribe/${A}/${ORDERS}`, headers: JSON_HEADERS, body: JSON.stringify({ sink: { id: SINK, url: SINK_URL } }) }, auth),
+    "create the warehouse sink",
+  );
 
   const rotated = await admin.addSecret(A);
   await admin.revokeSecret(A, first.kid);
@@ -311,8 +340,9 @@ describe("the attack baseline", () => {
     expect(baseline.audit).toMatchObject({ status: 200, body: [{ audit: 1 }] });
     expect(baseline.ledger).toMatchObject({ status: 200, body: [{ b: 1 }] });
     expect(baseline.inboxEstuary.body).toMatchObject({ subscriptions: [{ source: `/v1/stream/${A}/${ORDERS}` }] });
-    expect(baseline.subscribers.body).toMatchObject({ subscribers: 1 });
-    for (const missing of [baseline.fresh, baseline.fork, baseline.intruder, baseline.intruderEstuary]) {
+    expect(baseline.subscribers.body).toMatchObject({ subscribers: 1, sinks: [{ id: SINK, state: "active" }] });
+    expect(baseline.sink.body).toMatchObject({ id: SINK, url: SINK_URL, attempts: [] });
+    for (const missing of [baseline.fresh, baseline.fork, baseline.intruder, baseline.intruderEstuary, baseline.plantedSink]) {
       expect(missing.status).toBe(404);
     }
   });
@@ -349,6 +379,9 @@ describe("every stream and estuary route", () => {
       ["subscribe with a token limited to the source", subscribe, sourceOnly],
       ["unsubscribe with a token limited to the source", unsubscribe, sourceOnly],
       ["subscribe with a token limited to the estuary", subscribe, estuaryOnly],
+      ["sink create with a token limited to other streams", { ...subscribe, body: JSON.stringify({ sink: { id: "planted-sink", url: SINK_URL } }) }, estuaryOnly],
+      ["sink delete with a token limited to other streams", { ...unsubscribe, body: JSON.stringify({ sinkId: SINK }) }, estuaryOnly],
+      ["sink create with a write token", { ...subscribe, body: JSON.stringify({ sink: { id: "planted-sink", url: SINK_URL } }) }, tokens.write],
     ];
     for (const [name, route, token] of cases) {
       const outcome = await call(route, `Bearer ${token}`);
@@ -435,5 +468,7 @@ describe("valid tokens (the positive control)", () => {
     expect(after.intruderEstuary.status).toBe(200);
     expect(after.inboxEstuary.status).toBe(404);
     expect(after.audit.status).toBe(404);
+    expect(after.sink.status).toBe(404);
+    expect(after.plantedSink.body).toMatchObject({ id: "planted-sink", url: SINK_URL });
   });
 });

@@ -589,7 +589,7 @@ function segmentArb(targets: Targets) {
   );
 }
 
-const ROUTE_PREFIXES = ["/v1/stream/", "/v1/estuary/subscribe/", "/v1/estuary/subscribers/", "/v1/estuary/", "/v1/connections/"];
+const ROUTE_PREFIXES = ["/v1/stream/", "/v1/estuary/subscribe/", "/v1/estuary/subscribers/", "/v1/estuary/sinks/", "/v1/estuary/", "/v1/connections/"];
 /** Subscription routes name subscriptions, not streams: random paths only (a DELETE of any id is a 204). */
 const RESERVED_PREFIX = "/v1/stream/__ds/subscriptions/";
 
@@ -745,6 +745,24 @@ function coherentRequest(targets: Targets) {
       headers: {},
       body: [],
     }));
+  const sinkId = fc.oneof(fc.constantFrom("k-1", "k-2"), fresh("k-"));
+  const sinkUrl = fc.constantFrom("https://sink.example/hook", "http://127.0.0.1:1/hook", ...UNSAFE_SINK_URLS);
+  const sinkManage = fc
+    .tuple(fc.constantFrom("POST", "POST", "DELETE"), scratch, sinkId, sinkUrl, fc.constantFrom("raw", "cloudevents", "xml"), fc.option(fc.oneof(fc.constantFrom("now", "-1"), small)))
+    .map(([method, name, id, url, envelope, from]): Route => ({
+      method,
+      path: `/v1/estuary/subscribe/${project}/${name}`,
+      query: "",
+      headers: { "Content-Type": "application/json" },
+      body: [JSON.stringify(method === "DELETE" ? { sinkId: id } : { sink: { id, url, envelope }, ...(from === null ? {} : { from }) })],
+    }));
+  const sinkRead = fc.tuple(fc.constantFrom("GET", "GET", "POST", "OPTIONS"), scratch, sinkId).map(([method, name, id]): Route => ({
+    method,
+    path: `/v1/estuary/sinks/${project}/${name}/${id}${method === "POST" ? "/enable" : ""}`,
+    query: "",
+    headers: {},
+    body: [],
+  }));
   const connections = fc.tuple(fc.constantFrom("GET", "GET", "OPTIONS"), fc.option(fc.oneof(scratch, estuary, pooled))).map(([method, name]): Route => ({
     method,
     path: name === null ? `/v1/connections/${project}` : `/v1/connections/${project}/${name}`,
@@ -809,6 +827,8 @@ function coherentRequest(targets: Targets) {
     { weight: 2, arbitrary: simple },
     { weight: 3, arbitrary: subscription },
     { weight: 2, arbitrary: estuaryRoute },
+    { weight: 1, arbitrary: sinkManage },
+    { weight: 1, arbitrary: sinkRead },
     { weight: 1, arbitrary: connections },
     { weight: 1, arbitrary: admin },
     { weight: 2, arbitrary: reserved },
@@ -979,7 +999,10 @@ const badForkSource = fc.oneof(
   headerValue(40).filter((value) => !wire(value).startsWith("/v1/stream/") && !/^https?:\/\//i.test(wire(value))),
 );
 
-/** Subscribe/unsubscribe bodies refused by validation, whatever the estuary. */
+/** Sink URLs the outbound checks refuse (private, loopback over https, link-local, metadata, not https). */
+const UNSAFE_SINK_URLS = ["http://10.0.0.1/hook", "https://169.254.169.254/", "https://192.168.0.1/", "https://[::1]/", "https://metadata/", "ftp://x.example/", "not a url", ""];
+
+/** Subscribe/unsubscribe bodies refused by validation, whatever the estuary or sink. */
 function refusedSubscribeBody(withFrom: boolean) {
   const invalidId = fc.oneof(
     fc.constantFrom("", ".", "..", "a/b", "x".repeat(129), "é"),
@@ -988,16 +1011,26 @@ function refusedSubscribeBody(withFrom: boolean) {
   const variants: fc.Arbitrary<BodyPiece>[] = [
     invalidJsonBody,
     fc.jsonValue({ maxDepth: 2 }).filter((value) => typeof value !== "object" || value === null || Array.isArray(value)).map((value) => JSON.stringify(value)),
-    fc.dictionary(fc.string({ maxLength: 8 }).filter((key) => key !== "estuaryId"), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }).map((value) => JSON.stringify(value)),
+    fc.dictionary(fc.string({ maxLength: 8 }).filter((key) => !["estuaryId", "sink", "sinkId"].includes(key)), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }).map((value) => JSON.stringify(value)),
     fc.oneof(invalidId, fc.jsonValue({ maxDepth: 1 }).filter((value) => typeof value !== "string")).map((estuaryId) => JSON.stringify({ estuaryId })),
     fc.constant(`{"estuaryId":"e-${"x".repeat(17_000)}"}`),
   ];
+  if (!withFrom) variants.push(fc.oneof(invalidId, fc.jsonValue({ maxDepth: 1 }).filter((value) => typeof value !== "string")).map((sinkId) => JSON.stringify({ sinkId })));
   if (withFrom) {
     const badFrom = fc.oneof(
       headerValue(30).filter((value) => !isParsableOffset(value)),
       fc.jsonValue({ maxDepth: 1 }).filter((value) => typeof value !== "string" && value !== null),
     );
     variants.push(fc.tuple(fresh("e-"), badFrom).map(([estuaryId, from]) => JSON.stringify({ estuaryId, from })));
+    // Data sinks: bad ids, unsafe URLs, unknown envelopes or fields, bad starts.
+    const sinkUrl = fc.constantFrom("https://sink.example/hook", ...UNSAFE_SINK_URLS);
+    variants.push(
+      fc.tuple(invalidId, sinkUrl).map(([id, url]) => JSON.stringify({ sink: { id, url } })),
+      fc.tuple(fresh("k-"), fc.constantFrom(...UNSAFE_SINK_URLS)).map(([id, url]) => JSON.stringify({ sink: { id, url } })),
+      fc.tuple(fresh("k-"), headerValue(12).filter((value) => value !== "raw" && value !== "cloudevents")).map(([id, envelope]) => JSON.stringify({ sink: { id, url: "https://sink.example/hook", envelope } })),
+      fc.tuple(fresh("k-"), badFrom).map(([id, from]) => JSON.stringify({ sink: { id, url: "https://sink.example/hook" }, from })),
+      fresh("k-").map((id) => JSON.stringify({ sink: { id, url: "https://sink.example/hook" }, estuaryId: "e-1" })),
+    );
     variants.push(
       fc.tuple(fresh("e-"), fc.jsonValue({ maxDepth: 1 }).filter((value) => typeof value !== "boolean" && value !== null)).map(([estuaryId, isPublic]) =>
         JSON.stringify({ estuaryId, public: isPublic }),

@@ -7,6 +7,7 @@ import type { AppEnv } from "../../http/context";
 import { projectCors } from "../../http/security";
 import { getEstuary, removeEstuary } from "./estuary";
 import { subscribeEstuary } from "./subscribe";
+import { enableSinkRoute, getSink } from "./sinks";
 import { getFanoutStatus } from "./subscribers";
 import { unsubscribeEstuary } from "./unsubscribe";
 
@@ -22,12 +23,14 @@ export function estuaryRoutes(): Hono<AppEnv> {
       c.req.method === "POST" ? subscribeEstuary(c) : unsubscribeEstuary(c),
     );
     estuary.on(["GET", "OPTIONS"], `/subscribers${path}`, ...guard, getFanoutStatus);
+    estuary.on(["GET", "OPTIONS"], `/sinks${path}/:sinkId`, ...guard, getSink);
+    estuary.on(["POST", "OPTIONS"], `/sinks${path}/:sinkId/enable`, ...guard, enableSinkRoute);
   }
   for (const path of ADDRESS_PATHS) {
     estuary.on(["GET", "DELETE", "OPTIONS"], path, ...guard, (c) => (c.req.method === "DELETE" ? removeEstuary(c) : getEstuary(c)));
   }
   estuary.all("*", () => {
-    throw new ApiError("bad_request", "estuary paths are /subscribe/{project}/{stream}, /subscribers/{project}/{stream} or /{project}/{estuaryId}");
+    throw new ApiError("bad_request", "estuary paths are /subscribe/{project}/{stream}, /subscribers/{project}/{stream}, /sinks/{project}/{stream}/{sinkId} or /{project}/{estuaryId}");
   });
   return estuary;
 }

@@ -1,5 +1,6 @@
 // POST /v1/estuary/subscribe/{project}/{stream} {"estuaryId" | "estuaryIds", "from"?, "public"?}:
-// subscribe one estuary to a source, or up to 1,000 at once with a result for each.
+// subscribe one estuary to a source, or up to 1,000 at once with a result for each (a body naming
+// a "sink" creates a data sink instead: sinks.ts).
 import type { AppContext } from "../../http/context";
 import { requireProjectScope, requireToken } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
@@ -7,13 +8,18 @@ import { loadConfig } from "../../config";
 import { addressOf, type StreamAddress } from "../../protocol/stream-address";
 import { subscribe, type SubscribeResult } from "../../estuary/subscriptions";
 import { MAX_BULK_JSON_BODY_BYTES } from "../../http/json-body";
+import { z } from "zod";
 import { parseFrom, readJson, SubscribeBodySchema } from "./schemas";
+import { isSinkBody, parseBody } from "./sink-schemas";
+import { subscribeSink } from "./sinks";
 
 export async function subscribeEstuary(c: AppContext): Promise<Response> {
   const source = c.get("address");
   requireToken(c, source, "read");
   requireProjectScope(c, source.project, "write");
-  const body = await readJson(c.req.raw, SubscribeBodySchema, MAX_BULK_JSON_BODY_BYTES);
+  const raw = await readJson(c.req.raw, z.unknown(), MAX_BULK_JSON_BODY_BYTES);
+  if (isSinkBody(raw)) return subscribeSink(c, raw);
+  const body = parseBody(raw, SubscribeBodySchema);
   const ids = body.estuaryIds ?? (body.estuaryId === undefined ? [] : [body.estuaryId]);
   const estuaries = ids.map((id) => addressOf(source.project, id));
   for (const estuary of estuaries) requireToken(c, estuary, "write");

@@ -1,10 +1,14 @@
 // The estuary routes in the OpenAPI document: subscriptions, estuaries and a source's fan-out status,
 // with the bodies of estuary/schemas.ts.
-import { z } from "zod";
-import {
-  BulkSubscribedSchema, EstuaryDescriptionSchema, FanoutStatusBodySchema, SubscribeBodySchema, SubscribedSchema, UnsubscribeBodySchema,
-} from "../estuary/schemas";
-import { addressed, errorWith, jsonBody, jsonResponse, noBody, preflight, type Operations, type Section } from "./build";
+import { BulkSubscribedSchema, EstuaryDescriptionSchema, SubscribeBodySchema, SubscribedSchema, UnsubscribeBodySchema } from "../estuary/schemas";
+import { FanoutStatusWithSinksSchema } from "../estuary/sink-schemas";
+import { addressed, errorWith, jsonResponse, noBody, preflight, type Json, type Operations, type Section } from "./build";
+import { SINK_SCHEMAS } from "./sinks";
+
+/** A JSON request body that is one of several named component schemas. */
+function eitherBody(...schemas: string[]): Json {
+  return { required: true, content: { "application/json": { schema: { oneOf: schemas.map((name) => ({ $ref: `#/components/schemas/${name}` })) } } } };
+}
 
 const ERRORS = ["bad_request", "unauthorized", "forbidden", "not_found", "headers_too_large"] as const;
 
@@ -12,14 +16,17 @@ export function estuarySection(): Section {
   const subscribe: Operations = {
     post: {
       id: "subscribe",
-      summary: "Subscribe an estuary, or up to 1,000 (estuaryIds), to the source stream (creating the estuaries' streams)",
+      summary: "Subscribe an estuary, or up to 1,000 (estuaryIds), to the source stream (creating the estuaries' streams), or create a data sink",
       description:
-        "Needs read on the source and write on every estuary named. With estuaryIds the answer is 200 with one result per estuary (created, existing, or failed with the error it would have had alone); a request-wide problem (bad body, missing source) is still a 4xx.",
+        "Needs read on the source and write on every estuary named. With estuaryIds the answer is 200 with one result per estuary (created, existing, or failed with the error it would have had alone); a request-wide problem (bad body, missing source) is still a 4xx. A body with `sink` creates a data sink instead (a signed outbound webhook fed from the source; needs manage on the source): 201 with the sink and its signing secret (shown only then), 200 without the secret when the sink exists with the same configuration, 409 when it exists with another, 400 for an unsafe URL.",
       auth: { token: "write" },
-      body: jsonBody("SubscribeRequest"),
+      body: eitherBody("SubscribeRequest", "SinkSubscribeRequest"),
       responses: {
-        201: jsonResponse("Subscribed.", "Subscribed"),
-        200: jsonResponse("One estuary: already subscribed, nothing changed. Many: a result per estuary.", "SubscribeAnswer"),
+        201: { description: "Subscribed, or the sink was created.", content: { "application/json": { schema: { oneOf: [{ $ref: "#/components/schemas/Subscribed" }, { $ref: "#/components/schemas/SinkCreated" }] } } } },
+        200: {
+          description: "One estuary: already subscribed, nothing changed. Many (estuaryIds): a result per estuary. A sink: it exists with this configuration.",
+          content: { "application/json": { schema: { oneOf: ["Subscribed", "BulkSubscribed", "SinkCreated"].map((name) => ({ $ref: `#/components/schemas/${name}` })) } } },
+        },
         409: errorWith(
           "The estuary id names a stream that is not an estuary or has another content type, the subscription would make a cycle, or a subscriber or subscription limit is reached.",
         ),
@@ -28,11 +35,11 @@ export function estuarySection(): Section {
     },
     delete: {
       id: "unsubscribe",
-      summary: "End one subscription",
-      description: "Needs write on the estuary.",
+      summary: "End one subscription, or remove a data sink",
+      description: "Needs write on the estuary; a body with `sinkId` removes that data sink (manage on the source).",
       auth: { token: "write" },
-      body: jsonBody("UnsubscribeRequest"),
-      responses: { 204: noBody("Unsubscribed.") },
+      body: eitherBody("UnsubscribeRequest", "SinkUnsubscribeRequest"),
+      responses: { 204: noBody("Unsubscribed, or the sink was removed.") },
       errors: [...ERRORS, "too_large"],
     },
     options: preflight("subscribePreflight"),
@@ -41,7 +48,7 @@ export function estuarySection(): Section {
   const subscribers: Operations = {
     get: {
       id: "fanoutStatus",
-      summary: "The source's fan-out: subscribers, mode, breaker, offsets, cost counters, last error",
+      summary: "The source's fan-out: subscribers, mode, breaker, offsets, cost counters, last error, and its data sinks' state",
       auth: { token: "read" },
       responses: { 200: jsonResponse("The fan-out status.", "FanoutStatus") },
       errors: [...ERRORS, "gone"],
@@ -80,9 +87,10 @@ export function estuarySection(): Section {
       SubscribeRequest: { schema: SubscribeBodySchema, io: "input" },
       UnsubscribeRequest: { schema: UnsubscribeBodySchema, io: "input" },
       Subscribed: { schema: SubscribedSchema, io: "output" },
-      SubscribeAnswer: { schema: z.union([SubscribedSchema, BulkSubscribedSchema]), io: "output" },
+      BulkSubscribed: { schema: BulkSubscribedSchema, io: "output" },
       EstuaryDescription: { schema: EstuaryDescriptionSchema, io: "output" },
-      FanoutStatus: { schema: FanoutStatusBodySchema, io: "output" },
+      FanoutStatus: { schema: FanoutStatusWithSinksSchema, io: "output" },
+      ...SINK_SCHEMAS,
     },
   };
 }

@@ -8,6 +8,7 @@ import { adminSection } from "./admin";
 import { buildDocument, jsonResponse, type Json, type Section } from "./build";
 import { connectionSection } from "./connections";
 import { estuarySection } from "./estuary";
+import { sinkSection } from "./sinks";
 import { streamSection } from "./streams";
 import { subscriptionSection } from "./subscriptions";
 
@@ -71,13 +72,14 @@ export function openApiDocument(): Json {
       description:
         'Append-only streams over HTTP (the Durable Streams protocol) and estuaries: per-subscriber streams fed exactly once from a source. Errors are always {"error":{"code","message"}}. With AUTH_MODE=off (local development) no route needs a token.',
     },
-    sections: [serviceSection(), streamSection(), subscriptionSection(), estuarySection(), connectionSection(), adminSection()],
+    sections: [serviceSection(), streamSection(), subscriptionSection(), estuarySection(), sinkSection(), connectionSection(), adminSection()],
     pathParams: {
       project: ProjectNameSchema.meta({ description: `The project: ${NAME_RULE}.` }),
       stream: z.string().meta({ description: `The stream (on estuary routes: the source stream): ${NAME_RULE}.` }),
       estuaryId: z.string().meta({ description: `The estuary, which is the stream of this name in the project: ${NAME_RULE}.` }),
       kid: z.string().meta({ description: "A secret's id, as returned when it was created." }),
       id: z.string().meta({ description: "A subscription id (reserved subscription APIs); ids are deployment-wide." }),
+      sinkId: z.string().meta({ description: `A data sink of the stream: ${NAME_RULE}.` }),
       path: z.string().meta({ description: "A stream path relative to /v1/stream/ (`project/stream`), URL-encoded as one segment." }),
     },
   });

@@ -1,0 +1,73 @@
+// The SinkDO RPC inputs, validated at the object's boundary, and the views it answers with (also
+// the wire shapes of the sink routes, so the OpenAPI document describes exactly what is sent).
+import { z } from "zod";
+import { SinkIdSchema } from "../contract/sinks";
+import { StreamKeySchema } from "../contract/fanout";
+import type { Failure } from "../errors";
+import { ENVELOPES } from "./envelope";
+
+const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const OffsetSchema = z.string().regex(/^\d{16}_\d{16}$/).meta({ description: "a stream offset" });
+
+/** What makes two creations of a sink "the same": everything but the secret and the start. */
+export const SinkConfigSchema = z.object({
+  url: z.string().min(1).max(2_048),
+  envelope: z.enum(ENVELOPES),
+  typePrefix: z.string().min(1).max(200),
+  required: z.boolean(),
+});
+export type SinkConfig = z.infer<typeof SinkConfigSchema>;
+
+export const CreateSinkSchema = z.object({
+  sinkId: SinkIdSchema,
+  source: StreamKeySchema,
+  /** The source's generation when the sink was made: a later deletion of that generation removes it. */
+  sourceGeneration: Count,
+  contentType: z.string().min(1),
+  /** Where delivery starts (resolved from `from`). */
+  position: Count,
+  config: SinkConfigSchema,
+});
+export type CreateSink = z.infer<typeof CreateSinkSchema>;
+
+export const SinkViewSchema = z.object({
+  id: z.string(),
+  /** The source stream's path. */
+  source: z.string(),
+  url: z.string(),
+  envelope: z.enum(ENVELOPES),
+  typePrefix: z.string(),
+  required: z.boolean(),
+  /** Everything before this offset was acknowledged (2xx) by the receiver. */
+  deliveredOffset: OffsetSchema,
+  state: z.enum(["active", "retrying", "disabled"]),
+  /** The batch being delivered (and retried), if any. */
+  inFlight: z.object({ webhookId: z.string(), fromOffset: OffsetSchema, toOffset: OffsetSchema }).nullable(),
+  /** Failed attempts in a row. */
+  failures: z.number().int(),
+  nextAttemptAt: z.iso.datetime().nullable(),
+  lastError: z.object({ at: z.iso.datetime(), message: z.string() }).nullable(),
+});
+export type SinkView = z.infer<typeof SinkViewSchema>;
+
+export const AttemptViewSchema = z.object({
+  at: z.iso.datetime(),
+  webhookId: z.string(),
+  fromOffset: OffsetSchema,
+  toOffset: OffsetSchema,
+  /** The receiver's HTTP status; null when it gave none (network error, timeout). */
+  status: z.number().int().nullable(),
+  latencyMs: z.number().int(),
+  error: z.string().nullable(),
+});
+
+export const SinkDetailSchema = SinkViewSchema.extend({
+  /** The last attempts (at most 100), newest first. */
+  attempts: z.array(AttemptViewSchema),
+});
+export type SinkDetail = z.infer<typeof SinkDetailSchema>;
+
+export type CreateSinkResult =
+  | { ok: true; created: true; view: SinkView; secret: string }
+  | { ok: true; created: false; view: SinkView }
+  | Failure;

@@ -1,0 +1,71 @@
+// Data sink use cases: each coordinates the source's StreamDO (which links its sinks and tells them
+// about appends) and the sink's SinkDO. Route handlers call exactly one of these.
+import type { Config } from "../config";
+import { sinkObjectName } from "../contract/sinks";
+import { sinkStub, streamStub, type Env } from "../env";
+import { ApiError } from "../errors";
+import { mapLimit } from "../map-limit";
+import type { OffsetQuery } from "../protocol/offsets";
+import type { StreamAddress } from "../protocol/stream-address";
+import { checkWebhookUrl } from "../subscriptions/webhook-url";
+import type { SinkConfig, SinkDetail, SinkView } from "./commands";
+
+export interface NewSink {
+  id: string;
+  config: SinkConfig;
+  from: OffsetQuery;
+}
+
+export type SinkCreated = { created: true; view: SinkView; secret: string } | { created: false; view: SinkView };
+
+export async function createSink(env: Env, config: Config, source: StreamAddress, sink: NewSink): Promise<SinkCreated> {
+  const url = checkWebhookUrl(sink.config.url, config.WEBHOOK_ALLOW_LOOPBACK === "on");
+  if (!url.ok) throw new ApiError("bad_request", url.message.replace("webhook.url", "sink.url"));
+  const stream = streamStub(env, source.key);
+  // A read validates `from` (beyond the tail, not a message boundary) and resolves now / -1.
+  const start = await stream.read({ offset: sink.from, waitMs: 0 });
+  if (!start.ok) throw ApiError.from(start);
+  // Linked first: a sink that exists is always told about appends. A link whose sink could not be
+  // made costs a notice per append until the sink is created or deleted through the route.
+  const linked = await stream.linkSink(sink.id);
+  if (!linked.ok) throw ApiError.from(linked);
+  const made = await sinkStub(env, sinkObjectName(source.key, sink.id)).create({
+    sinkId: sink.id,
+    source: source.key,
+    sourceGeneration: linked.generation,
+    contentType: start.contentType,
+    position: start.start,
+    config: { ...sink.config, url: url.url },
+  });
+  if (!made.ok) throw ApiError.from(made);
+  return made.created ? { created: true, view: made.view, secret: made.secret } : { created: false, view: made.view };
+}
+
+export async function removeSink(env: Env, source: StreamAddress, sinkId: string): Promise<void> {
+  const unlinked = await streamStub(env, source.key).unlinkSink(sinkId);
+  const removed = await sinkStub(env, sinkObjectName(source.key, sinkId)).remove();
+  if (!unlinked && !removed) throw notFound(sinkId);
+}
+
+export async function enableSink(env: Env, source: StreamAddress, sinkId: string): Promise<SinkView> {
+  const view = await sinkStub(env, sinkObjectName(source.key, sinkId)).enable();
+  if (!view) throw notFound(sinkId);
+  return view;
+}
+
+export async function describeSink(env: Env, source: StreamAddress, sinkId: string): Promise<SinkDetail> {
+  const detail = await sinkStub(env, sinkObjectName(source.key, sinkId)).detail();
+  if (!detail) throw notFound(sinkId);
+  return detail;
+}
+
+/** The state of every sink the source feeds (for its fan-out status). */
+export async function listSinks(env: Env, source: StreamAddress): Promise<SinkView[]> {
+  const ids = await streamStub(env, source.key).sinkIds();
+  const views: (SinkView | null)[] = await mapLimit(ids, 8, (id) => sinkStub(env, sinkObjectName(source.key, id)).state());
+  return views.filter((view) => view !== null);
+}
+
+function notFound(sinkId: string): ApiError {
+  return new ApiError("not_found", `the stream has no sink ${sinkId}`);
+}

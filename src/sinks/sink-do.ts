@@ -1,0 +1,284 @@
+// SinkDO: one data sink, a signed outbound webhook fed from one source stream, named
+// `${source}#sink:${id}` (contract/sinks.ts). It keeps the sink's configuration, secret, delivered
+// position, in-flight batch, retry state and last attempts in SQLite, and delivers from its one
+// alarm (storage/alarm-planner.ts): read the source from the delivered position (readSlice), fix the
+// batch's range, sign and POST it, and on failure try the same batch again later. Each sink is its
+// own object, so a slow or failing receiver holds up nothing but itself.
+import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
+import { SinkNoticeSchema, type SinkNotice } from "../contract/sinks";
+import { loadConfig } from "../config";
+import { streamStub, type Env } from "../env";
+import { fail } from "../errors";
+import { formatOffset } from "../protocol/offsets";
+import { streamPathOf } from "../protocol/stream-address";
+import { AlarmPlanner } from "../storage/alarm-planner";
+import { LazySchema } from "../storage/migrations";
+import { cutBatch, MAX_BATCH_BYTES, type Batch } from "./batch";
+import { CreateSinkSchema, type CreateSink, type CreateSinkResult, type SinkDetail, type SinkView } from "./commands";
+import { buildBody } from "./envelope";
+import { postBatch, type Fetcher, type PostOutcome } from "./post";
+import { SinkRepository, type InFlight, type SinkRecord } from "./repository";
+import { nextDelayMs } from "./retry";
+import { SINK_MIGRATIONS } from "./schema";
+import { newSinkSecret, webhookId } from "./signing";
+
+/** Batches one alarm delivers before handing over to the next alarm (due at once). */
+const BATCHES_PER_ALARM = 16;
+/** Reading one oversized message alone: the 8 MiB append limit plus room; RPC allows 32 MiB. */
+const SINGLE_MESSAGE_READ_BYTES = 9 * 1024 * 1024;
+
+export class SinkDO extends DurableObject<Env> {
+  private readonly schema: LazySchema;
+  private readonly repo: SinkRepository;
+  private readonly alarms: AlarmPlanner;
+  private sink: SinkRecord | null = null;
+  /** The source may hold data past the delivered position (a notice came, or a batch was cut short). */
+  private pending = false;
+  /** Makes the POSTs; replaceable so tests can stand in for receivers. */
+  fetcher: Fetcher = (url, init) => fetch(url, init);
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.schema = new LazySchema(ctx.storage, SINK_MIGRATIONS);
+    this.repo = new SinkRepository(ctx.storage.sql);
+    this.alarms = new AlarmPlanner(ctx.storage, [() => this.dueAt()]);
+    if (this.schema.exists) this.sink = this.repo.load();
+  }
+
+  /** Creates the sink, or confirms the same configuration (no new secret); another configuration is a conflict. */
+  async create(input: CreateSink): Promise<CreateSinkResult> {
+    const cmd = CreateSinkSchema.parse(input);
+    const existing = this.sink;
+    if (existing && existing.sourceGeneration === cmd.sourceGeneration) {
+      if (JSON.stringify(existing.config) === JSON.stringify(cmd.config)) return { ok: true, created: false, view: await this.view(existing) };
+      return fail("conflict", `sink ${cmd.sinkId} exists with another configuration; delete it first`);
+    }
+    // A sink left from an earlier generation of the source (its removal still on the way) is replaced.
+    this.schema.ensure();
+    const sink: SinkRecord = {
+      sinkId: cmd.sinkId,
+      source: cmd.source,
+      sourceGeneration: cmd.sourceGeneration,
+      incarnation: crypto.randomUUID(),
+      config: cmd.config,
+      contentType: cmd.contentType,
+      secret: newSinkSecret(),
+      createdAt: Date.now(),
+      delivered: cmd.position,
+      batch: null,
+      state: "active",
+      failures: 0,
+      failingSince: null,
+      nextAttemptAt: null,
+      lastError: null,
+      attemptSeq: 0,
+    };
+    this.ctx.storage.transactionSync(() => {
+      this.repo.wipe();
+      this.repo.save(sink);
+    });
+    this.sink = sink;
+    this.pending = true;
+    this.alarms.plan();
+    return { ok: true, created: true, view: await this.view(sink), secret: sink.secret };
+  }
+
+  /** From the source after a commit (and its safety-net alarm): it now reaches `tail`. */
+  async sourceAdvanced(input: SinkNotice): Promise<void> {
+    const notice = SinkNoticeSchema.parse(input);
+    const sink = this.sink;
+    if (!sink || sink.sourceGeneration !== notice.generation || notice.tail <= sink.delivered) return;
+    this.pending = true;
+    this.alarms.plan();
+  }
+
+  /** Resumes a disabled (or retrying) sink at once, from its delivered position. Null if there is none. */
+  async enable(): Promise<SinkView | null> {
+    const sink = this.sink;
+    if (!sink) return null;
+    const resumed: SinkRecord = { ...sink, state: "active", failures: 0, failingSince: null, nextAttemptAt: null };
+    this.repo.save(resumed);
+    this.sink = resumed;
+    this.pending = true;
+    this.alarms.plan();
+    return await this.view(resumed);
+  }
+
+  /** The sink's state, or null if there is none. */
+  async state(): Promise<SinkView | null> {
+    return this.sink && (await this.view(this.sink));
+  }
+
+  /** The sink's state and its last attempts, newest first. */
+  async detail(): Promise<SinkDetail | null> {
+    const sink = this.sink;
+    if (!sink) return null;
+    const view = await this.view(sink);
+    const attempts = this.repo.attempts().map((attempt) => ({
+      at: new Date(attempt.at).toISOString(),
+      webhookId: attempt.webhookId,
+      fromOffset: formatOffset(attempt.from),
+      toOffset: formatOffset(attempt.to),
+      status: attempt.status,
+      latencyMs: attempt.latencyMs,
+      error: attempt.error,
+    }));
+    return { ...view, attempts };
+  }
+
+  /** Deletes the sink with its secret and state. True if there was one. */
+  async remove(): Promise<boolean> {
+    if (!this.sink) return false;
+    this.wipe();
+    return true;
+  }
+
+  /** The source (this generation of it) was deleted: the sink goes with it. */
+  async sourceDeleted(generation: number): Promise<void> {
+    if (this.sink && this.sink.sourceGeneration === z.number().int().parse(generation)) this.wipe();
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarms.fired();
+    // An alarm may have been planned for a notice this instance never saw (it was evicted since):
+    // look at the source once rather than miss it.
+    this.pending = true;
+    for (let batches = 0; batches < BATCHES_PER_ALARM; batches++) {
+      if (!(await this.deliverNext())) break;
+    }
+    this.alarms.plan();
+  }
+
+  // --- internals -------------------------------------------------------------------------------
+
+  private dueAt(): number | null {
+    const sink = this.sink;
+    if (!sink || sink.state === "disabled") return null;
+    if (sink.nextAttemptAt !== null) return sink.nextAttemptAt;
+    return sink.batch || this.pending ? Date.now() : null;
+  }
+
+  /** Delivers (or tries) one batch if one is due; true if another may follow at once. */
+  private async deliverNext(): Promise<boolean> {
+    const sink = this.sink;
+    const now = Date.now();
+    if (!sink || sink.state === "disabled" || (sink.nextAttemptAt !== null && sink.nextAttemptAt > now)) return false;
+    if (!sink.batch && !this.pending) return false;
+    let batch: Batch | null;
+    try {
+      batch = await this.readBatch(sink);
+    } catch (error) {
+      // The source could not be read (never the receiver's fault): try again later, like a failure.
+      if (this.sink !== sink) return false;
+      const message = `reading the source failed: ${error instanceof Error ? error.message : String(error)}`;
+      this.settle(sink, sink.batch ?? { from: sink.delivered, to: sink.delivered, readAt: now }, "", failure(message), now);
+      return false;
+    }
+    // Removed, re-created or resumed while reading: that change decides what happens next.
+    if (this.sink !== sink) return false;
+    if (!batch) {
+      this.pending = false;
+      return false;
+    }
+    let inFlight = sink.batch;
+    if (!inFlight) {
+      // Fixed before the first attempt: every retry sends this range, under this webhook-id.
+      inFlight = { from: batch.from, to: batch.to, readAt: now };
+      this.sink = { ...sink, batch: inFlight };
+      this.repo.save(this.sink);
+      if (batch.more) this.pending = true;
+    }
+    const current = this.sink;
+    const id = await webhookId(current.incarnation, inFlight.from, inFlight.to);
+    const body = buildBody({
+      envelope: current.config.envelope,
+      typePrefix: current.config.typePrefix,
+      source: current.source,
+      generation: current.sourceGeneration,
+      contentType: current.contentType,
+      readAt: inFlight.readAt,
+      messages: batch.messages,
+    });
+    const outcome = await postBatch(this.fetcher, { url: current.config.url, secret: current.secret, webhookId: id, body: body.bytes, contentType: body.contentType });
+    if (this.sink !== current) return false;
+    this.settle(current, inFlight, id, outcome, Date.now());
+    return outcome.ok;
+  }
+
+  /** The in-flight batch's messages, or a new batch from the delivered position; null when there is nothing new. */
+  private async readBatch(sink: SinkRecord): Promise<Batch | null> {
+    const source = streamStub(this.env, sink.source);
+    const from = sink.batch?.from ?? sink.delivered;
+    const limit = sink.batch?.to ?? Number.MAX_SAFE_INTEGER;
+    const maxBytes = sink.batch ? SINGLE_MESSAGE_READ_BYTES : MAX_BATCH_BYTES;
+    const slice = await source.readSlice({ from, limit, maxBytes, stopAtAppendEnd: false });
+    if (!slice.ok) throw new Error(slice.message);
+    if (sink.batch) return cutBatch(slice.segments, from, { messages: Number.MAX_SAFE_INTEGER, bytes: Number.MAX_SAFE_INTEGER });
+    const batch = cutBatch(slice.segments, from);
+    if (batch.messages.length > 0 || slice.segments.length === 0) return batch.messages.length > 0 ? batch : null;
+    // The first message is larger than a batch: it is sent alone.
+    const whole = await source.readSlice({ from, limit, maxBytes: SINGLE_MESSAGE_READ_BYTES, stopAtAppendEnd: false });
+    if (!whole.ok) throw new Error(whole.message);
+    const single = cutBatch(whole.segments, from, { messages: 1, bytes: Number.MAX_SAFE_INTEGER });
+    return single.messages.length > 0 ? single : null;
+  }
+
+  /** Records an attempt's outcome: the delivered position moves on success; otherwise retry or disable. */
+  private settle(sink: SinkRecord, batch: InFlight, id: string, outcome: PostOutcome, now: number): void {
+    let next: SinkRecord;
+    if (outcome.ok) {
+      next = { ...sink, delivered: batch.to, batch: null, state: "active", failures: 0, failingSince: null, nextAttemptAt: null };
+    } else {
+      const failures = sink.failures + 1;
+      const failingSince = sink.failingSince ?? now;
+      const error = { at: now, message: outcome.error ?? "failed" };
+      const disableAfter = loadConfig(this.env).SINK_DISABLE_AFTER_MS;
+      const gone = outcome.status === 410;
+      if (gone || now - failingSince >= disableAfter) {
+        const why = gone ? "the receiver answered 410 Gone" : `failing without a break for ${disableAfter} ms`;
+        console.warn(`sink ${sink.sinkId} of ${sink.source} disabled: ${why}; last error: ${error.message}`);
+        next = { ...sink, state: "disabled", failures, failingSince, nextAttemptAt: null, lastError: { at: now, message: `disabled: ${why}; ${error.message}` } };
+      } else {
+        next = { ...sink, state: "retrying", failures, failingSince, nextAttemptAt: now + nextDelayMs(failures, outcome.retryAfterMs), lastError: error };
+      }
+    }
+    next.attemptSeq = sink.attemptSeq + 1;
+    const attempt = { at: now, webhookId: id, from: batch.from, to: batch.to, status: outcome.status, latencyMs: outcome.latencyMs, error: outcome.error };
+    this.ctx.storage.transactionSync(() => {
+      this.repo.save(next);
+      this.repo.saveAttempt(sink.attemptSeq, attempt);
+    });
+    this.sink = next;
+  }
+
+  private wipe(): void {
+    this.repo.wipe();
+    this.sink = null;
+    this.pending = false;
+    this.alarms.plan();
+    void this.ctx.storage.deleteAlarm();
+  }
+
+  private async view(sink: SinkRecord): Promise<SinkView> {
+    const batch = sink.batch;
+    return {
+      id: sink.sinkId,
+      source: streamPathOf(sink.source),
+      url: sink.config.url,
+      envelope: sink.config.envelope,
+      typePrefix: sink.config.typePrefix,
+      required: sink.config.required,
+      deliveredOffset: formatOffset(sink.delivered),
+      state: sink.state,
+      inFlight: batch && { webhookId: await webhookId(sink.incarnation, batch.from, batch.to), fromOffset: formatOffset(batch.from), toOffset: formatOffset(batch.to) },
+      failures: sink.failures,
+      nextAttemptAt: sink.nextAttemptAt === null ? null : new Date(sink.nextAttemptAt).toISOString(),
+      lastError: sink.lastError && { at: new Date(sink.lastError.at).toISOString(), message: sink.lastError.message },
+    };
+  }
+}
+
+function failure(message: string): PostOutcome {
+  return { ok: false, status: null, latencyMs: 0, error: message.slice(0, 500), retryAfterMs: null };
+}

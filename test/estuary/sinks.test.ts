@@ -1,0 +1,186 @@
+// Data sinks against a real `wrangler dev`, delivering to a receiver on loopback: Standard Webhooks
+// signatures checked with the standardwebhooks library, order and exactly-once after dedup by
+// webhook-id, bounded batches, CloudEvents fields, retries on 500 / 429 / a hanging receiver, 410,
+// SSRF refusals, and retry state that survives a crash of the whole server.
+/// <reference types="node" />
+import { rm } from "node:fs/promises";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DevServer } from "../support/wrangler-dev";
+import { startReceiver, type ReceivedRequest, type Receiver } from "../support/webhook-receiver";
+import { Api, pollUntil, startServer, stopServer, unique } from "./harness";
+
+const project = "sinks";
+const JSON_TYPE = "application/json";
+
+let server: DevServer | undefined;
+let receiver: Receiver;
+let api: Api;
+
+beforeAll(async () => {
+  receiver = await startReceiver();
+  server = await startServer();
+  api = new Api(server.baseUrl);
+});
+
+afterAll(async () => {
+  await stopServer(server);
+  await receiver?.close();
+});
+
+interface SinkState {
+  state: string;
+  deliveredOffset: string;
+  attempts: { status: number | null; error: string | null; webhookId: string }[];
+}
+
+async function createSink(base: string, stream: string, sink: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<string> {
+  const response = await fetch(`${base}/v1/estuary/subscribe/${project}/${stream}`, {
+    method: "POST",
+    headers: { "Content-Type": JSON_TYPE },
+    body: JSON.stringify({ sink, ...extra }),
+  });
+  const body = (await response.json()) as { secret?: string };
+  expect(response.status, JSON.stringify(body)).toBe(201);
+  return body.secret ?? "";
+}
+
+async function sinkState(base: string, stream: string, id: string): Promise<SinkState> {
+  const response = await fetch(`${base}/v1/estuary/sinks/${project}/${stream}/${id}`);
+  expect(response.status).toBe(200);
+  return (await response.json()) as SinkState;
+}
+
+/** The messages of acknowledged requests, once per webhook-id, in arrival order; every signature checked. */
+function delivered(requests: readonly ReceivedRequest[], secret: string): unknown[] {
+  const verifier = new Webhook(secret);
+  const seen = new Set<string>();
+  const messages: unknown[] = [];
+  for (const request of requests) {
+    verifier.verify(request.body.toString("utf8"), request.headers);
+    const id = request.headers["webhook-id"] ?? "";
+    if (request.answer !== 200 || seen.has(id)) continue;
+    seen.add(id);
+    messages.push(...(JSON.parse(request.body.toString("utf8")) as unknown[]));
+  }
+  return messages;
+}
+
+const numbered = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ({ n: from + i }));
+
+describe("delivery to a receiver on loopback", () => {
+  it("delivers every message once after dedup, in order, in signed batches of at most 100", async () => {
+    const stream = unique("orders");
+    const path = `/${stream}`;
+    await api.create(project, stream, JSON_TYPE);
+    const secret = await createSink(api.baseUrl, stream, { id: "warehouse", url: receiver.url(path) });
+    await api.append(project, stream, JSON_TYPE, JSON.stringify(numbered(1, 250)));
+    for (let n = 251; n <= 260; n++) await api.appendJson(project, stream, { n });
+
+    const expected = numbered(1, 260);
+    await pollUntil("the receiver to hold all 260 messages", async () => delivered(receiver.requests(path), secret), (got) => got.length >= expected.length);
+    expect(delivered(receiver.requests(path), secret)).toEqual(expected);
+    for (const request of receiver.requests(path)) {
+      expect(request.headers["content-type"]).toBe(JSON_TYPE);
+      expect((JSON.parse(request.body.toString("utf8")) as unknown[]).length).toBeLessThanOrEqual(100);
+    }
+    const tail = await api.tail(project, stream);
+    await pollUntil("the delivered offset to reach the tail", () => sinkState(api.baseUrl, stream, "warehouse"), (sink) => sink.deliveredOffset === tail);
+  });
+
+  it("sends CloudEvents 1.0 batches with stable ids, the stream as source, and the type prefix", async () => {
+    const stream = unique("events");
+    const path = `/${stream}`;
+    await api.create(project, stream, JSON_TYPE);
+    await api.appendJson(project, stream, { before: true });
+    const secret = await createSink(api.baseUrl, stream, { id: "ce", url: receiver.url(path), envelope: "cloudevents", typePrefix: "com.acme.orders" }, { from: "-1" });
+    await api.appendJson(project, stream, { after: true });
+
+    await pollUntil("two events", async () => receiver.requests(path).flatMap((request) => JSON.parse(request.body.toString("utf8")) as unknown[]), (events) => events.length >= 2);
+    const events = delivered(receiver.requests(path), secret) as Record<string, unknown>[];
+    expect(receiver.requests(path)[0]?.headers["content-type"]).toBe("application/cloudevents-batch+json");
+    expect(events.map((event) => event.data)).toEqual([{ before: true }, { after: true }]);
+    for (const event of events) {
+      expect(event).toMatchObject({ specversion: "1.0", source: `/v1/stream/${project}/${stream}`, type: "com.acme.orders.appended", datacontenttype: JSON_TYPE });
+      expect(Number.isNaN(Date.parse(String(event.time)))).toBe(false);
+    }
+    expect(new Set(events.map((event) => event.id)).size).toBe(2);
+  });
+
+  it("retries after 500, after a 429 with Retry-After, and after a receiver that never answers, with the same webhook-id", async () => {
+    const stream = unique("flaky");
+    const path = `/${stream}`;
+    const answers = [{ status: 500 }, { status: 429, headers: { "Retry-After": "1" } }, "hang" as const];
+    receiver.on(path, (n) => answers[n] ?? { status: 200 });
+    await api.create(project, stream, JSON_TYPE);
+    const secret = await createSink(api.baseUrl, stream, { id: "flaky", url: receiver.url(path) });
+    await api.append(project, stream, JSON_TYPE, JSON.stringify(numbered(1, 3)));
+
+    await pollUntil("the fourth attempt to succeed", async () => receiver.requests(path).filter((request) => request.answer === 200).length, (n) => n >= 1);
+    const requests = receiver.requests(path);
+    expect(new Set(requests.slice(0, 4).map((request) => request.headers["webhook-id"])).size).toBe(1);
+    expect(delivered(requests, secret)).toEqual(numbered(1, 3));
+    const sink = await pollUntil("the sink to be active", () => sinkState(api.baseUrl, stream, "flaky"), (state) => state.state === "active");
+    expect(sink.attempts.slice(0, 4).map((attempt) => attempt.status)).toEqual([200, null, 429, 500]);
+    expect(sink.attempts[1]?.error).toMatch(/did not answer within/);
+  });
+
+  it("a 410 disables the sink; enabling it delivers what was appended meanwhile", async () => {
+    const stream = unique("gone");
+    const path = `/${stream}`;
+    receiver.on(path, (n) => ({ status: n === 0 ? 410 : 200 }));
+    await api.create(project, stream, JSON_TYPE);
+    const secret = await createSink(api.baseUrl, stream, { id: "gone", url: receiver.url(path) });
+    await api.appendJson(project, stream, { n: 1 });
+    await pollUntil("the sink to be disabled", () => sinkState(api.baseUrl, stream, "gone"), (sink) => sink.state === "disabled");
+    await api.appendJson(project, stream, { n: 2 });
+
+    const enable = await fetch(`${api.baseUrl}/v1/estuary/sinks/${project}/${stream}/gone/enable`, { method: "POST" });
+    expect(enable.status).toBe(200);
+    await pollUntil("both messages", async () => delivered(receiver.requests(path), secret), (got) => got.length >= 2);
+    expect(delivered(receiver.requests(path), secret)).toEqual(numbered(1, 2));
+  });
+
+  it("refuses private and metadata targets with a JSON 400", async () => {
+    const stream = unique("ssrf");
+    await api.create(project, stream, JSON_TYPE);
+    for (const url of ["http://10.0.0.1/hook", "https://169.254.169.254/latest/meta-data", "https://127.0.0.1/", "http://example.com/"]) {
+      const response = await fetch(`${api.baseUrl}/v1/estuary/subscribe/${project}/${stream}`, {
+        method: "POST",
+        headers: { "Content-Type": JSON_TYPE },
+        body: JSON.stringify({ sink: { id: "x", url } }),
+      });
+      expect(response.status, url).toBe(400);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("bad_request");
+    }
+  });
+});
+
+describe("a crash while a sink is retrying", () => {
+  it("keeps the retry state: after a restart the receiver gets everything exactly once after dedup", async () => {
+    const crashed = await startServer();
+    const stream = unique("crash");
+    const path = `/${stream}`;
+    let healthy = false;
+    receiver.on(path, () => ({ status: healthy ? 200 : 503 }));
+    const crashApi = new Api(crashed.baseUrl);
+    await crashApi.create(project, stream, JSON_TYPE);
+    const secret = await createSink(crashed.baseUrl, stream, { id: "durable", url: receiver.url(path) });
+    for (let n = 1; n <= 5; n++) await crashApi.appendJson(project, stream, { n });
+    const before = await pollUntil("the sink to be retrying", () => sinkState(crashed.baseUrl, stream, "durable"), (sink) => sink.state === "retrying");
+    const failedId = before.attempts[0]?.webhookId;
+
+    crashed.kill();
+    healthy = true;
+    const restarted = await startServer({ persistDir: crashed.persistDir });
+    try {
+      await pollUntil("all five messages after the restart", async () => delivered(receiver.requests(path), secret), (got) => got.length >= 5);
+      expect(delivered(receiver.requests(path), secret)).toEqual(numbered(1, 5));
+      const firstSuccess = receiver.requests(path).find((request) => request.answer === 200);
+      expect(firstSuccess?.headers["webhook-id"]).toBe(failedId);
+    } finally {
+      await restarted.stop();
+      await rm(crashed.persistDir, { recursive: true, force: true });
+    }
+  });
+});

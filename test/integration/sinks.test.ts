@@ -1,0 +1,227 @@
+// Data sinks inside the Workers runtime, with a stand-in receiver (the SinkDO's fetcher): creation
+// and its idempotence, signed ordered batches, retries with the same webhook-id, Retry-After, 410 and
+// time-based disabling, re-enabling without loss, isolation between sinks, and removal.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { sinkObjectName } from "../../src/contract/sinks";
+import { sinkStub } from "../../src/env";
+import type { SinkDetail } from "../../src/sinks/commands";
+import type { SinkDO } from "../../src/sinks/sink-do";
+import { eventually } from "./estuary-support";
+import { call, expectError } from "./worker";
+
+const json = { "Content-Type": "application/json" };
+
+interface Received {
+  id: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** A receiver that answers each request with `answer(n)` (n counts from 0) and records what it got. */
+function receiver(answer: (n: number, signal: AbortSignal | null | undefined) => Response | Promise<Response> = () => new Response(null, { status: 200 })) {
+  const requests: Received[] = [];
+  const fetcher = async (_url: string, init: RequestInit): Promise<Response> => {
+    const headers = Object.fromEntries(new Headers(init.headers).entries());
+    const body = new TextDecoder().decode(init.body as Uint8Array);
+    const n = requests.length;
+    requests.push({ id: headers["webhook-id"] ?? "", headers, body });
+    return answer(n, init.signal);
+  };
+  return { requests, fetcher };
+}
+
+/** Puts the stand-in receiver into the sink's object before the sink exists, so no request escapes it. */
+async function standIn(stream: string, sinkId: string, fetcher: SinkDO["fetcher"]): Promise<void> {
+  await runInDurableObject(sinkStub(env, sinkObjectName(`default/${stream}`, sinkId)), (instance: SinkDO) => {
+    instance.fetcher = fetcher;
+  });
+}
+
+async function createStream(stream: string, body = ""): Promise<void> {
+  expect((await call(`/v1/stream/${stream}`, { method: "PUT", headers: json, body: body || undefined })).status).toBe(201);
+}
+
+async function append(stream: string, messages: unknown[]): Promise<void> {
+  expect((await call(`/v1/stream/${stream}`, { method: "POST", headers: json, body: JSON.stringify(messages) })).status).toBe(204);
+}
+
+function subscribeSink(stream: string, body: unknown): Promise<Response> {
+  return call(`/v1/estuary/subscribe/${stream}`, { method: "POST", headers: json, body: JSON.stringify(body) });
+}
+
+async function detail(stream: string, sinkId: string): Promise<SinkDetail> {
+  const response = await call(`/v1/estuary/sinks/${stream}/${sinkId}`);
+  expect(response.status).toBe(200);
+  return response.json<SinkDetail>();
+}
+
+/** Every message the receiver acknowledged, once per webhook-id, in order. */
+function deduplicated(requests: readonly Received[], acknowledged: (index: number) => boolean): unknown[] {
+  const seen = new Set<string>();
+  return requests.flatMap((request, index) => {
+    if (!acknowledged(index) || seen.has(request.id)) return [];
+    seen.add(request.id);
+    return JSON.parse(request.body) as unknown[];
+  });
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("creating a sink", () => {
+  it("answers 201 with the secret once; the same configuration again is 200 without it; another is 409", async () => {
+    await createStream("sink-create");
+    await standIn("sink-create", "wh", receiver().fetcher);
+    const body = { sink: { id: "wh", url: "https://receiver.example/hook" } };
+    const first = await subscribeSink("sink-create", body);
+    expect(first.status).toBe(201);
+    const created = await first.json<{ secret: string; sink: Record<string, unknown> }>();
+    expect(created.secret).toMatch(/^whsec_/);
+    expect(created.sink).toMatchObject({ id: "wh", envelope: "raw", typePrefix: "durable-estuary.stream", required: false, state: "active" });
+
+    const again = await subscribeSink("sink-create", body);
+    expect(again.status).toBe(200);
+    expect(await again.json()).not.toHaveProperty("secret");
+    await expectError(await subscribeSink("sink-create", { sink: { ...body.sink, envelope: "cloudevents" } }), 409, "conflict");
+  });
+
+  it("refuses private, loopback, link-local and metadata targets, and bad bodies, with a JSON 400", async () => {
+    await createStream("sink-ssrf");
+    for (const url of ["http://10.0.0.1/hook", "https://169.254.169.254/latest", "https://192.168.1.1/", "https://[::1]/", "ftp://x.example/", "https://metadata/"]) {
+      await expectError(await subscribeSink("sink-ssrf", { sink: { id: "x", url } }), 400, "bad_request");
+    }
+    await expectError(await subscribeSink("sink-ssrf", { sink: { id: "x", url: "https://ok.example/", envelope: "xml" } }), 400, "bad_request");
+    await expectError(await subscribeSink("sink-ssrf", { sink: { id: "../x", url: "https://ok.example/" } }), 400, "bad_request");
+    await expectError(await subscribeSink("sink-ssrf", { sink: { id: "x", url: "https://ok.example/" }, from: "later" }), 400, "bad_request");
+    await expectError(await subscribeSink("sink-missing", { sink: { id: "x", url: "https://ok.example/" } }), 404, "not_found");
+  });
+});
+
+describe("delivery", () => {
+  it("sends every message in order, in signed batches, and reports the delivered offset", async () => {
+    await createStream("sink-order", '[{"n":0}]');
+    const { requests, fetcher } = receiver();
+    await standIn("sink-order", "wh", fetcher);
+    const created = await (await subscribeSink("sink-order", { sink: { id: "wh", url: "https://receiver.example/hook" }, from: "-1" })).json<{ secret: string }>();
+    for (let n = 1; n <= 5; n++) await append("sink-order", [{ n }]);
+
+    await eventually(async () => expect(deduplicated(requests, () => true)).toEqual([0, 1, 2, 3, 4, 5].map((n) => ({ n }))));
+    const verifier = new Webhook(created.secret);
+    for (const request of requests) {
+      expect(request.headers["content-type"]).toBe("application/json");
+      expect(() => verifier.verify(request.body, request.headers)).not.toThrow();
+    }
+    const tail = (await call("/v1/stream/sink-order", { method: "HEAD" })).headers.get("Stream-Next-Offset");
+    await eventually(async () => expect((await detail("sink-order", "wh")).deliveredOffset).toBe(tail));
+
+    const status = await (await call("/v1/estuary/subscribers/sink-order")).json<{ sinks: { id: string; state: string; deliveredOffset: string }[] }>();
+    expect(status.sinks).toEqual([expect.objectContaining({ id: "wh", state: "active", deliveredOffset: tail })]);
+  });
+
+  it("retries a failed batch with the same webhook-id and bytes, then moves on", async () => {
+    await createStream("sink-retry");
+    const { requests, fetcher } = receiver((n) => new Response(null, { status: n === 0 ? 500 : 200 }));
+    await standIn("sink-retry", "wh", fetcher);
+    expect((await subscribeSink("sink-retry", { sink: { id: "wh", url: "https://receiver.example/hook" } })).status).toBe(201);
+    await append("sink-retry", [{ n: 1 }, { n: 2 }]);
+
+    await eventually(async () => expect(requests.length).toBeGreaterThanOrEqual(2));
+    expect(requests[1]?.id).toBe(requests[0]?.id);
+    expect(requests[1]?.body).toBe(requests[0]?.body);
+    await eventually(async () => {
+      const sink = await detail("sink-retry", "wh");
+      expect(sink.state).toBe("active");
+      expect(sink.attempts.map((attempt) => attempt.status)).toEqual([200, 500]);
+      expect(sink.lastError?.message).toBe("receiver answered 500");
+    });
+  });
+
+  it("waits for a 429's Retry-After before trying again", async () => {
+    await createStream("sink-429");
+    const { fetcher } = receiver(() => new Response(null, { status: 429, headers: { "Retry-After": "120" } }));
+    await standIn("sink-429", "wh", fetcher);
+    await subscribeSink("sink-429", { sink: { id: "wh", url: "https://receiver.example/hook" } });
+    await append("sink-429", [{ n: 1 }]);
+    await eventually(async () => expect((await detail("sink-429", "wh")).state).toBe("retrying"));
+    const sink = await detail("sink-429", "wh");
+    const attempt = sink.attempts[0];
+    expect(attempt?.status).toBe(429);
+    expect(Date.parse(sink.nextAttemptAt ?? "") - Date.parse(attempt?.at ?? "")).toBe(120_000);
+  });
+
+  it("a failing or hanging sink delays neither appends nor the other sinks of the stream", async () => {
+    await createStream("sink-isolation");
+    let release = () => {};
+    const hung = new Promise<Response>((resolve) => (release = () => resolve(new Response(null, { status: 503 }))));
+    await standIn("sink-isolation", "stuck", receiver(() => hung).fetcher);
+    const healthy = receiver();
+    await standIn("sink-isolation", "fine", healthy.fetcher);
+    await subscribeSink("sink-isolation", { sink: { id: "stuck", url: "https://stuck.example/" } });
+    await subscribeSink("sink-isolation", { sink: { id: "fine", url: "https://fine.example/" } });
+    for (let n = 1; n <= 3; n++) await append("sink-isolation", [{ n }]);
+    await eventually(async () => expect(deduplicated(healthy.requests, () => true)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]));
+    release();
+  });
+});
+
+describe("disabling and re-enabling", () => {
+  it("a 410 disables the sink; enabling resumes from the delivered offset and loses nothing", async () => {
+    await createStream("sink-gone");
+    const { requests, fetcher } = receiver((n) => new Response(null, { status: n === 1 ? 410 : 200 }));
+    await standIn("sink-gone", "wh", fetcher);
+    await subscribeSink("sink-gone", { sink: { id: "wh", url: "https://receiver.example/hook" } });
+    await append("sink-gone", [{ n: 1 }]);
+    await eventually(async () => expect((await detail("sink-gone", "wh")).attempts.length).toBe(1));
+    await append("sink-gone", [{ n: 2 }]);
+    await eventually(async () => expect((await detail("sink-gone", "wh")).state).toBe("disabled"));
+    await append("sink-gone", [{ n: 3 }]);
+
+    const enabled = await call("/v1/estuary/sinks/sink-gone/wh/enable", { method: "POST" });
+    expect(enabled.status).toBe(200);
+    await eventually(async () => expect(deduplicated(requests, (index) => index !== 1)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]));
+    // The batch refused with 410 is sent again under the same webhook-id.
+    expect(requests[2]?.id).toBe(requests[1]?.id);
+    expect((await detail("sink-gone", "wh")).state).toBe("active");
+  });
+
+  it("a sink failing without a break for SINK_DISABLE_AFTER_MS is disabled", async () => {
+    await createStream("sink-timeout");
+    await standIn("sink-timeout", "wh", receiver(() => new Response(null, { status: 500 })).fetcher);
+    await subscribeSink("sink-timeout", { sink: { id: "wh", url: "https://receiver.example/hook" } });
+    await append("sink-timeout", [{ n: 1 }]);
+    await eventually(async () => expect((await detail("sink-timeout", "wh")).state).toBe("retrying"));
+    // A day later on the clock the Worker and its objects see (they share the test isolate).
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 86_400_000 + 1_000);
+    await runDurableObjectAlarm(sinkStub(env, sinkObjectName("default/sink-timeout", "wh")));
+    vi.useRealTimers();
+    const sink = await detail("sink-timeout", "wh");
+    expect(sink.state).toBe("disabled");
+    expect(sink.lastError?.message).toMatch(/^disabled: failing without a break/);
+  });
+});
+
+describe("removing sinks", () => {
+  it("DELETE with a sinkId removes the sink (404 the second time, and for its status)", async () => {
+    await createStream("sink-delete");
+    await standIn("sink-delete", "wh", receiver().fetcher);
+    await subscribeSink("sink-delete", { sink: { id: "wh", url: "https://receiver.example/hook" } });
+    const remove = () => call("/v1/estuary/subscribe/sink-delete", { method: "DELETE", headers: json, body: '{"sinkId":"wh"}' });
+    expect((await remove()).status).toBe(204);
+    await expectError(await remove(), 404, "not_found");
+    await expectError(await call("/v1/estuary/sinks/sink-delete/wh"), 404, "not_found");
+    await expectError(await call("/v1/estuary/sinks/sink-delete/wh/enable", { method: "POST" }), 404, "not_found");
+  });
+
+  it("deleting the source removes its sinks", async () => {
+    await createStream("sink-source-gone");
+    await standIn("sink-source-gone", "wh", receiver().fetcher);
+    await subscribeSink("sink-source-gone", { sink: { id: "wh", url: "https://receiver.example/hook" } });
+    expect((await call("/v1/stream/sink-source-gone", { method: "DELETE" })).status).toBe(204);
+    await eventually(async () => expect((await call("/v1/estuary/sinks/sink-source-gone/wh")).status).toBe(404));
+  });
+});

@@ -52,6 +52,8 @@ export function deliveredMessages(delivery: Delivery): Uint8Array[] {
 
 /** A queued fan-out job: pointers only (source range and estuaries), never payload bytes. */
 export const FanoutJobSchema = z.object({
+  /** Which of the subscribers object's pending jobs this is, so its completion can be counted. */
+  jobId: Count.optional(),
   source: Key,
   from: Count,
   to: Count,
@@ -65,7 +67,8 @@ export const SUBSCRIBE_BATCH = 1_000;
 /** Estuary subscription side -> the subscribers object: each estuary joins at `position` of the source. */
 export const SubscribeSchema = z.object({
   source: Key,
-  estuaries: z.array(z.object({ estuary: Key, position: Count })).min(1).max(SUBSCRIBE_BATCH),
+  /** `required`: the estuary counts for the source's commit policy (default true). */
+  estuaries: z.array(z.object({ estuary: Key, position: Count, required: z.boolean().optional() })).min(1).max(SUBSCRIBE_BATCH),
   maxSubscribers: Count,
 });
 export type Subscribe = z.infer<typeof SubscribeSchema>;
@@ -77,15 +80,18 @@ export type SubscribeOutcome = "added" | "existing" | "full";
  * answer is the lease's end and the source position fan-out is working towards, which the estuary
  * pulls up to; null when the estuary is not subscribed (any more).
  */
-export const HotLeaseSchema = z.object({ source: Key, estuary: Key });
+export const HotLeaseSchema = z.object({ source: Key, estuary: Key, applied: Count.optional() });
 export type HotLease = z.infer<typeof HotLeaseSchema>;
 export interface HotLeaseGrant {
   until: number;
   target: number;
 }
 
-/** What an estuary's pull from a source cost, reported back to the source's subscribers object. */
-export const PullReportSchema = z.object({ reads: Count, messages: Count, rowsWritten: Count });
+/**
+ * What an estuary's pull from a source cost, and where it left the estuary (`applied`), reported
+ * back to the source's subscribers object.
+ */
+export const PullReportSchema = z.object({ estuary: Key, applied: Count, reads: Count, messages: Count, rowsWritten: Count });
 export type PullReport = z.infer<typeof PullReportSchema>;
 
 const Total = z.number().int().min(0);
@@ -139,8 +145,32 @@ export const DeliveryErrorSchema = z.object({
 export type DeliveryError = z.infer<typeof DeliveryErrorSchema>;
 
 /** What a queue consumer reports back about one job: its cost and its first failure, if any. */
-export const JobReportSchema = z.object({ cost: FanoutCostSchema, failures: Total, firstError: DeliveryErrorSchema.optional() });
+export const JobReportSchema = z.object({
+  cost: FanoutCostSchema,
+  failures: Total,
+  firstError: DeliveryErrorSchema.optional(),
+  /** The job, when every estuary it names holds its range. */
+  done: z.object({ jobId: Count }).optional(),
+});
 export type JobReport = z.infer<typeof JobReportSchema>;
+
+/** How a source's committed offset is decided from its subscriptions (estuaries and sinks). */
+export const COMMIT_MODES = ["required", "quorum", "all"] as const;
+export const CommitPolicySchema = z
+  .object({ mode: z.enum(COMMIT_MODES), quorum: z.number().int().min(1).max(1_000_000).optional() })
+  .refine((policy) => (policy.mode === "quorum") === (policy.quorum !== undefined), "quorum (a count) goes with mode quorum, and only with it");
+export type CommitPolicy = z.infer<typeof CommitPolicySchema>;
+export const DEFAULT_COMMIT_POLICY: CommitPolicy = { mode: "required" };
+
+/** An append may wait at most this long for its data to be committed. */
+export const MAX_AWAIT_COMMIT_MS = 30_000;
+/** The source's append route -> its subscribers object: answer once `position` is committed, or false after `timeoutMs`. */
+export const AwaitCommitSchema = z.object({ position: Count, timeoutMs: z.number().int().min(0).max(MAX_AWAIT_COMMIT_MS) });
+export type AwaitCommit = z.infer<typeof AwaitCommitSchema>;
+
+/** A data sink -> its source's subscribers object: how far it has delivered, for the commit policy. */
+export const SinkPositionSchema = z.object({ sinkId: z.string().min(1).max(128), required: z.boolean(), position: Count });
+export type SinkPosition = z.infer<typeof SinkPositionSchema>;
 
 /** The fan-out status of a source, as the status route, the tests and the benchmark read it. */
 export interface FanoutStatus {
@@ -164,4 +194,7 @@ export interface FanoutStatus {
   /** Running totals since the first subscriber. */
   cost: FanoutCost;
   lastError: DeliveryError | null;
+  policy: CommitPolicy;
+  /** The furthest source position the commit policy holds for. */
+  committedPosition: number;
 }

@@ -3,7 +3,7 @@
 // on every round pushes to it), then pulls up to the position the lease answer names, so no message
 // falls between the pull and the first push. A push and a pull racing for the same range apply it
 // once: both go through the receiver, which applies a range only from the position it holds.
-import { FANOUT_SLICE_BYTES, type Delivery, type DeliveryOutcome, type HotLeaseGrant } from "../contract/fanout";
+import { FANOUT_SLICE_BYTES, type Delivery, type DeliveryOutcome, type HotLeaseGrant, type PullReport } from "../contract/fanout";
 import { streamStub, subscribersStub, type Env } from "../env";
 import { mapLimit } from "../map-limit";
 
@@ -90,9 +90,9 @@ export class EstuaryPuller {
   private async pull(source: string): Promise<void> {
     const estuary = this.target.name();
     if (estuary === null) return;
-    const grant: HotLeaseGrant | null = await subscribersStub(this.env, source).hot({ source, estuary });
+    const grant: HotLeaseGrant | null = await subscribersStub(this.env, source).hot({ source, estuary, applied: this.target.appliedFrom(source) });
     if (!grant) return; // Not subscribed (yet, or any more): nothing to pull, nothing pushes.
-    const report = { reads: 0, messages: 0, rowsWritten: 0 };
+    const report: PullReport = { estuary, applied: 0, reads: 0, messages: 0, rowsWritten: 0 };
     let caughtUp = false;
     for (let step = 0; step < MAX_PULL_STEPS; step++) {
       const applied = this.target.appliedFrom(source);
@@ -113,8 +113,10 @@ export class EstuaryPuller {
         report.rowsWritten += outcome.rowsWritten;
       }
     }
-    if (caughtUp && this.target.appliedFrom(source) !== undefined) this.leased(source, grant.until);
-    if (report.reads > 0) this.ctx.waitUntil(this.report(source, report));
+    const applied = this.target.appliedFrom(source);
+    if (applied === undefined) return;
+    if (caughtUp) this.leased(source, grant.until);
+    if (report.reads > 0) this.ctx.waitUntil(this.report(source, { ...report, applied }));
   }
 
   /** Kept in storage, so an estuary waking from hibernation with sockets open still renews in time. */
@@ -125,7 +127,7 @@ export class EstuaryPuller {
     this.ctx.storage.sql.exec("INSERT OR REPLACE INTO estuary_leases (source, pushed_until) VALUES (?, ?)", source, pushedUntil);
   }
 
-  private async report(source: string, report: { reads: number; messages: number; rowsWritten: number }): Promise<void> {
+  private async report(source: string, report: PullReport): Promise<void> {
     try {
       await subscribersStub(this.env, source).recordPull(report);
     } catch (error) {

@@ -5,7 +5,7 @@ import { ApiError } from "../errors";
 import { streamPathOf, type StreamAddress } from "../protocol/stream-address";
 import { streamStub, subscribersStub, type Env } from "../env";
 import { formatOffset, type OffsetQuery } from "../protocol/offsets";
-import { NO_COST, type FanoutStatus } from "../contract/fanout";
+import { NO_COST, type CommitPolicy, type FanoutStatus } from "../contract/fanout";
 import { mapLimit } from "../map-limit";
 import type { EstuaryDescription } from "../routes/estuary/schemas";
 
@@ -27,7 +27,7 @@ export async function subscribe(
   config: Config,
   source: StreamAddress,
   estuaries: readonly StreamAddress[],
-  { from, public: isPublic }: { from: OffsetQuery; public: boolean },
+  { from, public: isPublic, required }: { from: OffsetQuery; public: boolean; required: boolean },
 ): Promise<SubscribeResult[]> {
   // A read validates `from` (beyond the tail, not a message boundary) and resolves now / -1.
   const start = await streamStub(env, source.key).read({ offset: from, waitMs: 0 });
@@ -56,7 +56,7 @@ export async function subscribe(
       ? { ok: true as const, outcomes: [] }
       : await subscribersStub(env, source.key).subscribe({
           source: source.key,
-          estuaries: ready.map(({ estuary, attached }) => ({ estuary: estuary.key, position: attached.applied })),
+          estuaries: ready.map(({ estuary, attached }) => ({ estuary: estuary.key, position: attached.applied, required })),
           maxSubscribers: config.MAX_SUBSCRIBERS_PER_SOURCE,
         });
   const refused = added.ok ? null : ApiError.from(added);
@@ -111,8 +111,22 @@ export async function deleteEstuary(env: Env, estuary: StreamAddress): Promise<v
   if (!deleted.ok) throw ApiError.from(deleted);
 }
 
+/** Sets the source's commit policy; answers it with the committed position under it. */
+export async function setCommitPolicy(
+  env: Env,
+  source: StreamAddress,
+  policy: CommitPolicy,
+): Promise<{ policy: CommitPolicy; committedPosition: number }> {
+  const head = await streamStub(env, source.key).head();
+  if (!head.ok) throw ApiError.from(head);
+  const subscribers = subscribersStub(env, source.key);
+  await subscribers.setPolicy(policy);
+  return subscribers.commitState(head.tail);
+}
+
 export async function fanoutStatus(env: Env, source: StreamAddress): Promise<FanoutStatus> {
-  const status = await subscribersStub(env, source.key).status();
+  const subscribers = subscribersStub(env, source.key);
+  const status = await subscribers.status();
   if (status) return status;
   const head = await streamStub(env, source.key).head();
   if (!head.ok) throw ApiError.from(head);
@@ -129,6 +143,7 @@ export async function fanoutStatus(env: Env, source: StreamAddress): Promise<Fan
     pendingRepairs: 0,
     cost: NO_COST,
     lastError: null,
+    ...(await subscribers.commitState(head.tail)),
   };
 }
 

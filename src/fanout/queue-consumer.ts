@@ -42,17 +42,22 @@ async function consumeJob(message: Message<unknown>, env: Env, deadLetters: bool
 /** Delivers the job's range; false if any estuary failed (a retry is safe: estuaries deduplicate). */
 async function runJob(job: FanoutJob, env: Env): Promise<boolean> {
   const report: Report = { cost: NO_COST, failures: 0, firstError: undefined };
+  let delivered = false;
   try {
-    return await deliverJob(job, env, report);
+    delivered = await deliverJob(job, env, report);
+    return delivered;
   } catch (error) {
     report.failures++;
     report.firstError ??= roundFailure(job.source, "queue job failed", error);
     throw error;
   } finally {
     // The source's subscribers object keeps the counters and the last error; a lost report only
-    // undercounts, so its own failure is logged and not retried.
+    // undercounts (and holds the committed offset until the job is forgotten), so its own failure
+    // is logged and not retried.
+    // A job done is reported with its id: the commit policy stops waiting on it.
+    const done = delivered && job.jobId !== undefined ? { jobId: job.jobId } : undefined;
     await subscribersStub(env, job.source)
-      .recordJob(report)
+      .recordJob({ ...report, done })
       .catch((error: unknown) => console.warn(`reporting a fan-out job of ${job.source} failed`, error));
   }
 }

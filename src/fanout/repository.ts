@@ -129,11 +129,17 @@ export class SubscribersRepository {
   }
 
   /**
-   * Adds a subscriber in step with the cohort (lagPos null) or to be caught up from lagPos. The
+   * Adds a subscriber at `position`: in step with the cohort, or to be caught up from there. The
    * caller checked it is new, and adds the batch to the counter once (`counted`).
    */
-  add(estuary: string, lagPos: number | null): void {
-    this.write("INSERT INTO subscribers (estuary, lag_pos) VALUES (?, ?)", estuary, lagPos);
+  add(estuary: string, position: number, inStep: boolean, required: boolean): void {
+    this.write(
+      "INSERT INTO subscribers (estuary, lag_pos, known_pos, required) VALUES (?, ?, ?, ?)",
+      estuary,
+      inStep ? null : position,
+      position,
+      required ? 1 : 0,
+    );
   }
 
   /** Moves the subscriber counter by `delta` (in the same transaction as the rows it counts). */
@@ -160,9 +166,15 @@ export class SubscribersRepository {
     return page;
   }
 
-  /** Leases the estuary as hot until `until`; false if it is not subscribed. */
-  setHot(estuary: string, until: number): boolean {
-    return this.write("UPDATE subscribers SET hot_until = ? WHERE estuary = ?", until, estuary).rowsWritten > 0;
+  /** Leases the estuary as hot until `until`, noting where it says it is; false if it is not subscribed. */
+  setHot(estuary: string, until: number, applied: number | undefined): boolean {
+    const query = "UPDATE subscribers SET hot_until = ?, known_pos = COALESCE(?, known_pos) WHERE estuary = ?";
+    return this.write(query, until, applied ?? null, estuary).rowsWritten > 0;
+  }
+
+  /** Where an estuary's pull left it (what a pulled subscriber counts at for the commit policy). */
+  pulledTo(estuary: string, applied: number): void {
+    this.write("UPDATE subscribers SET known_pos = MAX(COALESCE(known_pos, 0), ?) WHERE estuary = ?", applied, estuary);
   }
 
   /** Subscribers whose lease runs past `now`, read from the hot index. */
@@ -194,6 +206,11 @@ export class SubscribersRepository {
       attempts,
       estuary,
     );
+  }
+
+  /** A cold laggard of a pulled audience stops being caught up; it is where it was (`position`) until read. */
+  rejoinPulled(estuary: string, position: number): void {
+    this.write("UPDATE subscribers SET lag_pos = NULL, next_attempt_at = 0, attempts = 0, known_pos = ? WHERE estuary = ?", position, estuary);
   }
 
   rejoin(estuary: string): void {

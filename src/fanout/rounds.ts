@@ -11,6 +11,7 @@ import { admit, recordFailure, recordSuccess, retryAt } from "./breaker";
 import { addCost } from "./cost";
 import { deliverSlice, readSource, reportFailures, roundFailure, totalCost, type DeliveryResult } from "./deliver";
 import { RecentAppends } from "./recent-appends";
+import type { CommitStore } from "./commit-store";
 import type { FanoutState, SubscribersRepository } from "./repository";
 
 /** Queue messages per sendBatch call, keeping each call well under the 256 KB batch limit. */
@@ -30,6 +31,8 @@ export interface RoundHooks {
   sourceGone(source: string): Promise<void>;
   /** The last subscriber left: fan-out state goes. True if it did. */
   releaseIfEmpty(): boolean;
+  /** Subscribers' positions may have moved (the commit policy's waiters look again). */
+  progressed(): void;
 }
 
 export class FanoutRounds {
@@ -44,6 +47,8 @@ export class FanoutRounds {
     private readonly env: Env,
     private readonly ctx: DurableObjectState,
     private readonly repo: SubscribersRepository,
+    /** Queue jobs out are recorded here, so the commit policy knows their estuaries do not hold the range yet. */
+    private readonly commits: CommitStore,
     /** Re-plans the object's alarm (the next round and laggard retries are its tasks). */
     private readonly replan: () => void,
     private readonly hooks: RoundHooks,
@@ -114,6 +119,7 @@ export class FanoutRounds {
       if (!advanced) return this.planRound(retryAt(state.breaker, Date.now(), config.BREAKER_COOLDOWN_MS));
     }
     await this.repairLaggards(state, config);
+    this.hooks.progressed();
     if (this.hooks.releaseIfEmpty()) return;
     this.planRound(state.cohort < state.target ? Date.now() + ROUND_RESUME_MS : null);
     // Laggards that are due right now go round again without waiting for the alarm.
@@ -168,9 +174,13 @@ export class FanoutRounds {
     const onlyHot = pushesOnlyHot(state, config);
     const groups = new Map<number, string[]>();
     for (const laggard of due) {
-      // A cold laggard of a pulled audience is not caught up by push: it pulls when it is next read.
-      if (laggard.position === state.cohort || (onlyHot && laggard.hotUntil <= now)) {
+      if (laggard.position === state.cohort) {
         this.repo.rejoin(laggard.estuary);
+        continue;
+      }
+      // A cold laggard of a pulled audience is not caught up by push: it pulls when it is next read.
+      if (onlyHot && laggard.hotUntil <= now) {
+        this.repo.rejoinPulled(laggard.estuary, laggard.position);
         continue;
       }
       groups.set(laggard.position, [...(groups.get(laggard.position) ?? []), laggard.estuary]);
@@ -228,8 +238,9 @@ export class FanoutRounds {
   private async enqueue(state: FanoutState, from: number, to: number, estuaries: readonly string[]): Promise<boolean> {
     const { source } = state;
     const jobs: FanoutJob[] = [];
+    const now = Date.now();
     for (let i = 0; i < estuaries.length; i += ESTUARIES_PER_JOB) {
-      jobs.push({ source, from, to, estuaries: estuaries.slice(i, i + ESTUARIES_PER_JOB) });
+      jobs.push({ jobId: this.commits.addJob(from, to, now), source, from, to, estuaries: estuaries.slice(i, i + ESTUARIES_PER_JOB) });
     }
     try {
       for (let i = 0; i < jobs.length; i += JOBS_PER_SEND) {
@@ -240,6 +251,9 @@ export class FanoutRounds {
       return true;
     } catch (error) {
       state.lastError = roundFailure(source, "enqueueing fan-out jobs failed", error);
+      // The round goes again and sends the range under new ids; a job that did go out and is
+      // reported later finds nothing to mark.
+      for (const job of jobs) if (job.jobId !== undefined) this.commits.jobDone(job.jobId);
       return false;
     }
   }

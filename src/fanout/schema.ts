@@ -55,4 +55,18 @@ export const SUBSCRIBERS_MIGRATIONS: readonly Migration[] = [
       UPDATE fanout SET subscriber_count = (SELECT COUNT(*) FROM subscribers);
     `,
   },
+  {
+    id: 5,
+    sql: `
+      -- The commit policy (commit.ts): how the source's committed offset is decided.
+      CREATE TABLE commit_policy (id INTEGER PRIMARY KEY CHECK (id = 1), mode TEXT NOT NULL, quorum INTEGER);
+      -- Whether an estuary counts for the policy, and for a pulled one where its last read left it.
+      ALTER TABLE subscribers ADD COLUMN required INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE subscribers ADD COLUMN known_pos INTEGER;
+      -- The data sinks of the source, as they report their delivered positions.
+      CREATE TABLE sinks (sink_id TEXT PRIMARY KEY, required INTEGER NOT NULL, delivered_pos INTEGER NOT NULL) WITHOUT ROWID;
+      -- Queue jobs sent and not yet reported done: their estuaries hold only from_pos until they are.
+      CREATE TABLE pending_jobs (id INTEGER PRIMARY KEY, from_pos INTEGER NOT NULL, to_pos INTEGER NOT NULL, sent_at INTEGER NOT NULL);
+    `,
+  },
 ];

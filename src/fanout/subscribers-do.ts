@@ -2,7 +2,14 @@
 // RPC methods change them, and the rounds (rounds.ts) deliver each published range to every estuary.
 // Progress is durable (SQLite + alarm), so a lost publish, an eviction or a crash only delays delivery.
 import { DurableObject } from "cloudflare:workers";
+import { z } from "zod";
 import {
+  AwaitCommitSchema,
+  CommitPolicySchema,
+  SinkPositionSchema,
+  type AwaitCommit,
+  type CommitPolicy,
+  type SinkPosition,
   FanoutJobSchema,
   HotLeaseSchema,
   JobReportSchema,
@@ -29,6 +36,7 @@ import { Outbox } from "../storage/outbox";
 import { CLOSED } from "./breaker";
 import { FANOUT_OFF_KEY, sendSubscribersCall, SubscribersCallSchema, type SubscribersCall } from "./calls";
 import { addCost, NO_COST } from "./cost";
+import { CommitTracker } from "./commit-tracker";
 import { FanoutRounds, pushesOnlyHot } from "./rounds";
 import { SubscribersRepository } from "./repository";
 import { SUBSCRIBERS_MIGRATIONS } from "./schema";
@@ -42,6 +50,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   private readonly outbox: Outbox<SubscribersCall>;
   private readonly alarms: AlarmPlanner;
   private readonly rounds: FanoutRounds;
+  private readonly commits: CommitTracker;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -49,9 +58,11 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     const schema = new LazySchema(ctx.storage, SUBSCRIBERS_MIGRATIONS);
     this.schema = schema;
     this.outbox = new Outbox(ctx.storage, SubscribersCallSchema, (call) => this.send(call), () => schema.exists);
-    this.rounds = new FanoutRounds(env, ctx, this.repo, () => this.alarms.plan(), {
+    this.commits = new CommitTracker(env, ctx.storage.sql, this.repo, () => schema.exists);
+    this.rounds = new FanoutRounds(env, ctx, this.repo, this.commits.store, () => this.alarms.plan(), {
       sourceGone: (source) => this.sourceDeleted(source),
       releaseIfEmpty: () => this.releaseIfEmpty(),
+      progressed: () => this.commits.changed(),
     });
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.rounds.dueAt(),
@@ -83,10 +94,10 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     let count = state.subscribers;
     let backfills = false;
     const outcomes = this.ctx.storage.transactionSync(() =>
-      req.estuaries.map(({ estuary, position }): SubscribeOutcome => {
+      req.estuaries.map(({ estuary, position, required }): SubscribeOutcome => {
         if (this.repo.has(estuary)) return "existing";
         if (count >= req.maxSubscribers) return "full";
-        this.repo.add(estuary, position === cohort ? null : position);
+        this.repo.add(estuary, position, position === cohort, required ?? true);
         count++;
         backfills ||= position !== cohort;
         return "added";
@@ -94,6 +105,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     );
     this.repo.counted(count - state.subscribers);
     if (backfills) this.rounds.kick();
+    this.commits.changed();
     return { ok: true, outcomes };
   }
 
@@ -101,6 +113,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (!this.schema.exists) return false;
     const removed = this.repo.remove(StreamKeySchema.parse(estuary));
     if (removed) this.releaseIfEmpty();
+    this.commits.changed();
     return removed;
   }
 
@@ -119,8 +132,12 @@ export class StreamSubscribersDO extends DurableObject<Env> {
         return taken;
       });
     } while (page.length === DETACH_PAGE);
-    this.ctx.storage.transactionSync(() => this.repo.clear());
+    this.ctx.storage.transactionSync(() => {
+      this.repo.clear();
+      this.commits.store.clear();
+    });
     this.rounds.reset();
+    this.commits.changed();
   }
 
   /**
@@ -128,11 +145,12 @@ export class StreamSubscribersDO extends DurableObject<Env> {
    * next; a round that starts after this lease includes it, so nothing falls between the two.
    */
   async hot(input: HotLease): Promise<HotLeaseGrant | null> {
-    const { estuary } = HotLeaseSchema.parse(input);
+    const { estuary, applied } = HotLeaseSchema.parse(input);
     const state = this.schema.exists ? this.repo.load() : null;
     if (!state) return null;
     const until = Date.now() + this.config().ESTUARY_HOT_MS;
-    if (!this.repo.setHot(estuary, until)) return null;
+    if (!this.repo.setHot(estuary, until, applied)) return null;
+    this.commits.changed();
     if (pushesOnlyHot(state, this.config())) {
       state.cost = addCost(state.cost, { pullChecks: 1 });
       this.repo.save(state);
@@ -146,7 +164,42 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     const state = this.schema.exists ? this.repo.load() : null;
     if (!state) return;
     state.cost = addCost(state.cost, { pullReads: report.reads, messagesPulled: report.messages, pullRowsWritten: report.rowsWritten });
+    this.repo.pulledTo(report.estuary, report.applied);
     this.repo.save(state);
+    this.commits.changed();
+  }
+
+  // --- the commit policy (commit-tracker.ts) ------------------------------------------------------
+
+  async setPolicy(input: CommitPolicy): Promise<void> {
+    const policy = CommitPolicySchema.parse(input);
+    this.schema.ensure();
+    this.commits.setPolicy(policy);
+  }
+
+  /** Answers once `position` is committed (true) or when the time is up (false). */
+  async awaitCommit(input: AwaitCommit): Promise<boolean> {
+    return this.commits.wait(AwaitCommitSchema.parse(input));
+  }
+
+  /** The policy and the committed position, for a source without estuary subscribers (`tail`: its tail). */
+  async commitState(tail: number): Promise<{ policy: CommitPolicy; committedPosition: number }> {
+    return { policy: this.commits.policy(), committedPosition: this.commits.committed(z.number().int().min(0).parse(tail)) };
+  }
+
+  /** A data sink was created (or created again) and starts counting at `position`. */
+  async sinkAdded(input: SinkPosition): Promise<void> {
+    this.schema.ensure();
+    this.commits.registerSink(SinkPositionSchema.parse(input));
+  }
+
+  /** A data sink delivered up to `position`. */
+  async sinkDelivered(input: SinkPosition): Promise<void> {
+    if (this.schema.exists) this.commits.sinkDelivered(SinkPositionSchema.parse(input));
+  }
+
+  async sinkRemoved(sinkId: string): Promise<void> {
+    if (this.schema.exists) this.commits.removeSink(z.string().min(1).max(128).parse(sinkId));
   }
 
   /** The source now reaches `tail`; recorded durably, then delivered. */
@@ -161,6 +214,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
       this.repo.save(state);
     }
     this.rounds.kick();
+    this.commits.changed();
   }
 
   /** Estuaries whose queued delivery was dead-lettered: caught up from the source by this object. */
@@ -170,6 +224,8 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     for (const estuary of job.estuaries) {
       if (this.repo.has(estuary)) this.repo.setLagging(estuary, job.from, Date.now(), 0);
     }
+    // Its estuaries are laggards now, at the job's start: the job no longer holds the offset back.
+    if (job.jobId !== undefined) this.commits.store.jobDone(job.jobId);
     this.rounds.kick();
   }
 
@@ -180,7 +236,9 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (!state) return;
     state.cost = addCost(state.cost, report.cost);
     if (report.firstError) state.lastError = report.firstError;
+    if (report.done) this.commits.store.jobDone(report.done.jobId);
     this.repo.save(state);
+    this.commits.changed();
   }
 
   async status(): Promise<FanoutStatus | null> {
@@ -204,6 +262,8 @@ export class StreamSubscribersDO extends DurableObject<Env> {
       pendingRepairs: this.repo.laggardCount(),
       cost: state.cost,
       lastError: state.lastError,
+      policy: this.commits.policy(),
+      committedPosition: this.commits.committed(state.target),
     };
   }
 

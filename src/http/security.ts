@@ -21,6 +21,7 @@ const PROTOCOL_REQUEST_HEADERS = [
   "Producer-Id",
   "Producer-Epoch",
   "Producer-Seq",
+  "Stream-Await-Commit",
 ];
 
 const PROTOCOL_RESPONSE_HEADERS = [
@@ -37,6 +38,7 @@ const PROTOCOL_RESPONSE_HEADERS = [
   "Producer-Seq",
   "Producer-Expected-Seq",
   "Producer-Received-Seq",
+  "Stream-Committed",
 ];
 
 const CORS_OPTIONS = {

@@ -2,10 +2,10 @@
 // about appends) and the sink's SinkDO. Route handlers call exactly one of these.
 import type { Config } from "../config";
 import { sinkObjectName } from "../contract/sinks";
-import { sinkStub, streamStub, type Env } from "../env";
+import { sinkStub, streamStub, subscribersStub, type Env } from "../env";
 import { ApiError } from "../errors";
 import { mapLimit } from "../map-limit";
-import type { OffsetQuery } from "../protocol/offsets";
+import { parseOffset, type OffsetQuery } from "../protocol/offsets";
 import type { StreamAddress } from "../protocol/stream-address";
 import { checkWebhookUrl } from "../subscriptions/webhook-url";
 import type { SinkConfig, SinkDetail, SinkView } from "./commands";
@@ -38,12 +38,17 @@ export async function createSink(env: Env, config: Config, source: StreamAddress
     config: { ...sink.config, url: url.url },
   });
   if (!made.ok) throw ApiError.from(made);
+  // It counts for the source's commit policy from where it starts (or, confirmed again, from where
+  // it has got: that also repairs a registration an earlier attempt did not finish).
+  const position = made.created ? start.start : offsetPosition(made.view.deliveredOffset);
+  await subscribersStub(env, source.key).sinkAdded({ sinkId: sink.id, required: sink.config.required, position });
   return made.created ? { created: true, view: made.view, secret: made.secret } : { created: false, view: made.view };
 }
 
 export async function removeSink(env: Env, source: StreamAddress, sinkId: string): Promise<void> {
   const unlinked = await streamStub(env, source.key).unlinkSink(sinkId);
   const removed = await sinkStub(env, sinkObjectName(source.key, sinkId)).remove();
+  await subscribersStub(env, source.key).sinkRemoved(sinkId);
   if (!unlinked && !removed) throw notFound(sinkId);
 }
 
@@ -68,4 +73,10 @@ export async function listSinks(env: Env, source: StreamAddress): Promise<SinkVi
 
 function notFound(sinkId: string): ApiError {
   return new ApiError("not_found", `the stream has no sink ${sinkId}`);
+}
+
+/** A position from an offset this service formatted. */
+function offsetPosition(offset: string): number {
+  const parsed = parseOffset(offset);
+  return parsed?.kind === "at" ? parsed.position : 0;
 }

@@ -8,7 +8,7 @@ import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { SinkNoticeSchema, type SinkNotice } from "../contract/sinks";
 import { loadConfig } from "../config";
-import { streamStub, type Env } from "../env";
+import { streamStub, subscribersStub, type Env } from "../env";
 import { fail } from "../errors";
 import { formatOffset } from "../protocol/offsets";
 import { streamPathOf } from "../protocol/stream-address";
@@ -250,6 +250,19 @@ export class SinkDO extends DurableObject<Env> {
       this.repo.saveAttempt(sink.attemptSeq, attempt);
     });
     this.sink = next;
+    if (outcome.ok) this.ctx.waitUntil(this.reportDelivered(next));
+  }
+
+  /**
+   * Tells the source's subscribers object how far the sink has delivered, for the commit policy. A
+   * lost report only holds the committed offset back until the next batch's.
+   */
+  private async reportDelivered(sink: SinkRecord): Promise<void> {
+    try {
+      await subscribersStub(this.env, sink.source).sinkDelivered({ sinkId: sink.sinkId, required: sink.config.required, position: sink.delivered });
+    } catch (error) {
+      console.warn(`reporting sink ${sink.sinkId} of ${sink.source} to its commit policy failed`, error);
+    }
   }
 
   private wipe(): void {

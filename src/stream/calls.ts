@@ -79,7 +79,8 @@ export function callsAfterDeletion(
   if (meta.forkSource) calls.push({ kind: "releaseFork", source: meta.forkSource, fork: meta.name, generation: meta.generation });
   // A deleted source ends its subscriptions (a re-created stream restarts positions at zero);
   // a deleted estuary leaves the sources it was subscribed to.
-  if (meta.fanout) calls.push({ kind: "sourceDeleted", source: meta.name });
+  // Its subscribers object also forgets its sinks' positions for the commit policy.
+  if (meta.fanout || sinks.length > 0) calls.push({ kind: "sourceDeleted", source: meta.name });
   for (const { source } of sources) calls.push({ kind: "unsubscribe", source, estuary: meta.name });
   // It leaves its project's registry, and the subscriptions watching it unlink it.
   calls.push({ kind: "unregisterStream", stream: meta.name, generation: meta.generation });

@@ -81,7 +81,7 @@ describe("creating a sink", () => {
     expect(first.status).toBe(201);
     const created = await first.json<{ secret: string; sink: Record<string, unknown> }>();
     expect(created.secret).toMatch(/^whsec_/);
-    expect(created.sink).toMatchObject({ id: "wh", envelope: "raw", typePrefix: "durable-estuary.stream", required: false, state: "active" });
+    expect(created.sink).toMatchObject({ id: "wh", envelope: "raw", typePrefix: "durable-estuary.stream", required: true, state: "active" });
 
     const again = await subscribeSink("sink-create", body);
     expect(again.status).toBe(200);

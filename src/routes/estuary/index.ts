@@ -8,6 +8,7 @@ import { projectCors } from "../../http/security";
 import { getEstuary, removeEstuary } from "./estuary";
 import { subscribeEstuary } from "./subscribe";
 import { enableSinkRoute, getSink } from "./sinks";
+import { putCommitPolicy } from "./policy";
 import { getFanoutStatus } from "./subscribers";
 import { unsubscribeEstuary } from "./unsubscribe";
 
@@ -23,6 +24,7 @@ export function estuaryRoutes(): Hono<AppEnv> {
       c.req.method === "POST" ? subscribeEstuary(c) : unsubscribeEstuary(c),
     );
     estuary.on(["GET", "OPTIONS"], `/subscribers${path}`, ...guard, getFanoutStatus);
+    estuary.on(["PUT", "OPTIONS"], `/policy${path}`, ...guard, putCommitPolicy);
     estuary.on(["GET", "OPTIONS"], `/sinks${path}/:sinkId`, ...guard, getSink);
     estuary.on(["POST", "OPTIONS"], `/sinks${path}/:sinkId/enable`, ...guard, enableSinkRoute);
   }
@@ -30,7 +32,7 @@ export function estuaryRoutes(): Hono<AppEnv> {
     estuary.on(["GET", "DELETE", "OPTIONS"], path, ...guard, (c) => (c.req.method === "DELETE" ? removeEstuary(c) : getEstuary(c)));
   }
   estuary.all("*", () => {
-    throw new ApiError("bad_request", "estuary paths are /subscribe/{project}/{stream}, /subscribers/{project}/{stream}, /sinks/{project}/{stream}/{sinkId} or /{project}/{estuaryId}");
+    throw new ApiError("bad_request", "estuary paths are /subscribe/{project}/{stream}, /subscribers/{project}/{stream}, /policy/{project}/{stream}, /sinks/{project}/{stream}/{sinkId} or /{project}/{estuaryId}");
   });
   return estuary;
 }

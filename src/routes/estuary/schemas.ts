@@ -2,7 +2,7 @@
 // described by them (the OpenAPI document is generated from both).
 import { z } from "zod";
 import type { FanoutStatus } from "../../contract/fanout";
-import { FanoutCostSchema, SUBSCRIBE_BATCH } from "../../contract/fanout";
+import { COMMIT_MODES, FanoutCostSchema, SUBSCRIBE_BATCH } from "../../contract/fanout";
 import { ApiError } from "../../errors";
 import { formatOffset, parseOffset, type OffsetQuery } from "../../protocol/offsets";
 import { isValidName } from "../../protocol/stream-address";
@@ -24,6 +24,7 @@ export const SubscribeBodySchema = z
     from: z.string().optional().meta({ description: '"now" (default), "-1", or an offset of the source to backfill from' }),
     /** Make a newly created estuary readable without a token (estuaries are private by default). */
     public: z.boolean().optional(),
+    required: z.boolean().optional().meta({ description: "whether the subscription counts for the source's commit policy (default true)" }),
   })
   .refine((body) => (body.estuaryId === undefined) !== (body.estuaryIds === undefined), "give exactly one of estuaryId and estuaryIds");
 
@@ -64,6 +65,16 @@ export const EstuaryDescriptionSchema = z.object({
 });
 export type EstuaryDescription = z.infer<typeof EstuaryDescriptionSchema>;
 
+/** PUT /v1/estuary/policy/...: how the source's committed offset is decided (also shown on the status route). */
+export const CommitPolicyBodySchema = z
+  .strictObject({
+    mode: z.enum(COMMIT_MODES).meta({ description: "required (default): every required subscription has it; quorum: any `quorum` subscriptions have it; all: every subscription has it" }),
+    quorum: z.number().int().min(1).max(1_000_000).optional().meta({ description: "with mode quorum (only): how many subscriptions" }),
+  })
+  .refine((policy) => (policy.mode === "quorum") === (policy.quorum !== undefined), "quorum (a count) goes with mode quorum, and only with it");
+
+export const CommitPolicySetSchema = z.object({ policy: CommitPolicyBodySchema, committedOffset: OffsetSchema });
+
 /** GET /v1/estuary/subscribers/...: what the route answers (also read by the tests and the benchmark). */
 export const FanoutStatusBodySchema = z.object({
   subscribers: z.number().int(),
@@ -80,6 +91,9 @@ export const FanoutStatusBodySchema = z.object({
   targetOffset: OffsetSchema,
   pendingRepairs: z.number().int(),
   cost: FanoutCostSchema,
+  /** The commit policy, and the furthest offset it holds for (PUT /v1/estuary/policy/...). */
+  policy: CommitPolicyBodySchema,
+  committedOffset: OffsetSchema,
   /** The most recent failed delivery, if any since the first subscriber. */
   lastError: z
     .object({
@@ -105,6 +119,8 @@ export function toStatusBody(status: FanoutStatus): FanoutStatusBody {
     targetOffset: formatOffset(status.targetPosition),
     pendingRepairs: status.pendingRepairs,
     cost: status.cost,
+    policy: status.policy,
+    committedOffset: formatOffset(status.committedPosition),
     lastError: lastError && {
       at: new Date(lastError.at).toISOString(),
       estuaryId: lastError.estuary === null ? null : lastError.estuary.slice(lastError.estuary.indexOf("/") + 1),

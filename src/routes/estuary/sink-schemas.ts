@@ -20,7 +20,7 @@ export const SinkSubscribeBodySchema = z.strictObject({
       .optional()
       .meta({ description: `CloudEvents type is "<typePrefix>.appended"; default "${DEFAULT_TYPE_PREFIX}"` }),
   }),
-  required: z.boolean().optional().meta({ description: "recorded with the sink (for the stream's commit policy); does not change delivery" }),
+  required: z.boolean().optional().meta({ description: "whether the sink counts for the source's commit policy (default true); does not change delivery" }),
   from: z.string().optional().meta({ description: '"now" (default), "-1", or an offset of the source to deliver from' }),
 });
 export type SinkSubscribeBody = z.infer<typeof SinkSubscribeBodySchema>;

@@ -18,7 +18,7 @@ export async function subscribeSink(c: AppContext, raw: unknown): Promise<Respon
   const body = parseBody(raw, SinkSubscribeBodySchema);
   await enforceRateLimit(c, "subscribe", source.project);
   const { sink } = body;
-  const config = { url: sink.url, envelope: sink.envelope ?? "raw", typePrefix: sink.typePrefix ?? DEFAULT_TYPE_PREFIX, required: body.required ?? false };
+  const config = { url: sink.url, envelope: sink.envelope ?? "raw", typePrefix: sink.typePrefix ?? DEFAULT_TYPE_PREFIX, required: body.required ?? true };
   const made = await createSink(c.env, loadConfig(c.env), source, { id: sink.id, config, from: parseFrom(body.from) });
   return made.created ? c.json({ sink: made.view, secret: made.secret }, 201) : c.json({ sink: made.view }, 200);
 }

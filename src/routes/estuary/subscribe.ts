@@ -24,7 +24,7 @@ export async function subscribeEstuary(c: AppContext): Promise<Response> {
   const estuaries = ids.map((id) => addressOf(source.project, id));
   for (const estuary of estuaries) requireToken(c, estuary, "write");
   await enforceRateLimit(c, "subscribe", source.project);
-  const options = { from: parseFrom(body.from), public: body.public ?? false };
+  const options = { from: parseFrom(body.from), public: body.public ?? false, required: body.required ?? true };
   const results = await subscribe(c.env, loadConfig(c.env), source, estuaries, options);
 
   if (body.estuaryIds === undefined) {

@@ -1,8 +1,8 @@
 // The estuary routes in the OpenAPI document: subscriptions, estuaries and a source's fan-out status,
 // with the bodies of estuary/schemas.ts.
-import { BulkSubscribedSchema, EstuaryDescriptionSchema, SubscribeBodySchema, SubscribedSchema, UnsubscribeBodySchema } from "../estuary/schemas";
+import { BulkSubscribedSchema, CommitPolicyBodySchema, CommitPolicySetSchema, EstuaryDescriptionSchema, SubscribeBodySchema, SubscribedSchema, UnsubscribeBodySchema } from "../estuary/schemas";
 import { FanoutStatusWithSinksSchema } from "../estuary/sink-schemas";
-import { addressed, errorWith, jsonResponse, noBody, preflight, type Json, type Operations, type Section } from "./build";
+import { addressed, errorWith, jsonBody, jsonResponse, noBody, preflight, type Json, type Operations, type Section } from "./build";
 import { SINK_SCHEMAS } from "./sinks";
 
 /** A JSON request body that is one of several named component schemas. */
@@ -56,6 +56,20 @@ export function estuarySection(): Section {
     options: preflight("fanoutStatusPreflight"),
   };
 
+  const policy: Operations = {
+    put: {
+      id: "setCommitPolicy",
+      summary: "Set how the source's committed offset is decided from its subscriptions (estuaries and data sinks)",
+      description:
+        "required (the default): every subscription with required (the default) has the data; quorum: any `quorum` subscriptions have it (all of them when there are fewer); all: every subscription has it. A stream with no subscription that counts has everything committed. Appends may wait for their data to be committed with Stream-Await-Commit.",
+      auth: { token: "manage" },
+      body: jsonBody("CommitPolicy"),
+      responses: { 200: jsonResponse("The policy, and the committed offset under it.", "CommitPolicySet") },
+      errors: [...ERRORS, "gone", "too_large"],
+    },
+    options: preflight("commitPolicyPreflight"),
+  };
+
   const estuary: Operations = {
     get: {
       id: "describeEstuary",
@@ -79,8 +93,9 @@ export function estuarySection(): Section {
     routes: [
       ...addressed("/v1/estuary/subscribe", subscribe),
       ...addressed("/v1/estuary/subscribers", subscribers),
+      ...addressed("/v1/estuary/policy", policy),
       // The app's param is :stream (an estuary is a stream); the document names it for what it is.
-      // "subscribe" and "subscribers" cannot be projects here: the app matches the routes above first.
+      // "subscribe", "subscribers" and "policy" cannot be projects here: the app matches the routes above first.
       ...addressed("/v1/estuary", estuary, { rename: { stream: "estuaryId" } }),
     ],
     schemas: {
@@ -88,6 +103,8 @@ export function estuarySection(): Section {
       UnsubscribeRequest: { schema: UnsubscribeBodySchema, io: "input" },
       Subscribed: { schema: SubscribedSchema, io: "output" },
       BulkSubscribed: { schema: BulkSubscribedSchema, io: "output" },
+      CommitPolicy: { schema: CommitPolicyBodySchema, io: "input" },
+      CommitPolicySet: { schema: CommitPolicySetSchema, io: "output" },
       EstuaryDescription: { schema: EstuaryDescriptionSchema, io: "output" },
       FanoutStatus: { schema: FanoutStatusWithSinksSchema, io: "output" },
       ...SINK_SCHEMAS,

@@ -68,11 +68,11 @@ export function streamSection(): Section {
       id: "appendToStream",
       summary: "Append (and optionally close), with optional idempotent-producer headers",
       auth: { token: "write" },
-      parameters: headers("Stream-Closed", "Stream-Seq", "Producer-Id", "Producer-Epoch", "Producer-Seq"),
+      parameters: headers("Stream-Closed", "Stream-Seq", "Producer-Id", "Producer-Epoch", "Producer-Seq", "Stream-Await-Commit"),
       body: bytes("Data to append; may be empty only with Stream-Closed: true."),
       responses: {
-        200: noBody("Idempotent producer: the data was new and is stored.", ["Stream-Next-Offset", "Stream-Closed", "Producer-Epoch", "Producer-Seq"]),
-        204: noBody("Stored; or, for a producer, a repeat of data already stored; or a close without data.", ["Stream-Next-Offset", "Stream-Closed", "Producer-Epoch", "Producer-Seq"]),
+        200: noBody("Idempotent producer: the data was new and is stored.", ["Stream-Next-Offset", "Stream-Closed", "Producer-Epoch", "Producer-Seq", "Stream-Committed"]),
+        204: noBody("Stored; or, for a producer, a repeat of data already stored; or a close without data.", ["Stream-Next-Offset", "Stream-Closed", "Producer-Epoch", "Producer-Seq", "Stream-Committed"]),
         403: errorWith("A token outside its project, scope or streams, or a stale producer epoch (Producer-Epoch names the current one).", ["Producer-Epoch"]),
         409: errorWith(
           "The stream is closed (Stream-Closed, Stream-Next-Offset), a producer sequence gap (Producer-Expected-Seq, Producer-Received-Seq), a Content-Type other than the stream's, or a Stream-Seq not above the last one.",

@@ -13,6 +13,7 @@ import {
   ProducerEpochHeader,
   ProducerIdHeader,
   ProducerSeqHeader,
+  StreamAwaitCommitHeader,
   StreamClosedHeader,
   StreamExpiresAtHeader,
   StreamForkedFromHeader,
@@ -58,6 +59,12 @@ export function parseExpiry(headers: Headers): Expiry {
 export function parsePublic(headers: Headers): boolean {
   const value = headers.get("Stream-Public");
   return value !== null && valueOf(StreamPublicHeader, value);
+}
+
+/** `Stream-Await-Commit: <ms>`: how long the append may wait for its data to be committed, if at all. */
+export function parseAwaitCommit(headers: Headers): number | undefined {
+  const value = headers.get("Stream-Await-Commit");
+  return value === null ? undefined : valueOf(StreamAwaitCommitHeader, value);
 }
 
 /** Only the value "true" (any case) closes a stream. */

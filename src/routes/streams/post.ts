@@ -3,10 +3,10 @@ import type { AppContext } from "../../http/context";
 import { readBody } from "../../http/body";
 import { requireToken } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
-import { streamStub } from "../../env";
+import { streamStub, subscribersStub } from "../../env";
 import { formatOffset } from "../../protocol/offsets";
 import { MAX_APPEND_BYTES } from "./limits";
-import { parseClosed, parseContentType, parseProducer } from "./headers";
+import { parseAwaitCommit, parseClosed, parseContentType, parseProducer } from "./headers";
 import { orThrow } from "./response";
 
 export async function appendToStream(c: AppContext): Promise<Response> {
@@ -15,6 +15,7 @@ export async function appendToStream(c: AppContext): Promise<Response> {
   await enforceRateLimit(c, "write", address.project);
   const headers = c.req.raw.headers;
   const producer = parseProducer(headers);
+  const awaitCommitMs = parseAwaitCommit(headers);
   const body = await readBody(c.req.raw, MAX_APPEND_BYTES);
 
   const result = orThrow(
@@ -32,7 +33,21 @@ export async function appendToStream(c: AppContext): Promise<Response> {
     response.set("Producer-Epoch", String(result.producer.epoch));
     response.set("Producer-Seq", String(result.producer.seq));
   }
+  if (awaitCommitMs !== undefined) response.set("Stream-Committed", String(await committed(c, result.tail, awaitCommitMs)));
   // Producers learn "new data" (200) from "already had it" (204); a close-only request stores no data.
   const status = producer && result.written && body.length > 0 ? 200 : 204;
   return new Response(null, { status, headers: response });
+}
+
+/**
+ * Waits (at most `timeoutMs`) until the stream's commit policy holds for `tail`. The append is
+ * durable already, so a failure to find out answers false rather than failing the append.
+ */
+async function committed(c: AppContext, tail: number, timeoutMs: number): Promise<boolean> {
+  try {
+    return await subscribersStub(c.env, c.get("address").key).awaitCommit({ position: tail, timeoutMs });
+  } catch (error) {
+    console.warn("waiting for an append to be committed failed", error);
+    return false;
+  }
 }

@@ -4,6 +4,7 @@
 // the same objects, so what is documented is what is validated.
 import { z } from "zod";
 import { formatOffset, parseOffset, type OffsetQuery } from "../../protocol/offsets";
+import { MAX_AWAIT_COMMIT_MS } from "../../contract/fanout";
 
 const CANONICAL_INTEGER = /^(0|[1-9]\d*)$/;
 const DIGITS = /^\d+$/;
@@ -116,6 +117,12 @@ export const ProducerSeqHeader = wireInteger(DIGITS, "Producer-Seq must be an in
   description: "Idempotent producer: the request's sequence number within the epoch; a repeat is acknowledged (204) without storing again, a gap is 409.",
 });
 
+export const StreamAwaitCommitHeader = wireInteger(CANONICAL_INTEGER, "Stream-Await-Commit must be a non-negative integer without leading zeros")
+  .refine((ms) => ms <= MAX_AWAIT_COMMIT_MS, { error: `Stream-Await-Commit may be at most ${MAX_AWAIT_COMMIT_MS} (ms)` })
+  .meta({
+    description: `Milliseconds (at most ${MAX_AWAIT_COMMIT_MS}) the append may wait for its data to be committed under the stream's commit policy; the answer then carries Stream-Committed. The append is durable either way.`,
+  });
+
 export const IfNoneMatchHeader = z.string().meta({
   description: "An ETag of an earlier read of the same range: 304 when nothing changed.",
 });
@@ -133,6 +140,7 @@ export const REQUEST_HEADERS = {
   "Producer-Id": ProducerIdHeader,
   "Producer-Epoch": ProducerEpochHeader,
   "Producer-Seq": ProducerSeqHeader,
+  "Stream-Await-Commit": StreamAwaitCommitHeader,
   "If-None-Match": IfNoneMatchHeader,
 } as const;
 export type RequestHeaderName = keyof typeof REQUEST_HEADERS;
@@ -153,6 +161,7 @@ export const RESPONSE_HEADERS = {
   "Stream-TTL": Count.meta({ description: "The stream's configured TTL in seconds (HEAD)." }),
   "Stream-Expires-At": z.string().meta({ description: "The stream's absolute expiry time, RFC 3339 (HEAD)." }),
   "Stream-SSE-Data-Encoding": z.literal("base64").meta({ description: "SSE data events carry base64, because the stream is not text/* or application/json." }),
+  "Stream-Committed": z.enum(["true", "false"]).meta({ description: "With Stream-Await-Commit: whether the append's data was committed under the commit policy before the time was up." }),
   "Producer-Epoch": Count.meta({ description: "The producer's current epoch (on 200/204: accepted; on 403: the epoch that fenced the request)." }),
   "Producer-Seq": Count.meta({ description: "The highest sequence number stored for the producer in this epoch." }),
   "Producer-Expected-Seq": Count.meta({ description: "409 sequence gap: the sequence number the stream expected." }),

@@ -82,6 +82,15 @@ const ROUTES: Route[] = [
     ok: 201,
   },
   {
+    name: "estuary bulk subscribe",
+    method: "POST",
+    path: `/v1/estuary/subscribe/${A}/${ORDERS}`,
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ estuaryIds: [INTRUDER, INBOX] }),
+    needs: "write",
+    ok: 200,
+  },
+  {
     name: "estuary unsubscribe",
     method: "DELETE",
     path: `/v1/estuary/subscribe/${A}/${ORDERS}`,
@@ -99,6 +108,7 @@ const ROUTES: Route[] = [
     needs: "manage",
     ok: 201,
   },
+  { name: "commit policy PUT", method: "PUT", path: `/v1/estuary/policy/${A}/${ORDERS}`, headers: JSON_HEADERS, body: '{"mode":"all"}', needs: "manage", ok: 200 },
   { name: "sink enable", method: "POST", path: `/v1/estuary/sinks/${A}/${ORDERS}/${SINK}/enable`, needs: "manage", ok: 200 },
   {
     name: "sink DELETE",
@@ -382,6 +392,9 @@ describe("every stream and estuary route", () => {
       ["sink create with a token limited to other streams", { ...subscribe, body: JSON.stringify({ sink: { id: "planted-sink", url: SINK_URL } }) }, estuaryOnly],
       ["sink delete with a token limited to other streams", { ...unsubscribe, body: JSON.stringify({ sinkId: SINK }) }, estuaryOnly],
       ["sink create with a write token", { ...subscribe, body: JSON.stringify({ sink: { id: "planted-sink", url: SINK_URL } }) }, tokens.write],
+      ["bulk subscribe naming an estuary the token cannot write", { ...subscribe, body: JSON.stringify({ estuaryIds: [INTRUDER, FRESH] }) }, estuaryOnly],
+      ["commit policy with a write token", { method: "PUT", path: `/v1/estuary/policy/${A}/${ORDERS}`, headers: JSON_HEADERS, body: '{"mode":"all"}' }, tokens.write],
+      ["commit policy with a token limited to other streams", { method: "PUT", path: `/v1/estuary/policy/${A}/${ORDERS}`, headers: JSON_HEADERS, body: '{"mode":"all"}' }, estuaryOnly],
     ];
     for (const [name, route, token] of cases) {
       const outcome = await call(route, `Bearer ${token}`);

@@ -470,6 +470,8 @@ function protocolHeaderValues(targets: Targets): Record<string, fc.Arbitrary<str
     "Producer-Id": fc.oneof(fc.constantFrom("p1", "p2", "writer", ""), headerValue(24)),
     "Producer-Epoch": count,
     "Producer-Seq": count,
+    // Short waits only: a valid one may hold an append until its data is committed.
+    "Stream-Await-Commit": fc.oneof(fc.constantFrom("0", "50", "30001", "-1", "01", "1e3"), headerValue(8)),
     "If-None-Match": fc.oneof(fc.constantFrom('"1:0:0"', "*", 'W/"x"'), headerValue(30)),
     Origin: fc.oneof(fc.constantFrom("https://app.example", "null", "http://127.0.0.1"), headerValue(30)),
     "Access-Control-Request-Method": fc.constantFrom("POST", "PUT", "DELETE", "PATCH"),
@@ -589,7 +591,7 @@ function segmentArb(targets: Targets) {
   );
 }
 
-const ROUTE_PREFIXES = ["/v1/stream/", "/v1/estuary/subscribe/", "/v1/estuary/subscribers/", "/v1/estuary/sinks/", "/v1/estuary/", "/v1/connections/"];
+const ROUTE_PREFIXES = ["/v1/stream/", "/v1/estuary/subscribe/", "/v1/estuary/subscribers/", "/v1/estuary/policy/", "/v1/estuary/sinks/", "/v1/estuary/", "/v1/connections/"];
 /** Subscription routes name subscriptions, not streams: random paths only (a DELETE of any id is a 204). */
 const RESERVED_PREFIX = "/v1/stream/__ds/subscriptions/";
 
@@ -756,6 +758,26 @@ function coherentRequest(targets: Targets) {
       headers: { "Content-Type": "application/json" },
       body: [JSON.stringify(method === "DELETE" ? { sinkId: id } : { sink: { id, url, envelope }, ...(from === null ? {} : { from }) })],
     }));
+  const policyBody = fc.oneof(
+    fc.constantFrom({ mode: "required" }, { mode: "all" }, { mode: "quorum", quorum: 1 }, { mode: "quorum", quorum: 3 }),
+    fc.record({ mode: fc.oneof(fc.constantFrom("required", "quorum", "all", "most"), headerValue(8)), quorum: fc.jsonValue({ maxDepth: 0 }) }, { requiredKeys: [] }),
+  );
+  const policy = fc.tuple(fc.constantFrom("PUT", "PUT", "OPTIONS"), scratch, policyBody).map(([method, name, body]): Route => ({
+    method,
+    path: `/v1/estuary/policy/${project}/${name}`,
+    query: "",
+    headers: { "Content-Type": "application/json" },
+    body: method === "PUT" ? [JSON.stringify(body)] : [],
+  }));
+  const bulk = fc.tuple(scratch, fc.array(fc.oneof(estuary, fresh("e-")), { minLength: 1, maxLength: 12 }), fc.option(fc.boolean())).map(
+    ([name, estuaryIds, required]): Route => ({
+      method: "POST",
+      path: `/v1/estuary/subscribe/${project}/${name}`,
+      query: "",
+      headers: { "Content-Type": "application/json" },
+      body: [JSON.stringify({ estuaryIds, ...(required === null ? {} : { required }) })],
+    }),
+  );
   const sinkRead = fc.tuple(fc.constantFrom("GET", "GET", "POST", "OPTIONS"), scratch, sinkId).map(([method, name, id]): Route => ({
     method,
     path: `/v1/estuary/sinks/${project}/${name}/${id}${method === "POST" ? "/enable" : ""}`,
@@ -829,6 +851,8 @@ function coherentRequest(targets: Targets) {
     { weight: 2, arbitrary: estuaryRoute },
     { weight: 1, arbitrary: sinkManage },
     { weight: 1, arbitrary: sinkRead },
+    { weight: 1, arbitrary: policy },
+    { weight: 1, arbitrary: bulk },
     { weight: 1, arbitrary: connections },
     { weight: 1, arbitrary: admin },
     { weight: 2, arbitrary: reserved },
@@ -1002,6 +1026,15 @@ const badForkSource = fc.oneof(
 /** Sink URLs the outbound checks refuse (private, loopback over https, link-local, metadata, not https). */
 const UNSAFE_SINK_URLS = ["http://10.0.0.1/hook", "https://169.254.169.254/", "https://192.168.0.1/", "https://[::1]/", "https://metadata/", "ftp://x.example/", "not a url", ""];
 
+/** Commit policies refused by validation. */
+const refusedPolicyBody = fc
+  .oneof(
+    invalidJsonBody,
+    fc.constantFrom('{"mode":"quorum"}', '{"mode":"all","quorum":2}', '{"mode":"quorum","quorum":0}', '{"mode":"quorum","quorum":1.5}', "{}", '{"mode":"required","x":1}'),
+    headerValue(10).filter((mode) => !["required", "quorum", "all"].includes(mode)).map((mode) => JSON.stringify({ mode })),
+  )
+  .map((piece): BodyPiece[] => [piece]);
+
 /** Subscribe/unsubscribe bodies refused by validation, whatever the estuary or sink. */
 function refusedSubscribeBody(withFrom: boolean) {
   const invalidId = fc.oneof(
@@ -1035,6 +1068,14 @@ function refusedSubscribeBody(withFrom: boolean) {
       fc.tuple(fresh("e-"), fc.jsonValue({ maxDepth: 1 }).filter((value) => typeof value !== "boolean" && value !== null)).map(([estuaryId, isPublic]) =>
         JSON.stringify({ estuaryId, public: isPublic }),
       ),
+      fc.tuple(fresh("e-"), fc.jsonValue({ maxDepth: 1 }).filter((value) => typeof value !== "boolean" && value !== null)).map(([estuaryId, required]) =>
+        JSON.stringify({ estuaryId, required }),
+      ),
+      // Bulk: both forms at once, none, too many, or one bad id among good ones.
+      fresh("e-").map((estuaryId) => JSON.stringify({ estuaryId, estuaryIds: [estuaryId] })),
+      fc.constant(JSON.stringify({ estuaryIds: [] })),
+      fc.constant(JSON.stringify({ estuaryIds: Array.from({ length: 1_001 }, (_, i) => `e-${i}`) })),
+      fc.tuple(fresh("e-"), invalidId).map(([good, bad]) => JSON.stringify({ estuaryIds: [good, bad] })),
     );
   }
   return fc.oneof(...variants).map((piece): BodyPiece[] => [piece]);
@@ -1148,6 +1189,7 @@ export function guardRequest(guard: Guard, targets: Targets, otherGuardPaths: st
   if (guard.kind === "source" || guard.kind === "estuary") {
     kinds.push(build("refused subscribe body", "POST", samePath("/v1/estuary/subscribe/", guard, project), fc.constant({ "Content-Type": "application/json" }), refusedSubscribeBody(true)));
     kinds.push(build("refused unsubscribe body", "DELETE", samePath("/v1/estuary/subscribe/", guard, project), fc.constant({ "Content-Type": "application/json" }), refusedSubscribeBody(false)));
+    kinds.push(build("refused commit policy", "PUT", samePath("/v1/estuary/policy/", guard, project), fc.constant({ "Content-Type": "application/json" }), refusedPolicyBody));
   }
   const nearMethods = fc.constantFrom("GET", "HEAD", "PUT", "POST", "DELETE", "PATCH");
   const nearMiss = fc

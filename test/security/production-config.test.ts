@@ -30,6 +30,8 @@ const ROUTES: { method: string; path: string; body?: string; headers?: Record<st
   { method: "GET", path: "/v1/estuary/acme/alice" },
   { method: "DELETE", path: "/v1/estuary/acme/alice" },
   { method: "GET", path: "/v1/estuary/subscribers/acme/orders" },
+  { method: "PUT", path: "/v1/estuary/policy/acme/orders", body: '{"mode":"all"}', headers: json },
+  { method: "POST", path: "/v1/estuary/subscribe/acme/orders", body: '{"estuaryIds":["alice","bob"]}', headers: json },
   { method: "POST", path: "/v1/estuary/subscribe/acme/orders", body: '{"sink":{"id":"wh","url":"https://receiver.example/hook"}}', headers: json },
   { method: "DELETE", path: "/v1/estuary/subscribe/acme/orders", body: '{"sinkId":"wh"}', headers: json },
   { method: "GET", path: "/v1/estuary/sinks/acme/orders/wh" },

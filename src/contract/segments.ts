@@ -13,17 +13,35 @@ export const BytesSchema = z.custom<Uint8Array>((value) => value instanceof Uint
 
 export const SegmentSchema = z.object({ data: BytesSchema, messageEnd: z.boolean() });
 
+/** One whole message and where it starts, in the positions of the stream it was read from. */
+export interface PositionedMessage {
+  position: number;
+  data: Uint8Array;
+}
+
 /** Groups segments into whole messages (JSON mode), joining rows of a message split across rows. */
 export function messagesOf(segments: readonly Segment[]): Uint8Array[] {
-  const messages: Uint8Array[] = [];
+  return positionedMessages(0, segments).map((message) => message.data);
+}
+
+/**
+ * The same, with each message's position when the segments start at `from`: positions are byte
+ * positions of the stored messages, so each message starts where the one before it ended.
+ */
+export function positionedMessages(from: number, segments: readonly Segment[]): PositionedMessage[] {
+  const messages: PositionedMessage[] = [];
+  let position = from;
   let pending: Uint8Array[] = [];
+  const flush = () => {
+    const data = concatBytes(pending);
+    messages.push({ position, data });
+    position += data.length;
+    pending = [];
+  };
   for (const segment of segments) {
     pending.push(segment.data);
-    if (segment.messageEnd) {
-      messages.push(concatBytes(pending));
-      pending = [];
-    }
+    if (segment.messageEnd) flush();
   }
-  if (pending.length > 0) messages.push(concatBytes(pending));
+  if (pending.length > 0) flush();
   return messages;
 }

@@ -7,6 +7,7 @@ import { sameMediaType } from "../protocol/content-type";
 import type { Committed, StreamLog } from "../stream/log";
 import type { AttachResult, AttachSource } from "../stream/commands";
 import type { AppliedPosition, StreamMeta } from "../stream/repository";
+import { describeEnvelope, envelopeMessages, producedContentType, sameEnvelope, subscriptionEnvelope } from "./envelope";
 import { planDelivery } from "./inbox";
 import { EstuaryPuller } from "./puller";
 import { EstuarySources } from "./sources";
@@ -54,18 +55,33 @@ export class EstuaryReceiver {
     return this.log.meta?.estuary ? this.puller.renewAt() : null;
   }
 
-  /** Subscribes this active estuary stream to `req.source` (idempotent). */
+  /** The content type an estuary made by this subscription gets. */
+  contentTypeFor(req: AttachSource): string {
+    return producedContentType(req.contentType, req.envelope);
+  }
+
+  /**
+   * Subscribes this active estuary stream to `req.source` (idempotent with the same envelope). What
+   * the subscription writes (the source's type, or JSON events) must be the estuary's content type.
+   */
   attach(meta: StreamMeta, req: AttachSource, created: boolean): AttachResult {
     if (!meta.estuary) return fail("conflict", "a stream that is not an estuary already has this name");
-    if (!sameMediaType(meta.contentType, req.contentType)) {
-      return fail("conflict", `estuary content type ${meta.contentType} differs from the source's ${req.contentType}`);
-    }
+    const envelope = subscriptionEnvelope(req.contentType, req.envelope);
     const applied = this.sources.appliedFrom(req.source);
+    if (applied !== undefined && !sameEnvelope(this.sources.envelopeOf(req.source), envelope)) {
+      const current = describeEnvelope(this.sources.envelopeOf(req.source));
+      return fail("conflict", `the estuary is already subscribed to this stream with ${current}; unsubscribe first to change it`);
+    }
+    const produced = producedContentType(req.contentType, req.envelope);
+    if (!sameMediaType(meta.contentType, produced)) {
+      const what = req.envelope ? "CloudEvents are" : "the source's messages are";
+      return fail("conflict", `estuary content type ${meta.contentType} differs from ${produced}, which ${what}`);
+    }
     if (applied !== undefined) return { ok: true, created, attached: false, applied, generation: meta.generation };
     if (this.sources.count >= req.maxSources) {
       return fail("conflict", `an estuary may be subscribed to at most ${req.maxSources} streams`);
     }
-    this.sources.attach(req.source, req.position, meta.tail);
+    this.sources.attach(req.source, req.position, meta.tail, envelope);
     return { ok: true, created, attached: true, applied: req.position, generation: meta.generation };
   }
 
@@ -105,13 +121,15 @@ export class EstuaryReceiver {
     }
     const plan = planDelivery(this.sources.appliedFrom(delivery.source), delivery);
     if (plan.kind === "skip") return { outcome: plan.outcome };
+    // Positions stay the source's: only the written messages change with the envelope.
+    const messages = envelopeMessages(this.sources.envelopeOf(delivery.source), delivery, plan.messages, now);
     const position = { source: delivery.source, applied: delivery.to };
     const rowsBefore = this.log.repo.rowsWritten;
-    this.sources.delivered(position, this.log.commitDelivery(live.meta, plan.messages, position));
+    this.sources.delivered(position, this.log.commitDelivery(live.meta, messages, position));
     const rowsWritten = this.log.repo.rowsWritten - rowsBefore;
     return {
-      outcome: { ok: true, status: "applied", applied: delivery.to, messages: plan.messages.length, rowsWritten },
-      committed: { from: live.meta.tail, messages: plan.messages },
+      outcome: { ok: true, status: "applied", applied: delivery.to, messages: messages.length, rowsWritten },
+      committed: { from: live.meta.tail, messages },
     };
   }
 }

@@ -1,6 +1,8 @@
 // The sources an estuary is subscribed to and how far each is applied, kept in memory so that a
 // delivery costs one SQLite row: the data itself, tagged with the position it applies (schema 4).
+// Each source's envelope (schema 11) is kept beside it.
 import type { AppliedPosition, StreamRepository } from "../stream/repository";
+import type { SubscriptionEnvelope } from "./envelope";
 
 /**
  * Tagged chunks written since a source's checkpoint are scanned when the object loads; a
@@ -10,6 +12,7 @@ const CHECKPOINT_EVERY = 1_000;
 
 export class EstuarySources {
   private readonly applied = new Map<string, number>();
+  private envelopes = new Map<string, SubscriptionEnvelope>();
   private deliveriesSinceCheckpoint = 0;
 
   constructor(private readonly repo: StreamRepository) {}
@@ -18,11 +21,17 @@ export class EstuarySources {
   load(): void {
     this.applied.clear();
     for (const { source, applied } of this.repo.appliedPositions()) this.applied.set(source, applied);
+    this.envelopes = this.repo.sourceEnvelopes();
   }
 
   /** Source position applied so far, or undefined if not subscribed to `source`. */
   appliedFrom(source: string): number | undefined {
     return this.applied.get(source);
+  }
+
+  /** How `source`'s messages are written here: null for raw (also when not subscribed). */
+  envelopeOf(source: string): SubscriptionEnvelope {
+    return this.envelopes.get(source) ?? null;
   }
 
   names(): string[] {
@@ -41,19 +50,22 @@ export class EstuarySources {
    * Subscribes at `applied`. The checkpoint starts at the estuary's tail, so tagged chunks left by an
    * earlier subscription to the same source can never move the new one.
    */
-  attach(source: string, applied: number, tail: number): void {
-    this.repo.checkpointSource({ source, applied }, tail);
+  attach(source: string, applied: number, tail: number, envelope: SubscriptionEnvelope): void {
+    this.repo.attachSource({ source, applied }, tail, envelope);
     this.applied.set(source, applied);
+    this.envelopes.set(source, envelope);
   }
 
   remove(source: string): void {
     this.repo.removeSource(source);
     this.applied.delete(source);
+    this.envelopes.delete(source);
   }
 
   /** Storage was wiped along with the stream. */
   clear(): void {
     this.applied.clear();
+    this.envelopes.clear();
     this.deliveriesSinceCheckpoint = 0;
   }
 

@@ -17,6 +17,15 @@ const ATTACH_CONCURRENCY = 16;
 /** One estuary's subscription: newly attached (`created`), already there, or refused and why. */
 export type SubscribeResult = { estuary: StreamAddress } & ({ ok: true; created: boolean } | { ok: false; error: ApiError });
 
+export interface SubscribeOptions {
+  from: OffsetQuery;
+  public: boolean;
+  /** Whether the subscriptions count for the source's commit policy. */
+  required: boolean;
+  /** Set for the CloudEvents envelope (one for every estuary of the request); absent for raw. */
+  cloudEvents?: { typePrefix: string };
+}
+
 /**
  * Subscribes estuaries (one, or up to SUBSCRIBE_BATCH for a follow graph) to `source`: the source
  * is checked once, each estuary is attached on its own, and the subscribers object adds them all in
@@ -27,12 +36,13 @@ export async function subscribe(
   config: Config,
   source: StreamAddress,
   estuaries: readonly StreamAddress[],
-  { from, public: isPublic, required }: { from: OffsetQuery; public: boolean; required: boolean },
+  { from, public: isPublic, required, cloudEvents }: SubscribeOptions,
 ): Promise<SubscribeResult[]> {
   // A read validates `from` (beyond the tail, not a message boundary) and resolves now / -1.
   const start = await streamStub(env, source.key).read({ offset: from, waitMs: 0 });
   if (!start.ok) throw ApiError.from(start);
   const upstream = await feeding(env, source.key);
+  const envelope = cloudEvents && { envelope: "cloudevents" as const, typePrefix: cloudEvents.typePrefix, sourceGeneration: start.generation };
 
   const attached = await mapLimit(estuaries, ATTACH_CONCURRENCY, async (estuary) => {
     if (upstream.has(estuary.key)) return new ApiError("conflict", "subscribing would create a cycle: the estuary already feeds this stream");
@@ -44,6 +54,7 @@ export async function subscribe(
       ttlSeconds: config.ESTUARY_TTL_SECONDS,
       public: isPublic,
       maxSources: config.MAX_SUBSCRIPTIONS_PER_ESTUARY,
+      envelope,
     });
     return result.ok ? result : ApiError.from(result);
   });

@@ -2,18 +2,13 @@
 // - raw: the batch as a catch-up read returns it, with the source's content type: a JSON array of
 //   the messages for JSON streams, the concatenated bytes for the others;
 // - cloudevents: CloudEvents 1.0 in batch mode (application/cloudevents-batch+json), one event per
-//   message.
-import { concatBytes, toBase64 } from "../bytes";
-import { isJsonMode, mediaType } from "../protocol/content-type";
-import { formatOffset } from "../protocol/offsets";
-import { streamPathOf } from "../protocol/stream-address";
+//   message (each built by src/protocol/cloudevents.ts, shared with CloudEvents estuaries).
+import { concatBytes } from "../bytes";
+import { cloudEventJson, type Envelope } from "../protocol/cloudevents";
+import { isJsonMode } from "../protocol/content-type";
 import type { BatchMessage } from "./batch";
 
-export const ENVELOPES = ["raw", "cloudevents"] as const;
-export type Envelope = (typeof ENVELOPES)[number];
-
-/** CloudEvents `type` is `${typePrefix}.appended`; this is the prefix when a sink names none. */
-export const DEFAULT_TYPE_PREFIX = "durable-estuary.stream";
+export { DEFAULT_TYPE_PREFIX, ENVELOPES, eventId, type Envelope } from "../protocol/cloudevents";
 
 export const CLOUDEVENTS_BATCH_TYPE = "application/cloudevents-batch+json";
 
@@ -51,28 +46,8 @@ export function buildBody(input: EnvelopeInput): Body {
   return { bytes: concatBytes(parts), contentType: input.contentType };
 }
 
-/** The id of a message's event: unique per source message, the same on every retry and every sink. */
-export function eventId(generation: number, position: number): string {
-  return `${generation}_${formatOffset(position)}`;
-}
-
 function cloudEvents(input: EnvelopeInput): string {
-  const json = isJsonMode(input.contentType);
-  const text = mediaType(input.contentType).startsWith("text/");
-  const decoder = new TextDecoder();
-  const time = new Date(input.readAt).toISOString();
-  const events = input.messages.map((message) => {
-    const head = JSON.stringify({
-      specversion: "1.0",
-      id: eventId(input.generation, message.position),
-      source: streamPathOf(input.source),
-      type: `${input.typePrefix}.appended`,
-      time,
-      datacontenttype: input.contentType,
-      ...(json ? {} : text ? { data: decoder.decode(message.data) } : { data_base64: toBase64(message.data) }),
-    });
-    // The stored JSON message is spliced in as it is, for the same reason as in raw batches.
-    return json ? `${head.slice(0, -1)},"data":${decoder.decode(message.data)}}` : head;
-  });
+  const { source, generation, contentType, typePrefix, readAt: time } = input;
+  const events = input.messages.map(({ position, data }) => cloudEventJson({ source, generation, contentType, typePrefix, time, position, data }));
   return `[${events.join(",")}]`;
 }

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { BytesSchema, type Segment } from "../contract/segments";
 import type { Failure } from "../errors";
+import { CloudEventsRequestSchema } from "../estuary/envelope";
 
 
 
@@ -158,6 +159,8 @@ export const AttachSourceSchema = z.object({
   public: z.boolean().optional(),
   /** How many sources an estuary may be subscribed to. */
   maxSources: Count,
+  /** Absent: raw, the source's messages as they are (estuary/envelope.ts). */
+  envelope: CloudEventsRequestSchema.optional(),
 });
 export type AttachSource = z.infer<typeof AttachSourceSchema>;
 

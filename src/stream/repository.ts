@@ -1,4 +1,5 @@
 // StreamDO's only door to SQLite: SQL text, row shapes and row-to-domain mapping live here.
+import { CloudEventsSubscriptionSchema, type SubscriptionEnvelope } from "../estuary/envelope";
 import type { ProducerState } from "./producer";
 
 export type StreamStatus = "active" | "soft_deleted" | "deleted";
@@ -266,13 +267,30 @@ export class StreamRepository {
       .toArray();
   }
 
-  /** Records `applied` for `source` as accounting for every chunk that starts below `checked`. */
-  checkpointSource(position: AppliedPosition, checked: number): void {
+  /** Each subscribed source's envelope (null: raw). */
+  sourceEnvelopes(): Map<string, SubscriptionEnvelope> {
+    const rows = this.sql.exec<{ source: string; envelope: string | null }>("SELECT source, envelope FROM estuary_sources").toArray();
+    return new Map(rows.map((row) => [row.source, row.envelope === null ? null : CloudEventsSubscriptionSchema.parse(JSON.parse(row.envelope))]));
+  }
+
+  /** A new subscription: applied from `position`, which accounts for every chunk below `checked`. */
+  attachSource(position: AppliedPosition, checked: number, envelope: SubscriptionEnvelope): void {
     this.write(
-      "INSERT OR REPLACE INTO estuary_sources (source, applied_pos, checked_pos) VALUES (?, ?, ?)",
+      "INSERT OR REPLACE INTO estuary_sources (source, applied_pos, checked_pos, envelope) VALUES (?, ?, ?, ?)",
       position.source,
       position.applied,
       checked,
+      envelope === null ? null : JSON.stringify(envelope),
+    );
+  }
+
+  /** Records `applied` for `source` as accounting for every chunk that starts below `checked`. */
+  checkpointSource(position: AppliedPosition, checked: number): void {
+    this.write(
+      "UPDATE estuary_sources SET applied_pos = ?, checked_pos = ? WHERE source = ?",
+      position.applied,
+      checked,
+      position.source,
     );
   }
 

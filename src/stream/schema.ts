@@ -139,4 +139,12 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE sink_links (sink_id TEXT PRIMARY KEY) WITHOUT ROWID;
     `,
   },
+  {
+    id: 11,
+    sql: `
+      -- The envelope of each subscription (estuary/envelope.ts) as JSON: NULL for raw, the source's
+      -- messages as they are; otherwise what the estuary needs to turn each into a CloudEvent.
+      ALTER TABLE estuary_sources ADD COLUMN envelope TEXT;
+    `,
+  },
 ];

@@ -162,7 +162,7 @@ export class StreamDO extends DurableObject<Env> {
     const current = this.live(now);
     if (!current.ok && current.code === "gone") return fail("conflict", "estuary stream was deleted but is still referenced by forks");
     if (!current.ok) {
-      const made = await this.create({ name: req.name, contentType: req.contentType, ttlSeconds: req.ttlSeconds, closed: false, body: new Uint8Array(0), estuary: true, public: req.public ?? false });
+      const made = await this.create({ name: req.name, contentType: this.estuary.contentTypeFor(req), ttlSeconds: req.ttlSeconds, closed: false, body: new Uint8Array(0), estuary: true, public: req.public ?? false });
       if (!made.ok) return made;
     }
     const meta = this.log.meta;

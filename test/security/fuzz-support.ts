@@ -553,6 +553,8 @@ function subscribeBody(targets: Targets) {
       estuaryId: fc.oneof({ weight: 6, arbitrary: estuaryId }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }),
       from: fc.oneof({ weight: 6, arbitrary: offsetValue }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 2 }) }),
       public: fc.oneof({ weight: 4, arbitrary: fc.boolean() }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) }),
+      envelope: fc.oneof({ weight: 4, arbitrary: fc.constantFrom("raw", "cloudevents") }, { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 1 }) }),
+      typePrefix: fc.oneof({ weight: 4, arbitrary: fc.constantFrom("com.acme.orders", "x") }, { weight: 1, arbitrary: headerValue(20) }),
       extra: fc.jsonValue({ maxDepth: 2 }),
     },
     { requiredKeys: [] },
@@ -1035,6 +1037,9 @@ const refusedPolicyBody = fc
   )
   .map((piece): BodyPiece[] => [piece]);
 
+/** The CloudEvents type prefix rule (src/protocol/cloudevents.ts), kept apart so the fuzzer checks it independently. */
+const TYPE_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
 /** Subscribe/unsubscribe bodies refused by validation, whatever the estuary or sink. */
 function refusedSubscribeBody(withFrom: boolean) {
   const invalidId = fc.oneof(
@@ -1076,6 +1081,12 @@ function refusedSubscribeBody(withFrom: boolean) {
       fc.constant(JSON.stringify({ estuaryIds: [] })),
       fc.constant(JSON.stringify({ estuaryIds: Array.from({ length: 1_001 }, (_, i) => `e-${i}`) })),
       fc.tuple(fresh("e-"), invalidId).map(([good, bad]) => JSON.stringify({ estuaryIds: [good, bad] })),
+    );
+    // Estuary envelopes: unknown ones, type prefixes outside the rule, a prefix without CloudEvents.
+    variants.push(
+      fc.tuple(fresh("e-"), headerValue(12).filter((value) => value !== "raw" && value !== "cloudevents")).map(([estuaryId, envelope]) => JSON.stringify({ estuaryId, envelope })),
+      fc.tuple(fresh("e-"), headerValue(20).filter((value) => !TYPE_PREFIX.test(value))).map(([estuaryId, typePrefix]) => JSON.stringify({ estuaryId, envelope: "cloudevents", typePrefix })),
+      fc.tuple(fresh("e-"), fc.constantFrom(undefined, "raw")).map(([estuaryId, envelope]) => JSON.stringify({ estuaryId, envelope, typePrefix: "com.acme" })),
     );
   }
   return fc.oneof(...variants).map((piece): BodyPiece[] => [piece]);

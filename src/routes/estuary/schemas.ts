@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { FanoutStatus } from "../../contract/fanout";
 import { COMMIT_MODES, FanoutCostSchema, SUBSCRIBE_BATCH } from "../../contract/fanout";
 import { ApiError } from "../../errors";
+import { DEFAULT_TYPE_PREFIX, ENVELOPES, TYPE_PREFIX_PATTERN } from "../../protocol/cloudevents";
 import { formatOffset, parseOffset, type OffsetQuery } from "../../protocol/offsets";
 import { isValidName } from "../../protocol/stream-address";
 
@@ -11,6 +12,12 @@ export { readJson } from "../../http/json-body";
 
 const EstuaryIdSchema = z.string().refine(isValidName, "estuaryId must be 1-128 characters of A-Z a-z 0-9 . _ ~ -");
 const OffsetSchema = z.string().regex(/^\d{16}_\d{16}$/).meta({ description: "a stream offset" });
+
+/** The prefix of CloudEvents types, for sinks and estuaries alike. */
+export const TypePrefixSchema = z
+  .string()
+  .regex(TYPE_PREFIX_PATTERN)
+  .meta({ description: `CloudEvents type is "<typePrefix>.appended"; default "${DEFAULT_TYPE_PREFIX}"` });
 
 export const SubscribeBodySchema = z
   .object({
@@ -25,8 +32,17 @@ export const SubscribeBodySchema = z
     /** Make a newly created estuary readable without a token (estuaries are private by default). */
     public: z.boolean().optional(),
     required: z.boolean().optional().meta({ description: "whether the subscription counts for the source's commit policy (default true)" }),
+    envelope: z
+      .enum(ENVELOPES)
+      .optional()
+      .meta({ description: '"raw" (default): the source\'s messages as they are; "cloudevents": one CloudEvents 1.0 JSON event per message (the estuary is application/json)' }),
+    typePrefix: TypePrefixSchema.optional(),
   })
-  .refine((body) => (body.estuaryId === undefined) !== (body.estuaryIds === undefined), "give exactly one of estuaryId and estuaryIds");
+  .refine((body) => (body.estuaryId === undefined) !== (body.estuaryIds === undefined), "give exactly one of estuaryId and estuaryIds")
+  .refine((body) => body.typePrefix === undefined || body.envelope === "cloudevents", {
+    message: 'typePrefix applies only to the "cloudevents" envelope',
+    path: ["typePrefix"],
+  });
 
 export const UnsubscribeBodySchema = z.object({ estuaryId: EstuaryIdSchema });
 

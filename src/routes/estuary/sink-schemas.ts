@@ -3,9 +3,9 @@
 import { z } from "zod";
 import { ApiError } from "../../errors";
 import { SinkIdSchema } from "../../contract/sinks";
-import { DEFAULT_TYPE_PREFIX, ENVELOPES } from "../../sinks/envelope";
+import { ENVELOPES } from "../../protocol/cloudevents";
 import { SinkDetailSchema, SinkViewSchema } from "../../sinks/commands";
-import { FanoutStatusBodySchema } from "./schemas";
+import { FanoutStatusBodySchema, TypePrefixSchema } from "./schemas";
 
 export { SinkDetailSchema, SinkViewSchema };
 
@@ -14,11 +14,7 @@ export const SinkSubscribeBodySchema = z.strictObject({
     id: SinkIdSchema,
     url: z.string().max(2_048).meta({ description: "https to a public address (http to loopback only with WEBHOOK_ALLOW_LOOPBACK=on)" }),
     envelope: z.enum(ENVELOPES).optional().meta({ description: '"raw" (default): the batch as a catch-up read returns it; "cloudevents": CloudEvents 1.0 batch' }),
-    typePrefix: z
-      .string()
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/)
-      .optional()
-      .meta({ description: `CloudEvents type is "<typePrefix>.appended"; default "${DEFAULT_TYPE_PREFIX}"` }),
+    typePrefix: TypePrefixSchema.optional(),
   }),
   required: z.boolean().optional().meta({ description: "whether the sink counts for the source's commit policy (default true); does not change delivery" }),
   from: z.string().optional().meta({ description: '"now" (default), "-1", or an offset of the source to deliver from' }),

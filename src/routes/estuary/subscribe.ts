@@ -1,10 +1,12 @@
-// POST /v1/estuary/subscribe/{project}/{stream} {"estuaryId" | "estuaryIds", "from"?, "public"?}:
+// POST /v1/estuary/subscribe/{project}/{stream} {"estuaryId" | "estuaryIds", "from"?, "public"?,
+// "envelope"?, "typePrefix"?}:
 // subscribe one estuary to a source, or up to 1,000 at once with a result for each (a body naming
 // a "sink" creates a data sink instead: sinks.ts).
 import type { AppContext } from "../../http/context";
 import { requireProjectScope, requireToken } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
 import { loadConfig } from "../../config";
+import { DEFAULT_TYPE_PREFIX } from "../../protocol/cloudevents";
 import { addressOf, type StreamAddress } from "../../protocol/stream-address";
 import { subscribe, type SubscribeResult } from "../../estuary/subscriptions";
 import { MAX_BULK_JSON_BODY_BYTES } from "../../http/json-body";
@@ -24,7 +26,8 @@ export async function subscribeEstuary(c: AppContext): Promise<Response> {
   const estuaries = ids.map((id) => addressOf(source.project, id));
   for (const estuary of estuaries) requireToken(c, estuary, "write");
   await enforceRateLimit(c, "subscribe", source.project);
-  const options = { from: parseFrom(body.from), public: body.public ?? false, required: body.required ?? true };
+  const cloudEvents = body.envelope === "cloudevents" ? { typePrefix: body.typePrefix ?? DEFAULT_TYPE_PREFIX } : undefined;
+  const options = { from: parseFrom(body.from), public: body.public ?? false, required: body.required ?? true, cloudEvents };
   const results = await subscribe(c.env, loadConfig(c.env), source, estuaries, options);
 
   if (body.estuaryIds === undefined) {

@@ -28,7 +28,7 @@ export function estuarySection(): Section {
           content: { "application/json": { schema: { oneOf: ["Subscribed", "BulkSubscribed", "SinkCreated"].map((name) => ({ $ref: `#/components/schemas/${name}` })) } } },
         },
         409: errorWith(
-          "The estuary id names a stream that is not an estuary or has another content type, the subscription would make a cycle, or a subscriber or subscription limit is reached.",
+          "The estuary id names a stream that is not an estuary or whose content type differs from what the subscription writes (the source's, or application/json for CloudEvents), the estuary is already subscribed to this source with another envelope, the subscription would make a cycle, or a subscriber or subscription limit is reached.",
         ),
       },
       errors: [...ERRORS, "gone", "too_large", "rate_limited"],

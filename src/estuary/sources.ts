@@ -3,6 +3,7 @@
 // Each source's envelope (schema 11) is kept beside it.
 import type { AppliedPosition, StreamRepository } from "../stream/repository";
 import type { SubscriptionEnvelope } from "./envelope";
+import { EstuarySourcesStore } from "./sources-store";
 
 /**
  * Tagged chunks written since a source's checkpoint are scanned when the object loads; a
@@ -14,8 +15,11 @@ export class EstuarySources {
   private readonly applied = new Map<string, number>();
   private envelopes = new Map<string, SubscriptionEnvelope>();
   private deliveriesSinceCheckpoint = 0;
+  private readonly repo: EstuarySourcesStore;
 
-  constructor(private readonly repo: StreamRepository) {}
+  constructor(repo: StreamRepository) {
+    this.repo = new EstuarySourcesStore(repo);
+  }
 
   /** Reads the positions from storage; call once the schema exists. */
   load(): void {

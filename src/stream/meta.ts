@@ -1,4 +1,5 @@
-// Derived facts about a stream's metadata: what callers are told, and when it expires.
+// Derived facts about a stream's metadata: what callers are told (or refused), and when it expires.
+import { fail, type Failure } from "../errors";
 import type { StreamInfo } from "./commands";
 import type { StreamMeta } from "./repository";
 
@@ -24,4 +25,9 @@ export function expiryOf(meta: StreamMeta): number | null {
 export function isExpired(meta: StreamMeta, now: number): boolean {
   const due = expiryOf(meta);
   return due !== null && now >= due;
+}
+
+/** Said the same way whether the stream is private or missing, so anonymous callers learn nothing. */
+export function tokenRequired(): Failure {
+  return fail("unauthorized", "a token is required to read this stream", { "WWW-Authenticate": 'Bearer realm="streams"' });
 }

@@ -1,5 +1,4 @@
 // StreamDO's only door to SQLite: SQL text, row shapes and row-to-domain mapping live here.
-import { CloudEventsSubscriptionSchema, type SubscriptionEnvelope } from "../estuary/envelope";
 import type { ProducerState } from "./producer";
 
 export type StreamStatus = "active" | "soft_deleted" | "deleted";
@@ -101,10 +100,13 @@ export class StreamRepository {
   /** Rows written by this repository since the object started (a cost counter for fan-out). */
   rowsWritten = 0;
 
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(readonly sql: SqlStorage) {}
 
-  /** Runs a statement that writes, counting the rows it wrote. */
-  private write(query: string, ...bindings: unknown[]): number {
+  /**
+   * Runs a statement that writes, counting the rows it wrote. The stream's tables kept elsewhere
+   * (estuary/sources-store.ts, sink-links.ts) write through here too, so the count is whole.
+   */
+  write(query: string, ...bindings: unknown[]): number {
     const written = this.sql.exec(query, ...bindings).rowsWritten;
     this.rowsWritten += written;
     return written;
@@ -251,53 +253,6 @@ export class StreamRepository {
     return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM forks").one().n;
   }
 
-  /**
-   * Each subscribed source with how far it has been applied: the checkpointed position, moved on by
-   * the deliveries tagged in chunks written since that checkpoint.
-   */
-  appliedPositions(): AppliedPosition[] {
-    return this.sql
-      .exec<{ source: string; applied: number }>(
-        `SELECT s.source,
-                MAX(s.applied_pos, COALESCE(
-                  (SELECT MAX(c.source_to) FROM chunks c WHERE c.start_pos >= s.checked_pos AND c.source = s.source), 0
-                )) AS applied
-         FROM estuary_sources s ORDER BY s.source`,
-      )
-      .toArray();
-  }
-
-  /** Each subscribed source's envelope (null: raw). */
-  sourceEnvelopes(): Map<string, SubscriptionEnvelope> {
-    const rows = this.sql.exec<{ source: string; envelope: string | null }>("SELECT source, envelope FROM estuary_sources").toArray();
-    return new Map(rows.map((row) => [row.source, row.envelope === null ? null : CloudEventsSubscriptionSchema.parse(JSON.parse(row.envelope))]));
-  }
-
-  /** A new subscription: applied from `position`, which accounts for every chunk below `checked`. */
-  attachSource(position: AppliedPosition, checked: number, envelope: SubscriptionEnvelope): void {
-    this.write(
-      "INSERT OR REPLACE INTO estuary_sources (source, applied_pos, checked_pos, envelope) VALUES (?, ?, ?, ?)",
-      position.source,
-      position.applied,
-      checked,
-      envelope === null ? null : JSON.stringify(envelope),
-    );
-  }
-
-  /** Records `applied` for `source` as accounting for every chunk that starts below `checked`. */
-  checkpointSource(position: AppliedPosition, checked: number): void {
-    this.write(
-      "UPDATE estuary_sources SET applied_pos = ?, checked_pos = ? WHERE source = ?",
-      position.applied,
-      checked,
-      position.source,
-    );
-  }
-
-  removeSource(source: string): void {
-    this.write("DELETE FROM estuary_sources WHERE source = ?", source);
-  }
-
   /** The open WebSocket count last reported to the project (0 before the first report). */
   socketsReported(): number {
     return this.sql.exec<{ open: number }>("SELECT open FROM socket_report WHERE id = 1").toArray()[0]?.open ?? 0;
@@ -307,7 +262,6 @@ export class StreamRepository {
     this.write("INSERT OR REPLACE INTO socket_report (id, open) VALUES (1, ?)", open);
   }
 
-  /** Drops the stream's data, producers and fork references; the stream row stays for its generation. */
   /** Subscriptions watching this stream (src/stream/watchers.ts). */
   watchers(): { subscription: string; incarnation: string }[] {
     return this.sql.exec<{ subscription: string; incarnation: string }>("SELECT subscription, incarnation FROM watchers").toArray();
@@ -321,23 +275,7 @@ export class StreamRepository {
     this.write("DELETE FROM watchers WHERE subscription = ? AND incarnation = ?", subscription, incarnation);
   }
 
-  /** The data sinks this stream feeds (src/stream/sink-links.ts). */
-  sinkLinks(): string[] {
-    return this.sql.exec<{ sink_id: string }>("SELECT sink_id FROM sink_links ORDER BY sink_id").toArray().map((row) => row.sink_id);
-  }
-
-  saveSinkLink(sinkId: string): void {
-    this.write("INSERT OR IGNORE INTO sink_links (sink_id) VALUES (?)", sinkId);
-  }
-
-  deleteSinkLink(sinkId: string): void {
-    this.write("DELETE FROM sink_links WHERE sink_id = ?", sinkId);
-  }
-
-  deleteSinkLinks(): void {
-    this.write("DELETE FROM sink_links");
-  }
-
+  /** Drops the stream's data, producers, fork references and followers; the stream row stays for its generation. */
   wipe(): void {
     this.write("DELETE FROM watchers");
     this.write("DELETE FROM estuary_sources");

@@ -26,7 +26,10 @@ export class SinkLinks {
   }
 
   load(): void {
-    this.ids = this.repo.sinkLinks();
+    this.ids = this.repo.sql
+      .exec<{ sink_id: string }>("SELECT sink_id FROM sink_links ORDER BY sink_id")
+      .toArray()
+      .map((row) => row.sink_id);
   }
 
   all(): readonly string[] {
@@ -41,7 +44,7 @@ export class SinkLinks {
   add(sinkId: string): { ok: true } | Failure {
     if (this.ids.includes(sinkId)) return { ok: true };
     if (this.ids.length >= MAX_SINKS_PER_SOURCE) return fail("conflict", `a stream feeds at most ${MAX_SINKS_PER_SOURCE} sinks`);
-    this.repo.saveSinkLink(sinkId);
+    this.repo.write("INSERT OR IGNORE INTO sink_links (sink_id) VALUES (?)", sinkId);
     this.ids = [...this.ids, sinkId];
     return { ok: true };
   }
@@ -49,14 +52,14 @@ export class SinkLinks {
   /** True if the sink was linked. */
   remove(sinkId: string): boolean {
     if (!this.ids.includes(sinkId)) return false;
-    this.repo.deleteSinkLink(sinkId);
+    this.repo.write("DELETE FROM sink_links WHERE sink_id = ?", sinkId);
     this.ids = this.ids.filter((id) => id !== sinkId);
     return true;
   }
 
   /** Run inside the transaction that wipes the stream: the sinks go with it (see calls.ts). */
   clear(): void {
-    this.repo.deleteSinkLinks();
+    this.repo.write("DELETE FROM sink_links");
     this.ids = [];
     this.notifier.cleared();
   }

@@ -1,9 +1,9 @@
 // StreamDO: one Durable Streams stream in SQLite. A list of RPC methods, each validating its input
-// and delegating to the module that owns the job: the log (log.ts, create.ts), forks (forks.ts), the
-// estuary side (estuary/receiver.ts), fan-out publishing (fanout-publisher.ts), subscriptions that
-// watch it (watchers.ts), the data sinks it feeds (sink-links.ts), WebSocket live reads (live-sockets.ts, counted by socket-report.ts), calls
-// to other objects (outbox, calls.ts) and the one alarm (storage/alarm-planner.ts). HTTP lives in
-// the Worker; the only request it forwards is a WebSocket upgrade.
+// and delegating to the module that owns the job: the log (log.ts, create.ts, removal.ts), forks,
+// the estuary side (estuary/receiver.ts), fan-out publishing, watching subscriptions (watchers.ts),
+// data sinks (sink-links.ts), WebSocket live reads (live-sockets.ts, socket-report.ts), calls to
+// other objects (outbox, calls.ts) and the one alarm (storage/alarm-planner.ts). The only request
+// the Worker forwards here is a WebSocket upgrade.
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { DeliverySchema, StreamKeySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
@@ -14,9 +14,8 @@ import { fail, type Failure } from "../errors";
 import { EstuaryReceiver } from "../estuary/receiver";
 import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
-import { CLOSE } from "../protocol/ws-frames";
 import { Outbox } from "../storage/outbox";
-import { callsAfterDeletion, sendStreamCall, StreamCallSchema, type StreamCall } from "./calls";
+import { sendStreamCall, StreamCallSchema, type StreamCall } from "./calls";
 import {
   AppendCommandSchema, AttachSourceSchema, CreateCommandSchema, HeadCommandSchema, ReadCommandSchema,
   RegisterForkSchema, ReleaseForkSchema, SliceRequestSchema, type AppendCommand, type AppendResult,
@@ -29,7 +28,8 @@ import { FanoutPublisher } from "./fanout-publisher";
 import { ForkRegistry } from "./forks";
 import { LiveSockets } from "./live-sockets";
 import { StreamLog, type Committed, type Live } from "./log";
-import { info } from "./meta";
+import { info, tokenRequired } from "./meta";
+import { removeStream } from "./removal";
 import { STREAM_MIGRATIONS } from "./schema";
 import { SinkLinks } from "./sink-links";
 import { SocketReporter } from "./socket-report";
@@ -269,8 +269,6 @@ export class StreamDO extends DurableObject<Env> {
     this.alarms.plan();
   }
 
-  // --- internals -------------------------------------------------------------------------------
-
   /** The active stream, or why there is none. Expiry is enforced here too, not only by the alarm. */
   private live(now: number): Live {
     const status = this.log.status(now);
@@ -294,32 +292,9 @@ export class StreamDO extends DurableObject<Env> {
     return sendStreamCall(this.env, call);
   }
 
-  /**
-   * Deletes now, or soft-deletes while forks still read this stream's data. The calls other objects
-   * need (release the fork source, end subscriptions) are written with the wipe and made by the
-   * alarm, so no caller (a read expiring the stream, say) ever waits on another object.
-   */
+  /** Deletes now, or soft-deletes while forks still read this stream's data (removal.ts). */
   private remove(): void {
-    const meta = this.log.meta;
-    if (!meta || meta.status === "deleted") return;
-    this.sockets.closeAll(CLOSE.streamGone, "stream deleted");
-    if (this.forks.count() > 0) {
-      this.log.update({ status: "soft_deleted" });
-      this.log.waiters.wake();
-      return;
-    }
-    const calls = callsAfterDeletion(meta, this.estuary.subscribedTo(), this.watchers.all(), this.sinks.all());
-    this.log.wipe(() => {
-      this.outbox.add(calls.map((call) => ({ call })));
-      this.sinks.clear();
-    });
-    this.watchers.cleared();
-    this.estuary.clear();
-    this.alarms.plan();
+    const { log, forks, sockets, estuary, watchers, sinks, outbox, alarms } = this;
+    removeStream({ log, forks, sockets, estuary, watchers, sinks, outbox, alarms });
   }
-}
-
-/** Said the same way whether the stream is private or missing, so anonymous callers learn nothing. */
-function tokenRequired(): Failure {
-  return fail("unauthorized", "a token is required to read this stream", { "WWW-Authenticate": 'Bearer realm="streams"' });
 }

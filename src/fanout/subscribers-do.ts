@@ -4,27 +4,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import {
-  AwaitCommitSchema,
-  CommitPolicySchema,
-  SinkPositionSchema,
-  type AwaitCommit,
-  type CommitPolicy,
-  type SinkPosition,
-  FanoutJobSchema,
-  HotLeaseSchema,
-  JobReportSchema,
-  PublishSchema,
-  PullReportSchema,
-  StreamKeySchema,
-  SubscribeSchema,
-  type FanoutJob,
-  type FanoutStatus,
-  type HotLease,
-  type HotLeaseGrant,
-  type JobReport,
-  type Publish,
-  type PullReport,
-  type Subscribe,
+  AwaitCommitSchema, CommitPolicySchema, FanoutJobSchema, HotLeaseSchema, JobReportSchema, PublishSchema, PullReportSchema,
+  SinkPositionSchema, StreamKeySchema, SubscribeSchema, type AwaitCommit, type CommitPolicy, type FanoutJob, type FanoutStatus,
+  type HotLease, type HotLeaseGrant, type JobReport, type Publish, type PullReport, type SinkPosition, type Subscribe,
   type SubscribeOutcome,
 } from "../contract/fanout";
 import { loadConfig, type Config } from "../config";

@@ -1,4 +1,8 @@
 // Fan-out under faults against wrangler dev: estuaries deleted mid-stream, and ranges delivered twice.
+/// <reference types="node" />
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { DevServer } from "../support/wrangler-dev";
 import {
@@ -14,7 +18,6 @@ import {
 
 const JSON_TYPE = "application/json";
 const project = "faults";
-const START_OFFSET = "0000000000000000_0000000000000000";
 
 let server: DevServer;
 let api: Api;
@@ -44,21 +47,29 @@ function waitForFannedOut(source: string, tail: string): Promise<FanoutStatusBod
 }
 
 /**
- * Runs SQL inside the source's StreamSubscribersDO through wrangler dev's local explorer API; the
- * statement executes in the object itself, between its other calls.
+ * Rewinds the source's fan-out to the start, as if its progress after the deliveries had never been
+ * saved (a crash between delivering and saving): the server is stopped, the subscribers object's
+ * SQLite file is changed while nothing runs, and the server starts again on the same state.
  */
-async function sqlOnSubscribers(source: string, sql: string): Promise<void> {
-  const explorer = `${server.baseUrl}/cdn-cgi/explorer/api/workers/durable_objects/namespaces`;
-  const listing = (await (await fetch(explorer)).json()) as { result: { id: string; class: string }[] };
-  const namespace = listing.result.find((entry) => entry.class === "StreamSubscribersDO");
-  if (!namespace) throw new Error("the local explorer does not list StreamSubscribersDO");
-  const response = await fetch(`${explorer}/${namespace.id}/query`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ durable_object_name: `${project}/${source}`, queries: [{ sql }] }),
-  });
-  const text = await response.text();
-  expect(response.status, text).toBe(200);
+async function rewindAndRestart(source: string): Promise<void> {
+  await server.stop();
+  const folder = join(server.persistDir, "v3", "do", "durable-estuary-StreamSubscribersDO");
+  let rewound = 0;
+  for (const file of await readdir(folder)) {
+    if (!file.endsWith(".sqlite") || file === "metadata.sqlite") continue;
+    const db = new DatabaseSync(join(folder, file));
+    try {
+      const named = db.prepare("SELECT name FROM __miniflare_do_name").get() as { name: string } | undefined;
+      if (named?.name === `${project}/${source}`) rewound += Number(db.prepare("UPDATE fanout SET cohort_pos = 0").run().changes);
+    } finally {
+      db.close();
+    }
+  }
+  expect(rewound).toBe(1);
+  server = await startServer({ persistDir: server.persistDir });
+  api = new Api(server.baseUrl);
+  // No assertion on the fan-out position here: a round planned before the stop may replay the range
+  // as soon as the object starts, which is what the test wants to happen anyway.
 }
 
 describe("estuaries deleted while publishing continues", () => {
@@ -153,14 +164,13 @@ describe("a range delivered twice", () => {
 
       // 1. Rewind fan-out to the start and wake it: the very same range [0, tail) goes to the same
       //    estuaries again (for the queue, the same jobs). A new subscriber at the tail is the wake-up.
-      await sqlOnSubscribers(source, "UPDATE fanout SET cohort_pos = 0");
-      expect((await api.status(project, source)).fannedOutOffset).toBe(START_OFFSET);
+      await rewindAndRestart(source);
       await api.subscribeNew(project, source, `${source}-late`, "now");
       await waitForFannedOut(source, tail);
 
       // 2. Rewind again and publish: the range [0, new tail) overlaps what every estuary holds, and
       //    only that round carries the new message, so its arrival proves the replay was processed.
-      await sqlOnSubscribers(source, "UPDATE fanout SET cohort_pos = 0");
+      await rewindAndRestart(source);
       const all = [...first, { n: 4 }];
       const newTail = await api.appendJson(project, source, { n: 4 });
       const tally = await waitForEstuaries(api, project, estuaries, all, 60_000);

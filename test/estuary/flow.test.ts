@@ -488,15 +488,23 @@ describe("estuary and status routes", () => {
     const source = unique("status-source");
     await api.create(project, source, JSON_TYPE);
     const emptyTail = await api.tail(project, source);
+    const zero = { messagesDelivered: 0, rpcs: 0, sourceReads: 0, rowsWritten: 0, queueMessages: 0 };
+    const noPulls = { pullChecks: 0, pullReads: 0, messagesPulled: 0, pullRowsWritten: 0, subscriberRowsWritten: 0 };
     expect(await api.status(project, source)).toEqual({
       subscribers: 0,
+      hot: 0,
+      pushed: 0,
+      pulled: 0,
       mode: "inline",
       breaker: "closed",
       fannedOutOffset: emptyTail,
       targetOffset: emptyTail,
       pendingRepairs: 0,
-      cost: { messagesDelivered: 0, rpcs: 0, sourceReads: 0, rowsWritten: 0, queueMessages: 0 },
+      cost: { ...zero, ...noPulls },
+      policy: { mode: "required" },
+      committedOffset: emptyTail,
       lastError: null,
+      sinks: [],
     });
 
     const estuaries = [unique("status-a"), unique("status-b")];
@@ -506,14 +514,21 @@ describe("estuary and status routes", () => {
     const status = await waitForFannedOut(source, tail);
     expect(status).toEqual({
       subscribers: 2,
+      // Read (by waitForJson), so hot; below FANOUT_PULL_THRESHOLD every subscriber is pushed to anyway.
+      hot: 2,
+      pushed: 2,
+      pulled: 0,
       mode: "inline",
       breaker: "closed",
       fannedOutOffset: tail,
       targetOffset: tail,
       pendingRepairs: 0,
       // The small append travelled with the publish: one delivery RPC per estuary, no source read.
-      cost: expect.objectContaining({ messagesDelivered: 2, rpcs: 2, sourceReads: 0, queueMessages: 0 }),
+      cost: expect.objectContaining({ messagesDelivered: 2, rpcs: 2, sourceReads: 0, queueMessages: 0, pullReads: 0 }),
+      policy: { mode: "required" },
+      committedOffset: tail,
       lastError: null,
+      sinks: [],
     });
     await expectError(await fetch(`${server.baseUrl}/v1/estuary/subscribers/${project}/${unique("none")}`), 404, "not_found");
   });

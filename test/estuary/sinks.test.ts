@@ -184,3 +184,48 @@ describe("a crash while a sink is retrying", () => {
     }
   });
 });
+
+describe("the commit policy, with real receivers", () => {
+  /** Appends one message, waiting up to `waitMs` for it to be committed; answers Stream-Committed. */
+  async function awaitedAppend(stream: string, n: number, waitMs: number): Promise<string | null> {
+    const response = await fetch(api.streamUrl(project, stream), {
+      method: "POST",
+      headers: { "Content-Type": JSON_TYPE, "Stream-Await-Commit": String(waitMs) },
+      body: JSON.stringify([{ n }]),
+    });
+    expect(response.status).toBe(204);
+    return response.headers.get("Stream-Committed");
+  }
+
+  async function setPolicy(stream: string, policy: unknown): Promise<void> {
+    const response = await fetch(`${api.baseUrl}/v1/estuary/policy/${project}/${stream}`, { method: "PUT", headers: { "Content-Type": JSON_TYPE }, body: JSON.stringify(policy) });
+    expect(response.status, await response.text()).toBe(200);
+  }
+
+  it("holds an append for a failing required sink, not for a failing optional one, in every mode", async () => {
+    const stream = unique("policy");
+    let downHealed = false;
+    receiver.on(`/${stream}/good`, () => ({ status: 200 }));
+    receiver.on(`/${stream}/optional`, () => ({ status: 500 }));
+    receiver.on(`/${stream}/down`, () => ({ status: downHealed ? 200 : 500 }));
+    await api.create(project, stream, JSON_TYPE);
+    await createSink(api.baseUrl, stream, { id: "good", url: receiver.url(`/${stream}/good`) });
+    await createSink(api.baseUrl, stream, { id: "optional", url: receiver.url(`/${stream}/optional`) }, { required: false });
+    await createSink(api.baseUrl, stream, { id: "down", url: receiver.url(`/${stream}/down`) });
+
+    // required (default): the failing required sink holds the append; quorum 1: the good sink is enough.
+    expect(await awaitedAppend(stream, 1, 1_500)).toBe("false");
+    await setPolicy(stream, { mode: "quorum", quorum: 1 });
+    expect(await awaitedAppend(stream, 2, 15_000)).toBe("true");
+    // all: the failing optional sink counts too.
+    await setPolicy(stream, { mode: "all" });
+    expect(await awaitedAppend(stream, 3, 1_500)).toBe("false");
+
+    // Back to required, and the required receiver recovers: its retries commit the data.
+    await setPolicy(stream, { mode: "required" });
+    downHealed = true;
+    expect(await awaitedAppend(stream, 4, 30_000)).toBe("true");
+    const status = (await (await fetch(`${api.baseUrl}/v1/estuary/subscribers/${project}/${stream}`)).json()) as { committedOffset: string };
+    expect(status.committedOffset).toBe(await api.tail(project, stream));
+  });
+});

@@ -1,10 +1,7 @@
 // The commit policy's storage in the subscribers object: the policy, the sinks' reported positions,
-// the queue jobs still out, and the positions of the estuary subscriptions, grouped, read from the
-// subscribers table (commit.ts decides from them).
+// and the positions of the estuary subscriptions, grouped, read from the subscribers table
+// (commit.ts decides from them).
 import { DEFAULT_COMMIT_POLICY, type CommitPolicy, type SinkPosition } from "../contract/fanout";
-
-/** Longer than a job's retries and its trip through the dead-letter queue take. */
-const PENDING_JOB_MAX_MS = 3_600_000;
 
 /** `count` subscriptions hold `position`; `required` says whether they count for the required mode. */
 export interface PositionGroup {
@@ -46,26 +43,6 @@ export class CommitStore {
     return this.groups("SELECT delivered_pos AS position, required, COUNT(*) AS n FROM sinks GROUP BY delivered_pos, required");
   }
 
-  /** A queue job for [from, to) is about to be sent; its id goes in the job. */
-  addJob(from: number, to: number, now: number): number {
-    return this.sql.exec<{ id: number }>("INSERT INTO pending_jobs (from_pos, to_pos, sent_at) VALUES (?, ?, ?) RETURNING id", from, to, now).one().id;
-  }
-
-  /** The job's estuaries hold its range (or were handed to repair, which tracks them as laggards). */
-  jobDone(jobId: number): void {
-    this.sql.exec("DELETE FROM pending_jobs WHERE id = ?", jobId);
-  }
-
-  /**
-   * Where the oldest job still out starts: its estuaries hold nothing past it yet. A job unreported
-   * for PENDING_JOB_MAX_MS was never sent (the object died first; its round sent the range again
-   * under new ids) or ended in repair: it is forgotten rather than hold the offset forever.
-   */
-  pendingFrom(now: number): number | null {
-    this.sql.exec("DELETE FROM pending_jobs WHERE sent_at < ?", now - PENDING_JOB_MAX_MS);
-    return this.sql.exec<{ at: number | null }>("SELECT MIN(from_pos) AS at FROM pending_jobs").one().at;
-  }
-
   /**
    * Estuary subscriptions by position: laggards at their lag_pos; in-step subscribers that are
    * pushed to (every one, or with `hotAfter` the hot ones) at `inStep`; pulled ones (cold, when
@@ -89,7 +66,6 @@ export class CommitStore {
 
   clear(): void {
     this.sql.exec("DELETE FROM sinks");
-    this.sql.exec("DELETE FROM pending_jobs");
   }
 
   private groups(query: string, ...bindings: unknown[]): PositionGroup[] {

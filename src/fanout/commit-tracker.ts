@@ -6,11 +6,14 @@ import { loadConfig } from "../config";
 import type { Env } from "../env";
 import { committedPosition, CommitWaiters } from "./commit";
 import { CommitStore } from "./commit-store";
+import { QueuedJobs } from "./queued-jobs";
 import type { SubscribersRepository } from "./repository";
 import { pushesOnlyHot } from "./rounds";
 
 export class CommitTracker {
   readonly store: CommitStore;
+  /** Queue jobs out: rounds.ts records them as it sends, job reports and repairs as they end. */
+  readonly jobs = new QueuedJobs();
   private readonly waiters: CommitWaiters;
 
   constructor(
@@ -36,7 +39,7 @@ export class CommitTracker {
     if (!this.stored()) return reach;
     const state = this.repo.load();
     const now = Date.now();
-    const pending = this.store.pendingFrom(now);
+    const pending = state ? this.jobs.oldestFrom(state, now) : null;
     const groups = this.store.sinkGroups();
     if (state) {
       const hotAfter = pushesOnlyHot(state, loadConfig(this.env)) ? now : null;

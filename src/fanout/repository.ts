@@ -12,6 +12,9 @@ export interface FanoutState {
   breaker: BreakerState;
   cost: FanoutCost;
   lastError: DeliveryError | null;
+  /** Where the oldest queue job still out starts, and when that was last known (queued-jobs.ts). */
+  queuedFrom: number | null;
+  queuedAt: number | null;
 }
 
 export interface Laggard {
@@ -31,6 +34,8 @@ type FanoutRow = {
   cost: string;
   last_error: string | null;
   subscriber_count: number;
+  queued_from: number | null;
+  queued_at: number | null;
 };
 
 export class SubscribersRepository {
@@ -62,6 +67,8 @@ export class SubscribersRepository {
       },
       cost: FanoutCostSchema.catch(NO_COST).parse(JSON.parse(row.cost)),
       lastError: row.last_error === null ? null : DeliveryErrorSchema.nullable().catch(null).parse(JSON.parse(row.last_error)),
+      queuedFrom: row.queued_from,
+      queuedAt: row.queued_at,
     };
     this.stored = snapshot(state);
     this.cached = state;
@@ -96,7 +103,7 @@ export class SubscribersRepository {
     this.stored = snapshot(state);
     this.write(
       `UPDATE fanout SET target_pos = ?, cohort_pos = ?, breaker_state = ?, breaker_failures = ?, breaker_opened_at = ?,
-         cost = ?, last_error = ? WHERE id = 1`,
+         cost = ?, last_error = ?, queued_from = ?, queued_at = ? WHERE id = 1`,
       state.target,
       state.cohort,
       state.breaker.state,
@@ -104,6 +111,8 @@ export class SubscribersRepository {
       state.breaker.openedAt,
       JSON.stringify(state.cost),
       state.lastError === null ? null : JSON.stringify(state.lastError),
+      state.queuedFrom,
+      state.queuedAt,
     );
   }
 
@@ -242,5 +251,5 @@ export class SubscribersRepository {
 
 /** The saved fields of the fanout row, to tell whether a save would change it. */
 function snapshot(state: FanoutState): string {
-  return JSON.stringify([state.target, state.cohort, state.breaker, state.cost, state.lastError]);
+  return JSON.stringify([state.target, state.cohort, state.breaker, state.cost, state.lastError, state.queuedFrom, state.queuedAt]);
 }

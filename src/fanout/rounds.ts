@@ -11,7 +11,7 @@ import { admit, recordFailure, recordSuccess, retryAt } from "./breaker";
 import { addCost } from "./cost";
 import { deliverSlice, readSource, reportFailures, roundFailure, totalCost, type DeliveryResult } from "./deliver";
 import { RecentAppends } from "./recent-appends";
-import type { CommitStore } from "./commit-store";
+import type { QueuedJobs } from "./queued-jobs";
 import type { FanoutState, SubscribersRepository } from "./repository";
 
 /** Queue messages per sendBatch call, keeping each call well under the 256 KB batch limit. */
@@ -48,7 +48,7 @@ export class FanoutRounds {
     private readonly ctx: DurableObjectState,
     private readonly repo: SubscribersRepository,
     /** Queue jobs out are recorded here, so the commit policy knows their estuaries do not hold the range yet. */
-    private readonly commits: CommitStore,
+    private readonly jobs: QueuedJobs,
     /** Re-plans the object's alarm (the next round and laggard retries are its tasks). */
     private readonly replan: () => void,
     private readonly hooks: RoundHooks,
@@ -73,6 +73,7 @@ export class FanoutRounds {
   /** Fan-out state went away: nothing held or planned may outlive it. */
   reset(): void {
     this.recent.clear();
+    this.jobs.clear();
     this.planRound(null);
   }
 
@@ -240,7 +241,7 @@ export class FanoutRounds {
     const jobs: FanoutJob[] = [];
     const now = Date.now();
     for (let i = 0; i < estuaries.length; i += ESTUARIES_PER_JOB) {
-      jobs.push({ jobId: this.commits.addJob(from, to, now), source, from, to, estuaries: estuaries.slice(i, i + ESTUARIES_PER_JOB) });
+      jobs.push({ jobId: this.jobs.sent(state, from, now), source, from, to, estuaries: estuaries.slice(i, i + ESTUARIES_PER_JOB) });
     }
     try {
       for (let i = 0; i < jobs.length; i += JOBS_PER_SEND) {
@@ -253,7 +254,7 @@ export class FanoutRounds {
       state.lastError = roundFailure(source, "enqueueing fan-out jobs failed", error);
       // The round goes again and sends the range under new ids; a job that did go out and is
       // reported later finds nothing to mark.
-      for (const job of jobs) if (job.jobId !== undefined) this.commits.jobDone(job.jobId);
+      for (const job of jobs) if (job.jobId !== undefined) this.jobs.done(state, job.jobId, Date.now());
       return false;
     }
   }

@@ -65,8 +65,9 @@ export const SUBSCRIBERS_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE subscribers ADD COLUMN known_pos INTEGER;
       -- The data sinks of the source, as they report their delivered positions.
       CREATE TABLE sinks (sink_id TEXT PRIMARY KEY, required INTEGER NOT NULL, delivered_pos INTEGER NOT NULL) WITHOUT ROWID;
-      -- Queue jobs sent and not yet reported done: their estuaries hold only from_pos until they are.
-      CREATE TABLE pending_jobs (id INTEGER PRIMARY KEY, from_pos INTEGER NOT NULL, to_pos INTEGER NOT NULL, sent_at INTEGER NOT NULL);
+      -- Queue jobs out (queued-jobs.ts): where the oldest starts, and when that was last known.
+      ALTER TABLE fanout ADD COLUMN queued_from INTEGER;
+      ALTER TABLE fanout ADD COLUMN queued_at INTEGER;
     `,
   },
 ];

@@ -41,7 +41,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     this.schema = schema;
     this.outbox = new Outbox(ctx.storage, SubscribersCallSchema, (call) => this.send(call), () => schema.exists);
     this.commits = new CommitTracker(env, ctx.storage.sql, this.repo, () => schema.exists);
-    this.rounds = new FanoutRounds(env, ctx, this.repo, this.commits.store, () => this.alarms.plan(), {
+    this.rounds = new FanoutRounds(env, ctx, this.repo, this.commits.jobs, () => this.alarms.plan(), {
       sourceGone: (source) => this.sourceDeleted(source),
       releaseIfEmpty: () => this.releaseIfEmpty(),
       progressed: () => this.commits.changed(),
@@ -68,7 +68,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
       await this.outbox.settled();
       const source = await streamStub(this.env, req.source).setFanout(true);
       if (!source) return fail("not_found", "source stream not found");
-      this.repo.create({ source: req.source, subscribers: 0, target: source.tail, cohort: source.tail, breaker: CLOSED, cost: NO_COST, lastError: null });
+      this.repo.create({ source: req.source, subscribers: 0, target: source.tail, cohort: source.tail, breaker: CLOSED, cost: NO_COST, lastError: null, queuedFrom: null, queuedAt: null });
       state = this.repo.load();
       if (!state) return fail("not_found", "source stream not found");
     }
@@ -207,7 +207,11 @@ export class StreamSubscribersDO extends DurableObject<Env> {
       if (this.repo.has(estuary)) this.repo.setLagging(estuary, job.from, Date.now(), 0);
     }
     // Its estuaries are laggards now, at the job's start: the job no longer holds the offset back.
-    if (job.jobId !== undefined) this.commits.store.jobDone(job.jobId);
+    const state = this.repo.load();
+    if (state && job.jobId !== undefined) {
+      this.commits.jobs.done(state, job.jobId, Date.now());
+      this.repo.save(state);
+    }
     this.rounds.kick();
   }
 
@@ -218,7 +222,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (!state) return;
     state.cost = addCost(state.cost, report.cost);
     if (report.firstError) state.lastError = report.firstError;
-    if (report.done) this.commits.store.jobDone(report.done.jobId);
+    if (report.done) this.commits.jobs.done(state, report.done.jobId, Date.now());
     this.repo.save(state);
     this.commits.changed();
   }

@@ -71,3 +71,29 @@ describe("fan-out at scale", () => {
     expect(tally).toEqual({ exact: 1000, duplicates: 0, missing: 0, unexpected: 0 });
   }, 300_000);
 });
+
+describe("the commit policy through the queue", () => {
+  test("an append to 201 subscribers waits until every queue job has delivered it", async () => {
+    const source = unique("commit-queue");
+    await api.create(project, source, JSON_TYPE);
+    const estuaries = Array.from({ length: 201 }, (_, index) => `${source}-e${index}`);
+    const subscribed = await api.subscribe(project, source, { estuaryIds: estuaries });
+    expect(subscribed.status).toBe(200);
+    const message = { source, seq: 0 };
+    const response = await fetch(api.streamUrl(project, source), {
+      method: "POST",
+      headers: { "Content-Type": JSON_TYPE, "Stream-Await-Commit": "30000" },
+      body: JSON.stringify([message]),
+    });
+    expect(response.status).toBe(204);
+    expect(response.headers.get("Stream-Committed")).toBe("true");
+    // Committed means delivered: the queue jobs have pushed it to all 201 already (reads would pull
+    // what was missing, so the delivery counter is what tells).
+    const status = await api.status(project, source);
+    expect(status.mode).toBe("queue");
+    expect(status.committedOffset).toBe(response.headers.get("Stream-Next-Offset"));
+    expect(status.cost.messagesDelivered).toBe(201);
+    const tally = await waitForEstuaries(api, project, estuaries, [message], 0);
+    expect(tally).toEqual({ exact: 201, duplicates: 0, missing: 0, unexpected: 0 });
+  }, 120_000);
+});

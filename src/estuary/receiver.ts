@@ -12,6 +12,12 @@ import { planDelivery } from "./inbox";
 import { EstuaryPuller } from "./puller";
 import { EstuarySources } from "./sources";
 
+/** One of an estuary's subscriptions, as it describes them. */
+export interface EstuarySubscriptionView extends AppliedPosition {
+  envelope: "raw" | "cloudevents";
+  typePrefix?: string;
+}
+
 export class EstuaryReceiver {
   private readonly sources: EstuarySources;
   private readonly puller: EstuaryPuller;
@@ -91,11 +97,14 @@ export class EstuaryReceiver {
     this.puller.forget(source);
   }
 
-  /** The sources of an active estuary with how far each is applied; null if this is not one. */
-  list(): AppliedPosition[] | null {
+  /** The sources of an active estuary with how far each is applied and its envelope; null if this is not one. */
+  list(): EstuarySubscriptionView[] | null {
     const meta = this.log.meta;
     if (!meta || meta.status !== "active" || !meta.estuary) return null;
-    return this.sources.list();
+    return this.sources.list().map((position) => {
+      const envelope = this.sources.envelopeOf(position.source);
+      return envelope ? { ...position, envelope: "cloudevents", typePrefix: envelope.typePrefix } : { ...position, envelope: "raw" };
+    });
   }
 
   /** The sources to leave when this stream goes away. */

@@ -102,12 +102,14 @@ export async function describeEstuary(env: Env, estuary: StreamAddress): Promise
   const sources = await streamStub(env, estuary.key).estuarySources();
   if (!sources) throw new ApiError("not_found", "estuary not found");
   const subscriptions = await Promise.all(
-    sources.map(async ({ source, applied }) => {
+    sources.map(async ({ source, applied, envelope, typePrefix }) => {
       const head = await streamStub(env, source).head();
       return {
         source: streamPathOf(source),
         deliveredOffset: formatOffset(applied),
         lagBytes: head.ok ? Math.max(0, head.tail - applied) : null,
+        envelope,
+        ...(typePrefix === undefined ? {} : { typePrefix }),
       };
     }),
   );

@@ -447,7 +447,7 @@ describe("estuary and status routes", () => {
     expect(await response.json()).toEqual({
       estuary,
       stream: `/v1/stream/${project}/${estuary}`,
-      subscriptions: [{ source: `/v1/stream/${project}/${source}`, deliveredOffset: tail, lagBytes: 0 }],
+      subscriptions: [{ source: `/v1/stream/${project}/${source}`, deliveredOffset: tail, lagBytes: 0, envelope: "raw" }],
     });
   });
 

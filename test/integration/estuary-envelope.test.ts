@@ -149,6 +149,9 @@ describe("CloudEvents estuaries", () => {
     expect(body.results.map((result) => result.status)).toEqual(["created", "created"]);
     await appendBytes("bulk", [7]);
     for (const id of ["bulk-1", "bulk-2"]) expect((await events(id, 1))[0]).toMatchObject({ type: "com.acme.bulk.appended", data_base64: "Bw==" });
+    // The estuary says how each subscription writes.
+    const described = await (await call(`/v1/estuary/${P}/bulk-1`)).json<{ subscriptions: unknown[] }>();
+    expect(described.subscriptions).toEqual([expect.objectContaining({ source: `/v1/stream/${P}/bulk`, envelope: "cloudevents", typePrefix: "com.acme.bulk" })]);
   });
 
   it("refuse bad envelope fields with 400", async () => {

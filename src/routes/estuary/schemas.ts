@@ -77,7 +77,16 @@ export const BulkSubscribedSchema = z.object({
 export const EstuaryDescriptionSchema = z.object({
   estuary: z.string(),
   stream: z.string(),
-  subscriptions: z.array(z.object({ source: z.string(), deliveredOffset: OffsetSchema, lagBytes: z.number().int().nullable() })),
+  subscriptions: z.array(
+    z.object({
+      source: z.string(),
+      deliveredOffset: OffsetSchema,
+      lagBytes: z.number().int().nullable(),
+      envelope: z.enum(ENVELOPES),
+      /** With the CloudEvents envelope: the events' type prefix. */
+      typePrefix: z.string().optional(),
+    }),
+  ),
 });
 export type EstuaryDescription = z.infer<typeof EstuaryDescriptionSchema>;
 

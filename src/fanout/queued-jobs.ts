@@ -14,6 +14,11 @@ export class QueuedJobs {
   private readonly out = new Map<number, number>();
   private sequence = 0;
 
+  /** Jobs sent by this instance and not yet done. */
+  get outstanding(): number {
+    return this.out.size;
+  }
+
   /** A job for a range starting at `from` is about to be sent: its id. Ids stay unique across restarts. */
   sent(state: FanoutState, from: number, now: number): number {
     const id = now * 1_000 + (this.sequence++ % 1_000);

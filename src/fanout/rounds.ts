@@ -6,7 +6,7 @@
 // round that an eviction or a crash cut short.
 import { ESTUARIES_PER_JOB, type FanoutJob } from "../contract/fanout";
 import { loadConfig, type Config } from "../config";
-import type { Env } from "../env";
+import { streamStub, type Env } from "../env";
 import { admit, recordFailure, recordSuccess, retryAt } from "./breaker";
 import { addCost } from "./cost";
 import { deliverSlice, readSource, reportFailures, roundFailure, totalCost, type DeliveryResult } from "./deliver";
@@ -37,6 +37,8 @@ export interface RoundHooks {
 
 export class FanoutRounds {
   private running: Promise<void> | null = null;
+  /** Whether this instance has asked the source for its tail (recoverTarget). */
+  private targetRecovered = false;
   private again = false;
   /** When the next round is due (resume, retry, breaker probe), or null when caught up. */
   private roundAt: number | null = null;
@@ -63,6 +65,21 @@ export class FanoutRounds {
   nextLaggardAt(): number | null {
     const at = this.repo.nextLaggardAttempt();
     return at === null ? null : Math.max(at, Date.now() + MIN_LAGGARD_DELAY_MS);
+  }
+
+  /**
+   * Called by the alarm: the first time in this instance, asks the source how far it reaches. A
+   * publish is held in memory until its round saves it, so after a crash or an eviction mid-round
+   * the stored target may be behind; this way the alarm alone finishes the round (the source's
+   * safety-net alarm would too, once).
+   */
+  async recoverTarget(): Promise<void> {
+    if (this.targetRecovered) return;
+    this.targetRecovered = true;
+    const state = this.repo.load();
+    if (!state) return;
+    const head = await streamStub(this.env, state.source).head();
+    if (head.ok && head.tail > state.target) state.target = head.tail;
   }
 
   /** An append that travelled with its publish call, covering [from, to). */
@@ -107,7 +124,11 @@ export class FanoutRounds {
     if (!state) return;
     const now = Date.now();
     const admitted = admit(state.breaker, now, config.BREAKER_COOLDOWN_MS);
-    if (!admitted) return this.planRound(retryAt(state.breaker, now, config.BREAKER_COOLDOWN_MS));
+    if (!admitted) {
+      // No round saves the target this time: keep it, so a long open breaker cannot lose it.
+      this.repo.save(state);
+      return this.planRound(retryAt(state.breaker, now, config.BREAKER_COOLDOWN_MS));
+    }
     state.breaker = admitted;
 
     if (state.cohort < state.target) {

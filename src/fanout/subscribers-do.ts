@@ -184,17 +184,18 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (this.schema.exists) this.commits.removeSink(z.string().min(1).max(128).parse(sinkId));
   }
 
-  /** The source now reaches `tail`; recorded durably, then delivered. */
+  /**
+   * The source now reaches `tail`: the round that delivers it saves it with its progress (one row for
+   * both). Until then it is held in memory only: if this object dies first, the source's safety-net
+   * alarm publishes the tail again.
+   */
   async publish(input: Publish): Promise<void> {
     const { tail, appended } = PublishSchema.parse(input);
     if (!this.schema.exists) return;
     const state = this.repo.load();
     if (!state) return;
     if (appended) this.rounds.carried(appended.from, tail, appended.messages);
-    if (tail > state.target) {
-      state.target = tail;
-      this.repo.save(state);
-    }
+    if (tail > state.target) state.target = tail;
     this.rounds.kick();
     this.commits.changed();
   }
@@ -223,7 +224,9 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     state.cost = addCost(state.cost, report.cost);
     if (report.firstError) state.lastError = report.firstError;
     if (report.done) this.commits.jobs.done(state, report.done.jobId, Date.now());
-    this.repo.save(state);
+    // Saved once the round's last job is in (or at once with a failure to show): one row per round,
+    // not one per job. A report lost with an eviction only undercounts.
+    if (this.commits.jobs.outstanding === 0 || report.failures > 0) this.repo.save(state);
     this.commits.changed();
   }
 
@@ -257,6 +260,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     this.alarms.fired();
     if (!this.schema.exists) return;
     await this.outbox.drain();
+    await this.rounds.recoverTarget().catch((error: unknown) => console.warn("asking the source for its tail failed", error));
     await this.rounds.run();
     this.alarms.plan();
   }

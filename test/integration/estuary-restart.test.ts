@@ -49,8 +49,8 @@ describe("an estuary after a restart", () => {
 
     expect(await tailOf("two-sources")).toBe(tail);
     expect(await estuaryObject(P, "two-sources").estuarySources()).toEqual([
-      { source: `${P}/a`, applied: 20 },
-      { source: `${P}/b`, applied: 130 },
+      { source: `${P}/a`, applied: 20, envelope: "raw" },
+      { source: `${P}/b`, applied: 130, envelope: "raw" },
     ]);
     expect(await deliver("two-sources", "a", 10, 20, [{ a: 3 }])).toMatchObject({ status: "duplicate", applied: 20 });
     expect(await deliver("two-sources", "b", 140, 150, [{ b: 3 }])).toMatchObject({ status: "gap", applied: 130 });
@@ -66,7 +66,7 @@ describe("an estuary after a restart", () => {
 
     await restart(estuaryObject(P, "resubscribed"));
 
-    expect(await estuaryObject(P, "resubscribed").estuarySources()).toEqual([{ source: `${P}/a`, applied: 20 }]);
+    expect(await estuaryObject(P, "resubscribed").estuarySources()).toEqual([{ source: `${P}/a`, applied: 20, envelope: "raw" }]);
     expect(await deliver("resubscribed", "a", 20, 30, [{ again: 1 }])).toMatchObject({ status: "applied" });
     expect(await readJson(P, "resubscribed")).toEqual([{ old: 1 }, { again: 1 }]);
   });
@@ -86,8 +86,8 @@ describe("an estuary after a restart", () => {
     await restart(estuaryObject(P, "many"));
 
     expect(await estuaryObject(P, "many").estuarySources()).toEqual([
-      { source: `${P}/a`, applied: 1_005 },
-      { source: `${P}/b`, applied: 0 },
+      { source: `${P}/a`, applied: 1_005, envelope: "raw" },
+      { source: `${P}/b`, applied: 0, envelope: "raw" },
     ]);
     const all = await readJson(P, "many");
     expect(all).toHaveLength(1_005);

@@ -186,8 +186,8 @@ export class StreamSubscribersDO extends DurableObject<Env> {
 
   /**
    * The source now reaches `tail`: the round that delivers it saves it with its progress (one row for
-   * both). Until then it is held in memory only: if this object dies first, the source's safety-net
-   * alarm publishes the tail again.
+   * both). Until then it is held in memory only: if this object dies first, its alarm asks the
+   * source for its tail (rounds.ts recoverTarget), and the source's safety-net alarm publishes again.
    */
   async publish(input: Publish): Promise<void> {
     const { tail, appended } = PublishSchema.parse(input);

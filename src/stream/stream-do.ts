@@ -240,7 +240,7 @@ export class StreamDO extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     if (this.live(Date.now()).ok) await this.estuary.pullBeforeRead(Date.now());
     const accepted = this.sockets.accept(request, this.live(Date.now()));
-    this.alarms.plan(); // Open sockets keep an estuary's hot leases renewed.
+    if (this.log.meta?.estuary) this.alarms.plan(); // Open sockets keep an estuary's hot leases renewed.
     return accepted;
   }
 

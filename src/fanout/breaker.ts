@@ -1,5 +1,6 @@
 // Circuit breaker for a source's fan-out: a pure state machine whose state is persisted by its owner.
 // Open = deliveries are deferred (never dropped); after the cool-down one round probes (half-open).
+import { backoffMs } from "../backoff";
 
 export interface BreakerState {
   state: "closed" | "open" | "half_open";
@@ -35,5 +36,5 @@ export function recordFailure(breaker: BreakerState, now: number): BreakerState 
 /** When to try again after a failed round: the end of the cool-down, or a short backoff. */
 export function retryAt(breaker: BreakerState, now: number, cooldownMs: number): number {
   if (breaker.state === "open" && breaker.openedAt !== null) return breaker.openedAt + cooldownMs;
-  return now + Math.min(cooldownMs, 250 * 2 ** breaker.failures);
+  return now + backoffMs({ baseMs: 500, capMs: cooldownMs, jitter: 0 }, breaker.failures);
 }

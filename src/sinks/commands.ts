@@ -50,6 +50,16 @@ export const SinkViewSchema = z.object({
 });
 export type SinkView = z.infer<typeof SinkViewSchema>;
 
+/** A sink that keeps the source's committed offset where it is, and will until it delivers again. */
+export const CommitHoldSchema = z.object({
+  sinkId: z.string(),
+  /** Disabled: held until the sink is enabled again; retrying: until the receiver takes the batch. */
+  state: z.enum(["retrying", "disabled"]),
+  deliveredOffset: OffsetSchema,
+  lastError: z.string().nullable(),
+});
+export type CommitHold = z.infer<typeof CommitHoldSchema>;
+
 export const AttemptViewSchema = z.object({
   at: z.iso.datetime(),
   webhookId: z.string(),

@@ -1,6 +1,7 @@
 // Data sink use cases: each coordinates the source's StreamDO (which links its sinks and tells them
 // about appends) and the sink's SinkDO. Route handlers call exactly one of these.
 import type { Config } from "../config";
+import type { CommitPolicy } from "../contract/fanout";
 import { sinkObjectName } from "../contract/sinks";
 import { sinkStub, streamStub, subscribersStub, type Env } from "../env";
 import { ApiError } from "../errors";
@@ -8,7 +9,7 @@ import { mapLimit } from "../map-limit";
 import { parseOffset, type OffsetQuery } from "../protocol/offsets";
 import type { StreamAddress } from "../protocol/stream-address";
 import { checkWebhookUrl } from "../subscriptions/webhook-url";
-import type { SinkConfig, SinkDetail, SinkView } from "./commands";
+import type { CommitHold, SinkConfig, SinkDetail, SinkView } from "./commands";
 
 export interface NewSink {
   id: string;
@@ -69,6 +70,21 @@ export async function listSinks(env: Env, source: StreamAddress): Promise<SinkVi
   const ids = await streamStub(env, source.key).sinkIds();
   const views: (SinkView | null)[] = await mapLimit(ids, 8, (id) => sinkStub(env, sinkObjectName(source.key, id)).state());
   return views.filter((view) => view !== null);
+}
+
+/**
+ * The sinks that hold the source's committed offset: each counts under the policy (every sink but
+ * an optional one under `required`), has delivered no further than that offset, and is not
+ * delivering (retrying, or disabled, which holds it until enabled again). Offsets compare as
+ * strings: they are fixed-width.
+ */
+export function commitHeldBy(policy: CommitPolicy, committedOffset: string, sinks: readonly SinkView[]): CommitHold[] {
+  const holds: CommitHold[] = [];
+  for (const sink of sinks) {
+    if (sink.state === "active" || (policy.mode === "required" && !sink.required) || sink.deliveredOffset > committedOffset) continue;
+    holds.push({ sinkId: sink.id, state: sink.state, deliveredOffset: sink.deliveredOffset, lastError: sink.lastError?.message ?? null });
+  }
+  return holds;
 }
 
 function notFound(sinkId: string): ApiError {

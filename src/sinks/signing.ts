@@ -12,12 +12,13 @@ export function newSinkSecret(): string {
 }
 
 /**
- * The batch's `webhook-id`: derived from the sink's incarnation and the batch's source range, so it
- * is the same on every retry of that batch (receivers drop repeats by it) and never reused for
- * other bytes (a sink created again under the same id gets a new incarnation).
+ * The batch's `webhook-id`: derived from the sink's incarnation, the source's generation and the
+ * batch's source range, so it is the same on every retry of that batch (receivers drop repeats by
+ * it) and never reused for other bytes: a sink created again under the same id gets a new
+ * incarnation, and the same range of a source created again is another generation.
  */
-export async function webhookId(incarnation: string, from: number, to: number): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${incarnation}:${from}:${to}`));
+export async function webhookId(incarnation: string, generation: number, from: number, to: number): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${incarnation}:${generation}:${from}:${to}`));
   const hex = [...new Uint8Array(digest).subarray(0, 16)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
   return `msg_${hex}`;
 }

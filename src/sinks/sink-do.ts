@@ -1,23 +1,23 @@
 // SinkDO: one data sink, a signed outbound webhook fed from one source stream, named
 // `${source}#sink:${id}` (contract/sinks.ts). It keeps the sink's configuration, secret, delivered
 // position, in-flight batch, retry state and last attempts in SQLite, and delivers from its one
-// alarm (storage/alarm-planner.ts): read the source from the delivered position (readSlice), fix the
+// alarm (storage/alarm-planner.ts): read the source from the delivered position (read.ts), fix the
 // batch's range, sign and POST it, and on failure try the same batch again later. Each sink is its
 // own object, so a slow or failing receiver holds up nothing but itself.
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { SinkNoticeSchema, type SinkNotice } from "../contract/sinks";
 import { loadConfig } from "../config";
-import { streamStub, subscribersStub, type Env } from "../env";
+import { subscribersStub, type Env } from "../env";
 import { fail } from "../errors";
 import { formatOffset } from "../protocol/offsets";
 import { streamPathOf } from "../protocol/stream-address";
 import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
-import { cutBatch, MAX_BATCH_BYTES, type Batch } from "./batch";
 import { CreateSinkSchema, type CreateSink, type CreateSinkResult, type SinkDetail, type SinkView } from "./commands";
 import { buildBody } from "./envelope";
 import { postBatch, type Fetcher, type PostOutcome } from "./post";
+import { readBatch, type ReadOutcome } from "./read";
 import { SinkRepository, type InFlight, type SinkRecord } from "./repository";
 import { nextDelayMs } from "./retry";
 import { SINK_MIGRATIONS } from "./schema";
@@ -25,8 +25,6 @@ import { newSinkSecret, webhookId } from "./signing";
 
 /** Batches one alarm delivers before handing over to the next alarm (due at once). */
 const BATCHES_PER_ALARM = 16;
-/** Reading one oversized message alone: the 8 MiB append limit plus room; RPC allows 32 MiB. */
-const SINGLE_MESSAGE_READ_BYTES = 9 * 1024 * 1024;
 
 export class SinkDO extends DurableObject<Env> {
   private readonly schema: LazySchema;
@@ -165,18 +163,22 @@ export class SinkDO extends DurableObject<Env> {
     const now = Date.now();
     if (!sink || sink.state === "disabled" || (sink.nextAttemptAt !== null && sink.nextAttemptAt > now)) return false;
     if (!sink.batch && !this.pending) return false;
-    let batch: Batch | null;
-    try {
-      batch = await this.readBatch(sink);
-    } catch (error) {
-      // The source could not be read (never the receiver's fault): try again later, like a failure.
-      if (this.sink !== sink) return false;
-      const message = `reading the source failed: ${error instanceof Error ? error.message : String(error)}`;
-      this.settle(sink, sink.batch ?? { from: sink.delivered, to: sink.delivered, readAt: now }, "", failure(message), now);
-      return false;
-    }
+    const read = await readBatch(this.env, sink).catch((error: unknown): ReadOutcome => ({ ok: false, gone: false, message: error instanceof Error ? error.message : String(error) }));
     // Removed, re-created or resumed while reading: that change decides what happens next.
     if (this.sink !== sink) return false;
+    if (!read.ok && read.gone) {
+      // The source this sink was made for was deleted (and maybe created again under its name): the
+      // sink goes with it, as the source's own call to remove it would do, and sends nothing more.
+      console.warn(`sink ${sink.sinkId} of ${sink.source} removed: generation ${sink.sourceGeneration} of its source is gone (${read.message})`);
+      this.wipe();
+      return false;
+    }
+    if (!read.ok) {
+      // The source could not be read (never the receiver's fault): try again later, like a failure.
+      this.settle(sink, sink.batch ?? { from: sink.delivered, to: sink.delivered, readAt: now }, "", failure(`reading the source failed: ${read.message}`), now);
+      return false;
+    }
+    const batch = read.batch;
     if (!batch) {
       this.pending = false;
       return false;
@@ -190,7 +192,7 @@ export class SinkDO extends DurableObject<Env> {
       if (batch.more) this.pending = true;
     }
     const current = this.sink;
-    const id = await webhookId(current.incarnation, inFlight.from, inFlight.to);
+    const id = await webhookId(current.incarnation, current.sourceGeneration, inFlight.from, inFlight.to);
     const body = buildBody({
       envelope: current.config.envelope,
       typePrefix: current.config.typePrefix,
@@ -204,24 +206,6 @@ export class SinkDO extends DurableObject<Env> {
     if (this.sink !== current) return false;
     this.settle(current, inFlight, id, outcome, Date.now());
     return outcome.ok;
-  }
-
-  /** The in-flight batch's messages, or a new batch from the delivered position; null when there is nothing new. */
-  private async readBatch(sink: SinkRecord): Promise<Batch | null> {
-    const source = streamStub(this.env, sink.source);
-    const from = sink.batch?.from ?? sink.delivered;
-    const limit = sink.batch?.to ?? Number.MAX_SAFE_INTEGER;
-    const maxBytes = sink.batch ? SINGLE_MESSAGE_READ_BYTES : MAX_BATCH_BYTES;
-    const slice = await source.readSlice({ from, limit, maxBytes, stopAtAppendEnd: false });
-    if (!slice.ok) throw new Error(slice.message);
-    if (sink.batch) return cutBatch(slice.segments, from, { messages: Number.MAX_SAFE_INTEGER, bytes: Number.MAX_SAFE_INTEGER });
-    const batch = cutBatch(slice.segments, from);
-    if (batch.messages.length > 0 || slice.segments.length === 0) return batch.messages.length > 0 ? batch : null;
-    // The first message is larger than a batch: it is sent alone.
-    const whole = await source.readSlice({ from, limit, maxBytes: SINGLE_MESSAGE_READ_BYTES, stopAtAppendEnd: false });
-    if (!whole.ok) throw new Error(whole.message);
-    const single = cutBatch(whole.segments, from, { messages: 1, bytes: Number.MAX_SAFE_INTEGER });
-    return single.messages.length > 0 ? single : null;
   }
 
   /** Records an attempt's outcome: the delivered position moves on success; otherwise retry or disable. */
@@ -284,7 +268,7 @@ export class SinkDO extends DurableObject<Env> {
       required: sink.config.required,
       deliveredOffset: formatOffset(sink.delivered),
       state: sink.state,
-      inFlight: batch && { webhookId: await webhookId(sink.incarnation, batch.from, batch.to), fromOffset: formatOffset(batch.from), toOffset: formatOffset(batch.to) },
+      inFlight: batch && { webhookId: await webhookId(sink.incarnation, sink.sourceGeneration, batch.from, batch.to), fromOffset: formatOffset(batch.from), toOffset: formatOffset(batch.to) },
       failures: sink.failures,
       nextAttemptAt: sink.nextAttemptAt === null ? null : new Date(sink.nextAttemptAt).toISOString(),
       lastError: sink.lastError && { at: new Date(sink.lastError.at).toISOString(), message: sink.lastError.message },

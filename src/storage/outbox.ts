@@ -3,6 +3,7 @@
 // it, and retries it with backoff until it succeeds. So a crash, an eviction or a failing peer can
 // delay such a call but never lose it. Calls are made at least once: each must be idempotent.
 import type { z } from "zod";
+import { backoffMs, type Backoff } from "../backoff";
 import { mapLimit } from "../map-limit";
 
 /** The outbox table as first created by the owners' migrations. Never edit: migrations have applied it. */
@@ -22,9 +23,8 @@ export const OUTBOX_TABLE_V1 = `
 const DRAIN_CONCURRENCY = 16;
 /** Calls made per drain; the rest wait for the next alarm, which is then due at once. */
 const DRAIN_BATCH = 256;
-/** Retry backoff: doubles from the base up to the cap, with jitter so peers are not hit in step. */
-const RETRY_BASE_MS = 100;
-const RETRY_CAP_MS = 5 * 60_000;
+/** Retry backoff: 200 ms doubling up to 5 minutes, half to all of each step so peers are not hit in step. */
+const RETRY_BACKOFF: Backoff = { baseMs: 200, capMs: 5 * 60_000, jitter: 0.5 };
 
 type OutboxRow = { id: number; call: string; attempts: number };
 
@@ -102,8 +102,7 @@ export class Outbox<C> {
       this.storage.sql.exec("DELETE FROM outbox WHERE id = ?", row.id);
     } catch (error) {
       const attempts = row.attempts + 1;
-      const backoff = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.min(attempts, 20));
-      const dueAt = Date.now() + backoff / 2 + Math.random() * (backoff / 2);
+      const dueAt = Date.now() + backoffMs(RETRY_BACKOFF, attempts);
       const message = error instanceof Error ? error.message : String(error);
       console.warn(`outbox call ${row.call} failed (attempt ${attempts}); retrying in ${Math.round(dueAt - Date.now())} ms: ${message}`);
       this.storage.sql.exec(

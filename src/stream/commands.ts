@@ -88,6 +88,8 @@ export const SliceRequestSchema = z.object({
   maxBytes: Count,
   /** Stop at the end of the first append (a fork's sub-offset). */
   stopAtAppendEnd: z.boolean(),
+  /** Read only this generation of the stream (a data sink's): another one answers not_found. */
+  generation: Count.optional(),
 });
 export type SliceRequest = z.infer<typeof SliceRequestSchema>;
 

@@ -150,6 +150,7 @@ export class StreamDO extends DurableObject<Env> {
     const req = SliceRequestSchema.parse(input);
     const meta = this.log.meta;
     if (!meta || meta.status === "deleted") return fail("not_found", "fork source data is gone");
+    if (req.generation !== undefined && req.generation !== meta.generation) return fail("not_found", "that generation of the stream is gone");
     const gathered = await this.log.reader.gather(meta, req.from, req.limit, req.stopAtAppendEnd, req.maxBytes);
     if (!gathered.ok) return gathered;
     return { ok: true, segments: gathered.segments, next: gathered.next };

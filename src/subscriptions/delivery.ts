@@ -1,21 +1,33 @@
 // Webhook delivery: one signed POST of a wake to the subscription's URL, and the backoff between
-// failed attempts. The receiver may answer `{"done": true}` to finish the wake at once.
+// failed attempts (the shared schedule of src/backoff.ts, which a receiver's Retry-After may
+// lengthen). The receiver may answer `{"done": true}` to finish the wake at once.
+import { backoffMs, retryAfterMs, type Backoff } from "../backoff";
 import type { Env } from "../env";
 import { signatureHeader } from "./signing";
 
 /** A receiver gets this long to answer; longer counts as a failed attempt. */
 export const DELIVERY_TIMEOUT_MS = 10_000;
-/** Retry backoff: 1 s doubling to 60 s, with +-20% jitter so receivers are not hit in step. */
-const RETRY_BASE_MS = 1_000;
-const RETRY_CAP_MS = 60_000;
+/**
+ * Retry backoff: 1 s doubling to 60 s, less up to a fifth of each step at random so receivers are
+ * not hit in step; a receiver's Retry-After may lengthen a wait up to an hour.
+ */
+const WEBHOOK_BACKOFF: Backoff = { baseMs: 1_000, capMs: 60_000, jitter: 0.2, retryAfterCapMs: 60 * 60_000 };
+/**
+ * A wake is given up after this many failed attempts in a row: about 6 minutes of retrying on the
+ * schedule above (longer if the receiver asks for more), enough to ride out a deploy or a restart,
+ * short enough that a receiver that is down for good is left alone until new data arrives.
+ */
+export const WEBHOOK_MAX_ATTEMPTS = 12;
 /** Only this much of a receiver's answer is read (it is at most `{"done": true}`). */
 const MAX_ANSWER_BYTES = 4_096;
 
-export type DeliveryResult = { ok: true; done: boolean } | { ok: false; error: string };
+export type DeliveryResult = { ok: true; done: boolean } | { ok: false; error: string; retryAfterMs: number | null };
 
-export async function postWake(env: Env, url: string, body: string, now: number): Promise<DeliveryResult> {
+export type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
+
+export async function postWake(env: Env, url: string, body: string, now: number, fetcher: Fetcher = (target, init) => fetch(target, init)): Promise<DeliveryResult> {
   try {
-    const response = await fetch(url, {
+    const response = await fetcher(url, {
       method: "POST",
       headers: { "content-type": "application/json", "webhook-signature": await signatureHeader(env, body, now) },
       body,
@@ -24,16 +36,16 @@ export async function postWake(env: Env, url: string, body: string, now: number)
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
     });
     const text = await readCapped(response);
-    if (!response.ok) return { ok: false, error: `receiver answered ${response.status}` };
+    if (!response.ok) return { ok: false, error: `receiver answered ${response.status}`, retryAfterMs: retryAfterMs(response.headers.get("retry-after"), Date.now()) };
     return { ok: true, done: saysDone(text) };
   } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    return { ok: false, error: error instanceof Error ? error.message : String(error), retryAfterMs: null };
   }
 }
 
-export function retryDelay(attempts: number): number {
-  const base = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** Math.min(Math.max(attempts - 1, 0), 16));
-  return Math.round(base + base * 0.2 * (Math.random() * 2 - 1));
+/** The wait after `attempts` failed attempts in a row; a receiver's Retry-After only lengthens it. */
+export function retryDelay(attempts: number, retryAfter: number | null = null): number {
+  return backoffMs(WEBHOOK_BACKOFF, attempts, retryAfter);
 }
 
 async function readCapped(response: Response): Promise<string> {

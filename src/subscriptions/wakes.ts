@@ -1,10 +1,10 @@
 // The wake lifecycle of a subscription (protocol §7): when a linked stream's tail passes its acked
 // offset and no wake is outstanding, a wake starts: generation + 1, a new wake id and a snapshot of
-// the tails. A webhook wake is POSTed (retried with backoff while it fails); a pull-wake wake is
-// appended to the wake stream and claimed by a worker. Callbacks, acks and releases must present a
-// token of the current generation and name the current wake, or they are FENCED. A lease that runs
-// out ends the wake, and a new one starts if work is pending. All of it is stored, and due times
-// are alarm tasks.
+// the tails. A webhook wake is POSTed (retried with backoff while it fails, given up after a bound
+// until new data arrives); a pull-wake wake is appended to the wake stream and claimed by a worker.
+// Callbacks, acks and releases must present a token of the current generation and name the current
+// wake, or they are FENCED. A lease that runs out ends the wake, and a new one starts if work is
+// pending. All of it is stored, and due times are alarm tasks.
 import type { AppendedOutcome } from "../contract/subscriptions";
 import { relativePath } from "../contract/subscriptions";
 import { streamStub, type Env } from "../env";
@@ -13,7 +13,7 @@ import type { Outbox } from "../storage/outbox";
 import type { SubscriptionCall } from "./calls";
 import type { AnswerResult, ClaimResult, SubscriptionView, WakeAnswer } from "./commands";
 import { canonicalConfig } from "./config";
-import { DELIVERY_TIMEOUT_MS, postWake, retryDelay } from "./delivery";
+import { DELIVERY_TIMEOUT_MS, postWake, retryDelay, WEBHOOK_MAX_ATTEMPTS } from "./delivery";
 import { dsFail, type DsFailure } from "./errors";
 import { applyAcks, refreshTails } from "./acks";
 import { infoOf, isPending } from "./links";
@@ -79,6 +79,7 @@ export class Wakes {
     if (!state || state.incarnation !== incarnation) return "gone";
     const path = relativePath(stream);
     const link = this.repo.link(path);
+    const grew = !link || tail > link.tail;
     if (!link) {
       const pattern = state.config.pattern ? parsePattern(state.config.pattern) : null;
       if (!pattern || !patternCovers(pattern, stream)) return "gone";
@@ -87,7 +88,8 @@ export class Wakes {
     } else if (tail > link.tail) {
       this.repo.saveLink({ ...link, tail });
     }
-    this.maybeWake();
+    // After a given-up wake only new data wakes the receiver again, not a repeated notice.
+    if (grew || state.status !== "failed") this.maybeWake();
     return "ok";
   }
 
@@ -233,7 +235,13 @@ export class Wakes {
     if (!current || current.wakeId !== wakeId) return;
     if (!result.ok) {
       const attempts = current.attempts + 1;
-      const delay = retryDelay(attempts);
+      if (attempts >= WEBHOOK_MAX_ATTEMPTS) {
+        // Given up: the wake ends, its links stay pending, and new data starts the next wake.
+        console.warn(`webhook for subscription ${current.id} failed ${attempts} times in a row; wake ${wakeId} given up: ${result.error}`);
+        this.finish({ ...current, status: "failed", lastError: `gave up after ${attempts} failed attempts: ${result.error}`.slice(0, 1_000) });
+        return;
+      }
+      const delay = retryDelay(attempts, result.retryAfterMs);
       console.warn(`webhook for subscription ${current.id} failed (attempt ${attempts}); retrying in ${delay} ms: ${result.error}`);
       this.save({ ...current, attempts, deliveryDueAt: Date.now() + delay, status: "failed", lastError: result.error.slice(0, 1_000) });
       this.replan();

@@ -1,7 +1,8 @@
 // Data sinks against a real `wrangler dev`, delivering to a receiver on loopback: Standard Webhooks
 // signatures checked with the standardwebhooks library, order and exactly-once after dedup by
 // webhook-id, bounded batches, CloudEvents fields, retries on 500 / 429 / a hanging receiver, 410,
-// SSRF refusals, and retry state that survives a crash of the whole server.
+// SSRF refusals, relief for a receiver answering 503 with Retry-After: 0 (sinks and webhook
+// subscriptions), and retry state that survives a crash of the whole server.
 /// <reference types="node" />
 import { rm } from "node:fs/promises";
 import { Webhook } from "standardwebhooks";
@@ -153,6 +154,54 @@ describe("delivery to a receiver on loopback", () => {
       expect(response.status, url).toBe(400);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe("bad_request");
     }
+  });
+});
+
+describe("a receiver in trouble", () => {
+  /** The waits between the receiver's requests on `path`, in ms. */
+  function gaps(path: string): number[] {
+    const times = receiver.requests(path).map((request) => request.at);
+    return times.slice(1).map((at, i) => at - (times[i] ?? at));
+  }
+
+  it("answering 503 with Retry-After: 0 gets a handful of attempts from a sink, spaced by the backoff", async () => {
+    const stream = unique("relief");
+    const path = `/${stream}`;
+    receiver.on(path, () => ({ status: 503, headers: { "Retry-After": "0" } }));
+    await api.create(project, stream, JSON_TYPE);
+    await createSink(api.baseUrl, stream, { id: "relief", url: receiver.url(path) });
+    await api.appendJson(project, stream, { n: 1 });
+
+    await pollUntil("the fourth attempt", async () => receiver.requests(path).length, (n) => n >= 4);
+    // Attempt n+1 comes at least half of 1 s × 2^(n-1) after attempt n (a little slack for timers):
+    // at most 5 attempts in 12 s, where the alarm loop alone would make thousands.
+    const waits = gaps(path).slice(0, 3);
+    waits.forEach((wait, i) => expect(wait, `wait ${i + 1}: ${waits.join(", ")}`).toBeGreaterThanOrEqual(500 * 2 ** i - 50));
+    const sink = await sinkState(api.baseUrl, stream, "relief");
+    expect(sink.state).toBe("retrying");
+    expect(sink.attempts.length).toBeLessThanOrEqual(5);
+  });
+
+  it("answering 503 with Retry-After: 0 gets a webhook subscription's wake retried on the backoff too", async () => {
+    const stream = unique("wake-relief");
+    const path = `/${stream}`;
+    receiver.on(path, () => ({ status: 503, headers: { "Retry-After": "0" } }));
+    await api.create(project, stream, JSON_TYPE);
+    const id = unique("relief");
+    const put = await fetch(`${api.baseUrl}/v1/stream/__ds/subscriptions/${id}`, {
+      method: "PUT",
+      headers: { "Content-Type": JSON_TYPE },
+      body: JSON.stringify({ type: "webhook", streams: [`${project}/${stream}`], webhook: { url: receiver.url(path) } }),
+    });
+    expect(put.status, await put.text()).toBe(201);
+    await api.appendJson(project, stream, { n: 1 });
+
+    await pollUntil("the fourth attempt", async () => receiver.requests(path).length, (n) => n >= 4);
+    // 1 s doubling, less at most a fifth of each step.
+    const waits = gaps(path).slice(0, 3);
+    waits.forEach((wait, i) => expect(wait, `wait ${i + 1}: ${waits.join(", ")}`).toBeGreaterThanOrEqual(800 * 2 ** i - 50));
+    const state = (await (await fetch(`${api.baseUrl}/v1/stream/__ds/subscriptions/${id}`)).json()) as { status: string; last_error: string };
+    expect(state).toMatchObject({ status: "failed", last_error: "receiver answered 503" });
   });
 });
 

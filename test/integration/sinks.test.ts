@@ -9,8 +9,8 @@ import { sinkObjectName } from "../../src/contract/sinks";
 import { sinkStub } from "../../src/env";
 import type { SinkDetail } from "../../src/sinks/commands";
 import type { SinkDO } from "../../src/sinks/sink-do";
-import { eventually } from "./estuary-support";
-import { call, expectError } from "./worker";
+import { eventually, failOutboxCalls } from "./estuary-support";
+import { call, expectError, streamObject } from "./worker";
 
 const json = { "Content-Type": "application/json" };
 
@@ -153,6 +153,41 @@ describe("delivery", () => {
     expect(Date.parse(sink.nextAttemptAt ?? "") - Date.parse(attempt?.at ?? "")).toBe(120_000);
   });
 
+  it("a 503 with Retry-After: 0 or a past date waits out the backoff: the receiver is not hammered", async () => {
+    const answers = { "sink-ra-zero": "0", "sink-ra-past": new Date(Date.now() - 60_000).toUTCString() };
+    for (const [stream, retryAfter] of Object.entries(answers)) {
+      await createStream(stream);
+      const { requests, fetcher } = receiver(() => new Response(null, { status: 503, headers: { "Retry-After": retryAfter } }));
+      await standIn(stream, "wh", fetcher);
+      await subscribeSink(stream, { sink: { id: "wh", url: "https://receiver.example/hook" } });
+      await append(stream, [{ n: 1 }]);
+      await eventually(async () => expect((await detail(stream, "wh")).state).toBe("retrying"));
+      const sink = await detail(stream, "wh");
+      // The first retry's step is 1 s, of which at least half is waited.
+      expect(Date.parse(sink.nextAttemptAt ?? "") - Date.parse(sink.attempts[0]?.at ?? ""), retryAfter).toBeGreaterThanOrEqual(500);
+      expect(requests.length, retryAfter).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it("a Retry-After shorter than the backoff does not shorten it", async () => {
+    await createStream("sink-ra-short");
+    const { fetcher } = receiver(() => new Response(null, { status: 429, headers: { "Retry-After": "1" } }));
+    await standIn("sink-ra-short", "wh", fetcher);
+    await subscribeSink("sink-ra-short", { sink: { id: "wh", url: "https://receiver.example/hook" } });
+    await append("sink-ra-short", [{ n: 1 }]);
+    const stub = sinkStub(env, sinkObjectName("default/sink-ra-short", "wh"));
+    await eventually(async () => expect((await detail("sink-ra-short", "wh")).failures).toBe(1));
+    // Two more failures on the clock of the objects; the third attempt's step is 4 s.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    for (const failures of [2, 3]) {
+      vi.setSystemTime(Date.parse((await detail("sink-ra-short", "wh")).nextAttemptAt ?? "") + 1);
+      await runDurableObjectAlarm(stub);
+      expect((await detail("sink-ra-short", "wh")).failures).toBe(failures);
+    }
+    const sink = await detail("sink-ra-short", "wh");
+    expect(Date.parse(sink.nextAttemptAt ?? "") - Date.parse(sink.attempts[0]?.at ?? "")).toBeGreaterThanOrEqual(2_000);
+  });
+
   it("a failing or hanging sink delays neither appends nor the other sinks of the stream", async () => {
     await createStream("sink-isolation");
     let release = () => {};
@@ -188,6 +223,35 @@ describe("disabling and re-enabling", () => {
     expect((await detail("sink-gone", "wh")).state).toBe("active");
   });
 
+  it("a disabled required sink is named in the fan-out status as what holds the committed offset", async () => {
+    await createStream("sink-held");
+    const gone = () => new Response(null, { status: 410 });
+    await standIn("sink-held", "needed", receiver(gone).fetcher);
+    await standIn("sink-held", "optional", receiver(gone).fetcher);
+    await subscribeSink("sink-held", { sink: { id: "needed", url: "https://receiver.example/needed" } });
+    await subscribeSink("sink-held", { sink: { id: "optional", url: "https://receiver.example/optional" }, required: false });
+    const start = (await detail("sink-held", "needed")).deliveredOffset;
+    await append("sink-held", [{ n: 1 }]);
+    await eventually(async () => {
+      expect((await detail("sink-held", "needed")).state).toBe("disabled");
+      expect((await detail("sink-held", "optional")).state).toBe("disabled");
+    });
+
+    type Status = { committedOffset: string; commitHeldBy: { sinkId: string; state: string; deliveredOffset: string; lastError: string | null }[] };
+    const status = await (await call("/v1/estuary/subscribers/sink-held")).json<Status>();
+    expect(status.committedOffset).toBe(start);
+    expect(status.commitHeldBy).toEqual([{ sinkId: "needed", state: "disabled", deliveredOffset: start, lastError: expect.stringMatching(/^disabled: the receiver answered 410/) }]);
+
+    // Under `all` the optional sink holds it too; once both are removed nothing does.
+    expect((await call("/v1/estuary/policy/sink-held", { method: "PUT", headers: json, body: '{"mode":"all"}' })).status).toBe(200);
+    const all = await (await call("/v1/estuary/subscribers/sink-held")).json<Status>();
+    expect(all.commitHeldBy.map((held) => held.sinkId)).toEqual(["needed", "optional"]);
+    for (const sinkId of ["needed", "optional"]) {
+      expect((await call("/v1/estuary/subscribe/sink-held", { method: "DELETE", headers: json, body: JSON.stringify({ sinkId }) })).status).toBe(204);
+    }
+    expect((await (await call("/v1/estuary/subscribers/sink-held")).json<Status>()).commitHeldBy).toEqual([]);
+  });
+
   it("a sink failing without a break for SINK_DISABLE_AFTER_MS is disabled", async () => {
     await createStream("sink-timeout");
     await standIn("sink-timeout", "wh", receiver(() => new Response(null, { status: 500 })).fetcher);
@@ -202,6 +266,55 @@ describe("disabling and re-enabling", () => {
     const sink = await detail("sink-timeout", "wh");
     expect(sink.state).toBe("disabled");
     expect(sink.lastError?.message).toMatch(/^disabled: failing without a break/);
+  });
+});
+
+describe("what a sink keeps", () => {
+  it("keeps its last 100 attempts, however many it makes", async () => {
+    await createStream("sink-ring");
+    await standIn("sink-ring", "wh", receiver(() => new Response(null, { status: 500 })).fetcher);
+    await subscribeSink("sink-ring", { sink: { id: "wh", url: "https://receiver.example/hook" } });
+    await append("sink-ring", [{ n: 1 }]);
+    await eventually(async () => expect((await detail("sink-ring", "wh")).state).toBe("retrying"));
+    const stub = sinkStub(env, sinkObjectName("default/sink-ring", "wh"));
+    vi.useFakeTimers({ toFake: ["Date"] });
+    for (let i = 0; i < 120; i++) {
+      vi.setSystemTime(Date.parse((await detail("sink-ring", "wh")).nextAttemptAt ?? "") + 1);
+      await runDurableObjectAlarm(stub);
+    }
+    const sink = await detail("sink-ring", "wh");
+    expect(sink.failures).toBeGreaterThanOrEqual(121);
+    expect(sink.attempts).toHaveLength(100);
+    const rows = await runInDurableObject(stub, (_instance, state) => state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM attempts").one().n);
+    expect(rows).toBe(100);
+  });
+});
+
+describe("a source deleted and created again", () => {
+  it("never sends the new stream's bytes under a webhook-id of the old one: the old sink goes", async () => {
+    await createStream("sink-regen");
+    let healed = false;
+    const { requests, fetcher } = receiver(() => new Response(null, { status: healed ? 200 : 500 }));
+    await standIn("sink-regen", "wh", fetcher);
+    await subscribeSink("sink-regen", { sink: { id: "wh", url: "https://receiver.example/hook" } });
+    // The stream's call that removes its sinks is held back, as when the sink cannot be reached.
+    await failOutboxCalls(streamObject("default/sink-regen"), "removeSink");
+    await append("sink-regen", [{ n: 1 }]);
+    await eventually(async () => expect((await detail("sink-regen", "wh")).state).toBe("retrying"));
+    const failedId = requests[0]?.id;
+
+    expect((await call("/v1/stream/sink-regen", { method: "DELETE" })).status).toBe(204);
+    await createStream("sink-regen");
+    await append("sink-regen", [{ n: 2 }]);
+    healed = true;
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 600_000);
+    await runDurableObjectAlarm(sinkStub(env, sinkObjectName("default/sink-regen", "wh")));
+    vi.useRealTimers();
+
+    for (const request of requests) expect(request.body).toBe('[{"n":1}]');
+    expect(requests.every((request) => request.id === failedId)).toBe(true);
+    await expectError(await call("/v1/estuary/sinks/sink-regen/wh"), 404, "not_found");
   });
 });
 

@@ -7,6 +7,8 @@ export interface ReceivedRequest {
   path: string;
   headers: Record<string, string>;
   body: Buffer;
+  /** When it arrived (ms since epoch). */
+  at: number;
   /** The answer it got: a status, or "hang" when none was sent. */
   answer: number | "hang";
 }
@@ -30,6 +32,7 @@ export async function startReceiver(): Promise<Receiver> {
   const received: ReceivedRequest[] = [];
   const hanging = new Set<ServerResponse>();
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const at = Date.now();
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
@@ -37,7 +40,7 @@ export async function startReceiver(): Promise<Receiver> {
       const n = received.filter((entry) => entry.path === path).length;
       const answer: Answer = (responders.get(path) ?? (() => ({ status: 200 })))(n);
       const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, String(value)]));
-      received.push({ path, headers, body: Buffer.concat(chunks), answer: answer === "hang" ? "hang" : answer.status });
+      received.push({ path, headers, body: Buffer.concat(chunks), at, answer: answer === "hang" ? "hang" : answer.status });
       if (answer === "hang") {
         hanging.add(response);
         return;

@@ -4,7 +4,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { cutBatch } from "../../src/sinks/batch";
 import { buildBody, eventId } from "../../src/sinks/envelope";
-import { backoffMs, nextDelayMs, RETRY_AFTER_CAP_MS, RETRY_CAP_MS, retryAfterMs } from "../../src/sinks/retry";
+import { nextDelayMs, RETRY_AFTER_CAP_MS, RETRY_CAP_MS, retryAfterMs } from "../../src/sinks/retry";
 import { newSinkSecret, signatureHeaders, webhookId } from "../../src/sinks/signing";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -89,19 +89,29 @@ describe("envelopes", () => {
 
 describe("the retry schedule", () => {
   it("doubles from 1 s with jitter between half and all of each step, up to 5 minutes", () => {
-    expect([1, 2, 3, 4].map((n) => backoffMs(n, 1))).toEqual([1_000, 2_000, 4_000, 8_000]);
-    expect([1, 2, 3, 4].map((n) => backoffMs(n, 0))).toEqual([500, 1_000, 2_000, 4_000]);
-    expect(backoffMs(40, 1)).toBe(RETRY_CAP_MS);
+    expect([1, 2, 3, 4].map((n) => nextDelayMs(n, null, 1))).toEqual([1_000, 2_000, 4_000, 8_000]);
+    expect([1, 2, 3, 4].map((n) => nextDelayMs(n, null, 0))).toEqual([500, 1_000, 2_000, 4_000]);
+    expect(nextDelayMs(40, null, 1)).toBe(RETRY_CAP_MS);
   });
 
   it("honours Retry-After in seconds or as a date, capped at an hour", () => {
     const now = Date.UTC(2026, 0, 1);
     expect(retryAfterMs("7", now)).toBe(7_000);
     expect(retryAfterMs(new Date(now + 30_000).toUTCString(), now)).toBe(30_000);
-    expect(retryAfterMs("999999", now)).toBe(RETRY_AFTER_CAP_MS);
     expect(retryAfterMs("soon", now)).toBeNull();
+    expect(nextDelayMs(1, retryAfterMs("999999", now))).toBe(RETRY_AFTER_CAP_MS);
     expect(nextDelayMs(1, 7_000)).toBe(7_000);
     expect(nextDelayMs(1, null, 1)).toBe(1_000);
+  });
+
+  it("lets Retry-After lengthen the backoff, never shorten it; 0 and past dates mean the schedule", () => {
+    const now = Date.UTC(2026, 0, 1);
+    expect(retryAfterMs("0", now)).toBeNull();
+    expect(retryAfterMs(new Date(now - 60_000).toUTCString(), now)).toBeNull();
+    // The third attempt's step is 4 s: a receiver asking for 1 s (or nothing) waits at least 2 s.
+    expect(nextDelayMs(3, retryAfterMs("1", now), 0)).toBe(2_000);
+    expect(nextDelayMs(3, retryAfterMs("0", now), 0)).toBe(2_000);
+    expect(nextDelayMs(3, 0, 1)).toBe(4_000);
   });
 });
 
@@ -110,7 +120,7 @@ describe("Standard Webhooks signatures", () => {
     const secret = newSinkSecret();
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
     const body = '[{"n":1}]';
-    const id = await webhookId("inc-1", 0, 7);
+    const id = await webhookId("inc-1", 1, 0, 7);
     const headers = await signatureHeaders(secret, id, Date.now(), bytes(body));
     expect(headers["webhook-id"]).toBe(id);
     expect(new Webhook(secret).verify(body, headers)).toEqual([{ n: 1 }]);
@@ -118,10 +128,11 @@ describe("Standard Webhooks signatures", () => {
     expect(() => new Webhook(newSinkSecret()).verify(body, headers)).toThrow();
   });
 
-  it("give a batch the same webhook-id every time, and other ranges or sinks other ids", async () => {
-    const id = await webhookId("inc-1", 0, 7);
-    expect(await webhookId("inc-1", 0, 7)).toBe(id);
-    expect(await webhookId("inc-1", 0, 8)).not.toBe(id);
-    expect(await webhookId("inc-2", 0, 7)).not.toBe(id);
+  it("give a batch the same webhook-id every time, and other ranges, sinks or source generations other ids", async () => {
+    const id = await webhookId("inc-1", 1, 0, 7);
+    expect(await webhookId("inc-1", 1, 0, 7)).toBe(id);
+    expect(await webhookId("inc-1", 1, 0, 8)).not.toBe(id);
+    expect(await webhookId("inc-2", 1, 0, 7)).not.toBe(id);
+    expect(await webhookId("inc-1", 2, 0, 7)).not.toBe(id);
   });
 });

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ApiError } from "../../errors";
 import { SinkIdSchema } from "../../contract/sinks";
 import { ENVELOPES } from "../../protocol/cloudevents";
-import { SinkDetailSchema, SinkViewSchema } from "../../sinks/commands";
+import { CommitHoldSchema, SinkDetailSchema, SinkViewSchema } from "../../sinks/commands";
 import { FanoutStatusBodySchema, TypePrefixSchema } from "./schemas";
 
 export { SinkDetailSchema, SinkViewSchema };
@@ -30,7 +30,11 @@ export const SinkCreatedSchema = z.object({
 });
 
 /** GET /v1/estuary/subscribers/...: the fan-out status, with the state of the source's data sinks. */
-export const FanoutStatusWithSinksSchema = FanoutStatusBodySchema.extend({ sinks: z.array(SinkViewSchema) });
+export const FanoutStatusWithSinksSchema = FanoutStatusBodySchema.extend({
+  sinks: z.array(SinkViewSchema),
+  /** The sinks keeping the committed offset where it is (retrying, or disabled until enabled). */
+  commitHeldBy: z.array(CommitHoldSchema),
+});
 
 /** A subscribe body is a sink's when it names one; otherwise it subscribes an estuary. */
 export function isSinkBody(value: unknown): boolean {

@@ -36,6 +36,8 @@ export class FanoutWorld {
   lostReports = 0;
   /** Repairs of dead-lettered jobs that fail, one per count. */
   failedRepairs = 0;
+  /** Calls the object made to the source and the estuaries. */
+  calls = 0;
   /** Promises the object handed to waitUntil. */
   private readonly pending: Promise<unknown>[] = [];
   subject: StreamSubscribersDO;
@@ -127,7 +129,10 @@ export class FanoutWorld {
 
   private sourceStub() {
     return {
-      readSlice: async (request: { from: number; limit: number }) => ({ ok: true, ...this.slice(request.from, request.limit) }),
+      readSlice: async (request: { from: number; limit: number }) => {
+        this.calls++;
+        return { ok: true, ...this.slice(request.from, request.limit) };
+      },
       head: async () => ({ ok: true, tail: this.tail }),
       setFanout: async () => ({ tail: this.tail, contentType: "application/json" }),
     };
@@ -136,6 +141,7 @@ export class FanoutWorld {
   private estuaryStub(name: string) {
     return {
       deliver: async (delivery: Delivery) => {
+        this.calls++;
         const estuary = this.estuaries.get(name);
         if (estuary && estuary.failures > 0) {
           estuary.failures--;

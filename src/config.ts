@@ -23,6 +23,12 @@ const ConfigSchema = z.object({
    * ESTUARY_HOT_MS); the others pull on read. docs/fanout-cost.md derives the default.
    */
   FANOUT_PULL_THRESHOLD: z.coerce.number().int().min(0).default(1_000),
+  /**
+   * A queue job with no report for this long is taken as lost: its estuaries are repaired from the
+   * source. Longer than the queue's retries and the dead-letter trip normally take; a job that still
+   * arrives later is dropped by its estuaries as a duplicate.
+   */
+  FANOUT_JOB_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(600_000),
   /** How long a read keeps an estuary hot (pushed to): the lease each read takes or renews. */
   ESTUARY_HOT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   MAX_SUBSCRIBERS_PER_SOURCE: z.coerce.number().int().min(1).default(1_000_000),

@@ -149,8 +149,12 @@ export const JobReportSchema = z.object({
   cost: FanoutCostSchema,
   failures: Total,
   firstError: DeliveryErrorSchema.optional(),
-  /** The job, when every estuary it names holds its range. */
-  done: z.object({ jobId: Count }).optional(),
+  /**
+   * The job ran to its end without a failure: every estuary it names holds its range, but those in
+   * `behind`, which hold only `applied` (a catch-up that needs more steps than one job makes), or
+   * were not delivered to at all (no `applied`).
+   */
+  done: z.object({ jobId: Count, behind: z.array(z.object({ estuary: Key, applied: Count.optional() })).max(ESTUARIES_PER_JOB).default([]) }).optional(),
 });
 export type JobReport = z.infer<typeof JobReportSchema>;
 

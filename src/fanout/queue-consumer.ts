@@ -8,6 +8,13 @@ import { deliverSlice, readSource, reportFailures, roundFailure, totalCost } fro
 
 export const DEAD_LETTER_QUEUE = "estuary-fanout-dlq";
 
+/**
+ * Attempts at handing a dead-lettered job back to its subscribers object (below the dead-letter
+ * queue's own max_retries, so this bound is the one that acts and is logged). After the last, the
+ * job's record in that object expires into repairs of its estuaries (FANOUT_JOB_TIMEOUT_MS).
+ */
+export const REPAIR_ATTEMPTS = 3;
+
 export async function consumeFanout(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const deadLetters = batch.queue === DEAD_LETTER_QUEUE;
   // Jobs of one batch name different estuaries, so they run side by side: the last job of a batch
@@ -34,6 +41,12 @@ async function consumeJob(message: Message<unknown>, env: Env, deadLetters: bool
     }
     message.ack();
   } catch (error) {
+    if (deadLetters && message.attempts >= REPAIR_ATTEMPTS) {
+      // The subscribers object still records the job: it expires there into the same repairs.
+      console.error(`handing fan-out job ${parsed.data.jobId} of ${parsed.data.source} back failed ${message.attempts} times; its record expires into repairs`, error);
+      message.ack();
+      return;
+    }
     console.warn(`fan-out job of ${parsed.data.source} failed; retrying`, error);
     message.retry();
   }
@@ -41,7 +54,7 @@ async function consumeJob(message: Message<unknown>, env: Env, deadLetters: bool
 
 /** Delivers the job's range; false if any estuary failed (a retry is safe: estuaries deduplicate). */
 async function runJob(job: FanoutJob, env: Env): Promise<boolean> {
-  const report: Report = { cost: NO_COST, failures: 0, firstError: undefined };
+  const report: Report = { cost: NO_COST, failures: 0, firstError: undefined, behind: [] };
   let delivered = false;
   try {
     delivered = await deliverJob(job, env, report);
@@ -51,13 +64,13 @@ async function runJob(job: FanoutJob, env: Env): Promise<boolean> {
     report.firstError ??= roundFailure(job.source, "queue job failed", error);
     throw error;
   } finally {
-    // The source's subscribers object keeps the counters and the last error; a lost report only
-    // undercounts (and holds the committed offset until the job is forgotten), so its own failure
-    // is logged and not retried.
-    // A job done is reported with its id: the commit policy stops waiting on it.
-    const done = delivered && job.jobId !== undefined ? { jobId: job.jobId } : undefined;
+    // The source's subscribers object keeps the counters and the last error. A job done is reported
+    // with its id and the estuaries it left short: the commit policy stops holding them at its start.
+    // A lost report undercounts, and the job's record there expires into repairs, so its own
+    // failure is logged and not retried.
+    const done = delivered && job.jobId !== undefined ? { jobId: job.jobId, behind: report.behind } : undefined;
     await subscribersStub(env, job.source)
-      .recordJob({ ...report, done })
+      .recordJob({ cost: report.cost, failures: report.failures, firstError: report.firstError, done })
       .catch((error: unknown) => console.warn(`reporting a fan-out job of ${job.source} failed`, error));
   }
 }
@@ -66,15 +79,21 @@ interface Report {
   cost: FanoutCost;
   failures: number;
   firstError: DeliveryError | undefined;
+  /** Estuaries the job left short of its end, at what they hold. */
+  behind: { estuary: string; applied?: number }[];
 }
 
 async function deliverJob(job: FanoutJob, env: Env, report: Report): Promise<boolean> {
   let from = job.from;
   let estuaries = job.estuaries;
+  /** Where each estuary's last delivery left it. */
+  const applied = new Map<string, number>();
   while (from < job.to && estuaries.length > 0) {
     const slice = await readSource(env, job.source, from, job.to);
     report.cost = addCost(report.cost, { rpcs: 1, sourceReads: 1 });
     if (!slice) return true;
+    // A source that ends before the job's range (created again, shorter) leaves its estuaries where they are.
+    if (slice.next <= from) break;
     const results = await deliverSlice(env, job.source, estuaries, from, slice);
     report.cost = addCost(report.cost, totalCost(results));
     const firstError = reportFailures(job.source, results);
@@ -85,8 +104,15 @@ async function deliverJob(job: FanoutJob, env: Env, report: Report): Promise<boo
       report.firstError ??= firstError;
       return false;
     }
+    for (const result of results) if (result.kind === "delivered") applied.set(result.estuary, result.applied);
     estuaries = estuaries.filter((estuary) => !gone.includes(estuary));
     from = slice.next;
+  }
+  for (const estuary of estuaries) {
+    const at = applied.get(estuary);
+    // Not delivered to at all: where it stands is not known here (the subscribers object knows).
+    if (at === undefined) report.behind.push({ estuary });
+    else if (at < job.to) report.behind.push({ estuary, applied: at });
   }
   return true;
 }

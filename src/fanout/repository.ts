@@ -1,6 +1,7 @@
 // StreamSubscribersDO's only door to SQLite.
 import type { BreakerState } from "./breaker";
 import { DeliveryErrorSchema, FanoutCostSchema, type DeliveryError, type FanoutCost } from "../contract/fanout";
+import type { Counted, PositionLedger } from "../commit/ledger";
 import { addCost, NO_COST } from "./cost";
 
 export interface FanoutState {
@@ -12,16 +13,31 @@ export interface FanoutState {
   breaker: BreakerState;
   cost: FanoutCost;
   lastError: DeliveryError | null;
-  /** Where the oldest queue job still out starts, and when that was last known (queued-jobs.ts). */
-  queuedFrom: number | null;
-  queuedAt: number | null;
 }
+
+/** A subscriber a round delivers to; `held`: where it is counted while not (yet) in step. */
+export interface Member {
+  estuary: string;
+  held: number | null;
+  required: boolean;
+}
+
+/** A subscriber's position state: lagging at X, held (pulled) at Y, or in step with the cohort. */
+interface SubscriberPosition {
+  required: boolean;
+  lagging: boolean;
+  held: number | null;
+  counted: Counted;
+}
+
+type StateRow = { lag_pos: number | null; held_pos: number | null; required: number };
 
 export interface Laggard {
   estuary: string;
   position: number;
   attempts: number;
   hotUntil: number;
+  required: boolean;
 }
 
 type FanoutRow = {
@@ -34,8 +50,6 @@ type FanoutRow = {
   cost: string;
   last_error: string | null;
   subscriber_count: number;
-  queued_from: number | null;
-  queued_at: number | null;
 };
 
 export class SubscribersRepository {
@@ -49,7 +63,11 @@ export class SubscribersRepository {
    */
   private cached: FanoutState | null | undefined = undefined;
 
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(
+    private readonly sql: SqlStorage,
+    /** Told of every change of a subscriber's position (the commit policy counts them). */
+    private readonly ledger: PositionLedger,
+  ) {}
 
   load(): FanoutState | null {
     if (this.cached !== undefined) return this.cached;
@@ -67,8 +85,6 @@ export class SubscribersRepository {
       },
       cost: FanoutCostSchema.catch(NO_COST).parse(JSON.parse(row.cost)),
       lastError: row.last_error === null ? null : DeliveryErrorSchema.nullable().catch(null).parse(JSON.parse(row.last_error)),
-      queuedFrom: row.queued_from,
-      queuedAt: row.queued_at,
     };
     this.stored = snapshot(state);
     this.cached = state;
@@ -103,7 +119,7 @@ export class SubscribersRepository {
     this.stored = snapshot(state);
     this.write(
       `UPDATE fanout SET target_pos = ?, cohort_pos = ?, breaker_state = ?, breaker_failures = ?, breaker_opened_at = ?,
-         cost = ?, last_error = ?, queued_from = ?, queued_at = ? WHERE id = 1`,
+         cost = ?, last_error = ? WHERE id = 1`,
       state.target,
       state.cohort,
       state.breaker.state,
@@ -111,8 +127,6 @@ export class SubscribersRepository {
       state.breaker.openedAt,
       JSON.stringify(state.cost),
       state.lastError === null ? null : JSON.stringify(state.lastError),
-      state.queuedFrom,
-      state.queuedAt,
     );
   }
 
@@ -120,6 +134,7 @@ export class SubscribersRepository {
     this.cached = null;
     this.write("DELETE FROM fanout");
     this.write("DELETE FROM subscribers");
+    this.ledger.clear();
   }
 
   /** Subscribers, from the counter in the fanout row (0 without one). */
@@ -138,52 +153,67 @@ export class SubscribersRepository {
   }
 
   /**
-   * Adds a subscriber at `position`: in step with the cohort, or to be caught up from there. The
-   * caller checked it is new, and adds the batch to the counter once (`counted`).
+   * Adds a subscriber that holds `position`: in step (at the cohort, with no round in flight that
+   * could be delivering a range it missed), to be caught up from there (`lagging`), or, when its
+   * audience pulls, counted there until it is read (`held`). The caller checked it is new, and adds
+   * the batch to the counter once (`counted`, which also writes the batch's position counts).
    */
-  add(estuary: string, position: number, inStep: boolean, required: boolean): void {
-    this.write(
-      "INSERT INTO subscribers (estuary, lag_pos, known_pos, required) VALUES (?, ?, ?, ?)",
-      estuary,
-      inStep ? null : position,
-      position,
-      required ? 1 : 0,
-    );
+  add(estuary: string, position: number, state: "inStep" | "lagging" | "held", required: boolean): void {
+    const lagging = state === "lagging" ? position : null;
+    const held = state === "held" ? position : null;
+    this.write("INSERT INTO subscribers (estuary, lag_pos, held_pos, required) VALUES (?, ?, ?, ?)", estuary, lagging, held, required ? 1 : 0);
+    this.ledger.moved(required, null, state === "inStep" ? "cohort" : position);
   }
 
   /** Moves the subscriber counter by `delta` (in the same transaction as the rows it counts). */
   counted(delta: number): void {
-    if (delta === 0) return;
-    this.write("UPDATE fanout SET subscriber_count = subscriber_count + ? WHERE id = 1", delta);
-    if (this.cached) this.cached.subscribers += delta;
+    if (delta !== 0) {
+      this.write("UPDATE fanout SET subscriber_count = subscriber_count + ? WHERE id = 1", delta);
+      if (this.cached) this.cached.subscribers += delta;
+    }
+    this.ledger.flush();
   }
 
   remove(estuary: string): boolean {
-    const removed = this.write("DELETE FROM subscribers WHERE estuary = ?", estuary).rowsWritten > 0;
-    if (removed) this.counted(-1);
-    return removed;
+    const row = this.position(estuary);
+    if (!row) return false;
+    this.write("DELETE FROM subscribers WHERE estuary = ?", estuary);
+    this.ledger.moved(row.required, row.counted, null);
+    this.counted(-1);
+    return true;
   }
 
   /** Removes up to `limit` subscribers, returning them: how a huge list is let go of in pages. */
   takePage(limit: number): string[] {
-    const page = this.sql
-      .exec<{ estuary: string }>("SELECT estuary FROM subscribers LIMIT ?", limit)
-      .toArray()
-      .map((row) => row.estuary);
-    for (const estuary of page) this.write("DELETE FROM subscribers WHERE estuary = ?", estuary);
+    const page = this.sql.exec<StateRow & { estuary: string }>("SELECT estuary, lag_pos, held_pos, required FROM subscribers LIMIT ?", limit).toArray();
+    for (const row of page) {
+      this.write("DELETE FROM subscribers WHERE estuary = ?", row.estuary);
+      this.ledger.moved(row.required === 1, countedOf(row), null);
+    }
     this.counted(-page.length);
-    return page;
+    return page.map((row) => row.estuary);
   }
 
-  /** Leases the estuary as hot until `until`, noting where it says it is; false if it is not subscribed. */
+  /**
+   * Leases the estuary as hot until `until`; false if it is not subscribed. Where it says it is
+   * (`applied`) raises a held position: a fact from the estuary itself.
+   */
   setHot(estuary: string, until: number, applied: number | undefined): boolean {
-    const query = "UPDATE subscribers SET hot_until = ?, known_pos = COALESCE(?, known_pos) WHERE estuary = ?";
-    return this.write(query, until, applied ?? null, estuary).rowsWritten > 0;
+    const row = this.position(estuary);
+    if (!row) return false;
+    const raised = applied !== undefined && row.held !== null && applied > row.held ? applied : null;
+    this.write("UPDATE subscribers SET hot_until = ?, held_pos = COALESCE(?, held_pos) WHERE estuary = ?", until, raised, estuary);
+    if (raised !== null) this.moveTo(row, raised);
+    return true;
   }
 
-  /** Where an estuary's pull left it (what a pulled subscriber counts at for the commit policy). */
+  /** An estuary's pull (or a job) left it at `applied`: a held or lagging position rises to it. */
   pulledTo(estuary: string, applied: number): void {
-    this.write("UPDATE subscribers SET known_pos = MAX(COALESCE(known_pos, 0), ?) WHERE estuary = ?", applied, estuary);
+    const row = this.position(estuary);
+    if (!row || row.counted === "cohort" || applied <= row.counted) return;
+    const column = row.lagging ? "lag_pos" : "held_pos";
+    this.write(`UPDATE subscribers SET ${column} = ? WHERE estuary = ?`, applied, estuary);
+    this.moveTo(row, applied);
   }
 
   /** Subscribers whose lease runs past `now`, read from the hot index. */
@@ -192,50 +222,92 @@ export class SubscribersRepository {
   }
 
   /**
-   * The in-step subscribers a round delivers to: all of them, or with `hotAfter` only those whose
-   * lease runs past it, found through the hot index without touching the rest of the list.
+   * The subscribers a round delivers to: every one not lagging, or with `hotAfter` only those whose
+   * lease runs past it (found through the hot index). `held`: where one not yet in step is counted.
    */
-  cohort(hotAfter: number | null): string[] {
+  cohort(hotAfter: number | null): Member[] {
     const rows =
       hotAfter === null
-        ? this.sql.exec<{ estuary: string }>("SELECT estuary FROM subscribers WHERE lag_pos IS NULL ORDER BY estuary")
-        : this.sql.exec<{ estuary: string }>(
-            "SELECT estuary FROM subscribers WHERE hot_until > ? AND lag_pos IS NULL ORDER BY estuary",
+        ? this.sql.exec<{ estuary: string; held_pos: number | null; required: number }>("SELECT estuary, held_pos, required FROM subscribers WHERE lag_pos IS NULL ORDER BY estuary")
+        : this.sql.exec<{ estuary: string; held_pos: number | null; required: number }>(
+            "SELECT estuary, held_pos, required FROM subscribers WHERE hot_until > ? AND lag_pos IS NULL ORDER BY estuary",
             hotAfter,
           );
-    return rows.toArray().map((row) => row.estuary);
+    return rows.toArray().map((row) => ({ estuary: row.estuary, held: row.held_pos, required: row.required === 1 }));
   }
 
-  /** Takes a subscriber out of step, to be caught up on its own from `position`. */
+  /**
+   * In-step subscribers whose lease ended by `now` are no longer pushed to: they hold the cohort
+   * they were in step with. Found through the in-step index; a pushed audience is small.
+   */
+  demoteCooled(now: number, cohort: number): void {
+    const where = "lag_pos IS NULL AND held_pos IS NULL AND hot_until <= ?";
+    const groups = this.sql.exec<{ required: number; n: number }>(`SELECT required, COUNT(*) AS n FROM subscribers INDEXED BY subscribers_in_step WHERE ${where} GROUP BY required`, now).toArray();
+    if (groups.length === 0) return;
+    this.write(`UPDATE subscribers SET held_pos = ? WHERE ${where}`, cohort, now);
+    for (const group of groups) this.ledger.moved(group.required === 1, "cohort", cohort, group.n);
+    this.ledger.flush();
+  }
+
+  /** Once every subscriber is pushed to again, held ones are caught up as laggards from where they are. */
+  heldToLagging(now: number, limit: number): void {
+    const rows = this.sql.exec<{ estuary: string; held_pos: number }>("SELECT estuary, held_pos FROM subscribers WHERE held_pos IS NOT NULL LIMIT ?", limit).toArray();
+    for (const row of rows) this.setLagging(row.estuary, row.held_pos, now, 0);
+  }
+
+  /** Takes a subscriber out of step, to be caught up on its own from `position` (what it holds). */
   setLagging(estuary: string, position: number, nextAttemptAt: number, attempts: number): void {
-    this.write(
-      "UPDATE subscribers SET lag_pos = ?, next_attempt_at = ?, attempts = ? WHERE estuary = ?",
-      position,
-      nextAttemptAt,
-      attempts,
-      estuary,
-    );
+    const row = this.position(estuary);
+    if (!row) return;
+    this.write("UPDATE subscribers SET lag_pos = ?, held_pos = NULL, next_attempt_at = ?, attempts = ? WHERE estuary = ?", position, nextAttemptAt, attempts, estuary);
+    this.moveTo(row, position);
   }
 
-  /** A cold laggard of a pulled audience stops being caught up; it is where it was (`position`) until read. */
+  /** The subscriber may hold no more than `position` (a job of it was lost): caught up from there at the latest. */
+  lowerTo(estuary: string, position: number, now: number): void {
+    const row = this.position(estuary);
+    if (!row) return;
+    this.setLagging(estuary, row.counted === "cohort" ? position : Math.min(row.counted, position), now, 0);
+  }
+
+  /** A cold laggard of a pulled audience stops being caught up; it holds `position` until read. */
   rejoinPulled(estuary: string, position: number): void {
-    this.write("UPDATE subscribers SET lag_pos = NULL, next_attempt_at = 0, attempts = 0, known_pos = ? WHERE estuary = ?", position, estuary);
+    const row = this.position(estuary);
+    if (!row) return;
+    this.write("UPDATE subscribers SET lag_pos = NULL, held_pos = ?, next_attempt_at = 0, attempts = 0 WHERE estuary = ?", position, estuary);
+    this.moveTo(row, position);
   }
 
+  /** The subscriber holds the cohort (delivered, or named in a job that does): in step from now on. */
   rejoin(estuary: string): void {
-    this.write("UPDATE subscribers SET lag_pos = NULL, next_attempt_at = 0, attempts = 0 WHERE estuary = ?", estuary);
+    const row = this.position(estuary);
+    if (!row) return;
+    this.write("UPDATE subscribers SET lag_pos = NULL, held_pos = NULL, next_attempt_at = 0, attempts = 0 WHERE estuary = ?", estuary);
+    this.moveTo(row, "cohort");
+  }
+
+  private position(estuary: string): SubscriberPosition | null {
+    const row = this.sql.exec<StateRow>("SELECT lag_pos, held_pos, required FROM subscribers WHERE estuary = ?", estuary).toArray()[0];
+    if (!row) return null;
+    return { required: row.required === 1, lagging: row.lag_pos !== null, held: row.held_pos, counted: countedOf(row) };
+  }
+
+  /** The ledger follows a subscriber's move, written before the caller's next await. */
+  private moveTo(from: SubscriberPosition, to: Counted): void {
+    this.ledger.moved(from.required, from.counted, to);
+    this.ledger.flush();
   }
 
   dueLaggards(now: number, limit: number): Laggard[] {
     return this.sql
-      .exec<{ estuary: string; lag_pos: number; attempts: number; hot_until: number }>(
-        `SELECT estuary, lag_pos, attempts, hot_until FROM subscribers
+      .exec<{ estuary: string; lag_pos: number; attempts: number; hot_until: number; required: number }>(
+        `SELECT estuary, lag_pos, attempts, hot_until, required FROM subscribers
          WHERE lag_pos IS NOT NULL AND next_attempt_at <= ? ORDER BY lag_pos, estuary LIMIT ?`,
         now,
         limit,
       )
       .toArray()
-      .map((row) => ({ estuary: row.estuary, position: row.lag_pos, attempts: row.attempts, hotUntil: row.hot_until }));
+      .map((row) => ({ estuary: row.estuary, position: row.lag_pos, attempts: row.attempts, hotUntil: row.hot_until, required: row.required === 1 }));
   }
 
   laggardCount(): number {
@@ -249,7 +321,11 @@ export class SubscribersRepository {
   }
 }
 
+function countedOf(row: StateRow): Counted {
+  return row.lag_pos ?? row.held_pos ?? "cohort";
+}
+
 /** The saved fields of the fanout row, to tell whether a save would change it. */
 function snapshot(state: FanoutState): string {
-  return JSON.stringify([state.target, state.cohort, state.breaker, state.cost, state.lastError, state.queuedFrom, state.queuedAt]);
+  return JSON.stringify([state.target, state.cohort, state.breaker, state.cost, state.lastError]);
 }

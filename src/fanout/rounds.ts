@@ -10,12 +10,10 @@ import { streamStub, type Env } from "../env";
 import { admit, recordFailure, recordSuccess, retryAt } from "./breaker";
 import { addCost } from "./cost";
 import { deliverSlice, readSource, reportFailures, roundFailure, totalCost, type DeliveryResult } from "./deliver";
+import type { JobEstuary, JobStore } from "./jobs";
 import { RecentAppends } from "./recent-appends";
-import type { QueuedJobs } from "./queued-jobs";
-import type { FanoutState, SubscribersRepository } from "./repository";
-
-/** Queue messages per sendBatch call, keeping each call well under the 256 KB batch limit. */
-const JOBS_PER_SEND = 20;
+import type { FanoutState, Member, SubscribersRepository } from "./repository";
+import { sendBatches, type RoundLimits, ROUND_LIMITS } from "./round-limits";
 /** If the object dies mid-round, its alarm resumes the round after this long. */
 const ROUND_RESUME_MS = 2_000;
 /** A subscriber whose delivery failed is retried on its own after this long. */
@@ -24,6 +22,8 @@ const RETRY_BACKOFF_MS = 1_000;
 const MAX_PASSES_PER_RUN = 16;
 /** A laggard retry is never planned sooner than this, so a stuck laggard cannot spin the alarm. */
 const MIN_LAGGARD_DELAY_MS = 50;
+/** Jobs expired per pass: each expiry writes a row per estuary it names. */
+const EXPIRIES_PER_PASS = 50;
 
 /** What the rounds need from their object beyond its storage. */
 export interface RoundHooks {
@@ -44,13 +44,17 @@ export class FanoutRounds {
   private roundAt: number | null = null;
   /** Appends carried by publish calls, so rounds need not read them back from the source. */
   private readonly recent = new RecentAppends();
+  /** The bounds of one run (replaced only by tests, to reach them with a few subscribers). */
+  limits: RoundLimits = ROUND_LIMITS;
+  /** Calls out made by the current run, against limits.callsPerRun. */
+  private spent = 0;
 
   constructor(
     private readonly env: Env,
     private readonly ctx: DurableObjectState,
     private readonly repo: SubscribersRepository,
-    /** Queue jobs out are recorded here, so the commit policy knows their estuaries do not hold the range yet. */
-    private readonly jobs: QueuedJobs,
+    /** Queue jobs out, recorded before they are sent (the commit policy holds their estuaries at their start). */
+    private readonly jobs: JobStore,
     /** Re-plans the object's alarm (the next round and laggard retries are its tasks). */
     private readonly replan: () => void,
     private readonly hooks: RoundHooks,
@@ -59,6 +63,12 @@ export class FanoutRounds {
   /** An alarm task: the next round. */
   dueAt(): number | null {
     return this.roundAt;
+  }
+
+  /** An alarm task: when the oldest job out expires into repairs (call only once the schema exists). */
+  nextJobExpiry(): number | null {
+    const at = this.jobs.oldestSentAt();
+    return at === null ? null : at + this.config().FANOUT_JOB_TIMEOUT_MS;
   }
 
   /** An alarm task: the next laggard retry (call only once the schema exists). */
@@ -90,8 +100,12 @@ export class FanoutRounds {
   /** Fan-out state went away: nothing held or planned may outlive it. */
   reset(): void {
     this.recent.clear();
-    this.jobs.clear();
     this.planRound(null);
+  }
+
+  /** Whether a run is in flight (it may be delivering a range to the members it started with). */
+  busy(): boolean {
+    return this.running !== null;
   }
 
   kick(): void {
@@ -106,10 +120,13 @@ export class FanoutRounds {
     }
     this.running = (async () => {
       let passes = 0;
+      this.spent = 0;
       do {
         this.again = false;
         await this.pass();
-      } while (this.again && ++passes < MAX_PASSES_PER_RUN);
+      } while (this.again && ++passes < MAX_PASSES_PER_RUN && !this.exhausted());
+      // Out of budget with work left: a new invocation (the alarm) goes on with a fresh budget.
+      if (this.exhausted()) this.planRound(Date.now());
     })()
       .catch((error: unknown) => console.error("fan-out run failed; the alarm will resume it", error))
       .finally(() => {
@@ -130,12 +147,20 @@ export class FanoutRounds {
       return this.planRound(retryAt(state.breaker, now, config.BREAKER_COOLDOWN_MS));
     }
     state.breaker = admitted;
+    this.expireJobs(now, config);
+    // Everyone is pushed to again (the count fell to the threshold): held subscribers are caught up.
+    if (!pushesOnlyHot(state, config)) this.repo.heldToLagging(now, config.FANOUT_QUEUE_THRESHOLD * 5);
 
     if (state.cohort < state.target) {
       // Durable before any delivery: if this object dies mid-round, the alarm resumes from cohort_pos.
       this.planRound(now + ROUND_RESUME_MS);
       const advanced = await this.advanceCohort(state, config);
       if (advanced === "gone") return;
+      if (advanced === "stalled" || advanced === "budget") {
+        // No progress (the source ends before the round's position) or no budget left: wait, never spin.
+        this.repo.save(state);
+        return this.planRound(advanced === "budget" ? Date.now() : Date.now() + ROUND_RESUME_MS);
+      }
       state.breaker = advanced ? recordSuccess() : recordFailure(state.breaker, Date.now());
       this.repo.save(state);
       if (!advanced) return this.planRound(retryAt(state.breaker, Date.now(), config.BREAKER_COOLDOWN_MS));
@@ -149,10 +174,18 @@ export class FanoutRounds {
     if (laggardAt !== null && laggardAt <= Date.now()) this.again = true;
   }
 
-  /** Delivers [cohort, target) to every in-step subscriber; false if the round failed as a whole. */
-  private async advanceCohort(state: FanoutState, config: Config): Promise<boolean | "gone"> {
+  /**
+   * Delivers [cohort, target) to every subscriber that is pushed to; false if the round failed as a
+   * whole. Before the cohort moves, in-step subscribers that are no longer pushed to are held where
+   * it stands, and once everyone is pushed to again, held ones become laggards.
+   */
+  private async advanceCohort(state: FanoutState, config: Config): Promise<boolean | "gone" | "stalled" | "budget"> {
     while (state.cohort < state.target) {
-      const members = this.repo.cohort(pushesOnlyHot(state, config) ? Date.now() : null);
+      if (this.exhausted()) return "budget";
+      const now = Date.now();
+      const onlyHot = pushesOnlyHot(state, config);
+      if (onlyHot) this.repo.demoteCooled(now, state.cohort);
+      const members = this.repo.cohort(onlyHot ? now : null);
       if (members.length === 0) {
         state.cohort = state.target;
         break;
@@ -165,23 +198,31 @@ export class FanoutRounds {
           state.lastError = roundFailure(state.source, "reading the source failed", error);
           return false;
         }
+        this.spent++;
         state.cost = addCost(state.cost, { rpcs: 1, sourceReads: 1 });
       }
       if (!slice) {
         await this.hooks.sourceGone(state.source);
         return "gone";
       }
+      if (slice.next <= state.cohort) {
+        state.lastError = roundFailure(state.source, "no progress", `the source ends at ${slice.next}, before fan-out position ${state.cohort}`);
+        return "stalled";
+      }
       if (members.length > config.FANOUT_QUEUE_THRESHOLD) {
         if (!(await this.enqueue(state, state.cohort, slice.next, members))) return false;
+        // Named in a job that delivers from where each is counted: in step from now on.
+        for (const member of members) if (member.held !== null) this.repo.rejoin(member.estuary);
       } else {
-        const results = await deliverSlice(this.env, state.source, members, state.cohort, slice);
+        const results = await deliverSlice(this.env, state.source, members.map((member) => member.estuary), state.cohort, slice);
+        this.spent += totalCost(results).rpcs;
         state.cost = addCost(state.cost, totalCost(results));
         state.lastError = reportFailures(state.source, results) ?? state.lastError;
         const failed = results.filter((result) => result.kind === "failed").length;
         // Most deliveries failing means the downstream is unwell: count it against the breaker and
         // retry the whole round later. A few failing estuaries are repaired on their own instead.
         if (failed > 0 && failed * 2 >= members.length) return false;
-        await this.settle(results, state.cohort, slice.next, true);
+        this.settle(results, members, state.cohort, slice.next);
       }
       state.cohort = slice.next;
       this.repo.save(state);
@@ -189,12 +230,27 @@ export class FanoutRounds {
     return true;
   }
 
+  /**
+   * A job nobody reported on within FANOUT_JOB_TIMEOUT_MS is taken as lost: its estuaries are caught
+   * up as laggards from its start (a late delivery of it is dropped by the estuaries as a duplicate).
+   */
+  private expireJobs(now: number, config: Config): void {
+    for (const job of this.jobs.sentBy(now - config.FANOUT_JOB_TIMEOUT_MS, EXPIRIES_PER_PASS)) {
+      console.warn(`fan-out job ${job.id} [${job.from}, ${job.to}) got no report in ${config.FANOUT_JOB_TIMEOUT_MS} ms; repairing its ${job.estuaries.length} estuaries`);
+      this.ctx.storage.transactionSync(() => {
+        this.jobs.take(job.id);
+        for (const estuary of job.estuaries) this.repo.lowerTo(estuary, job.hold, now);
+      });
+      this.again = true;
+    }
+  }
+
   /** Catches up subscribers that are out of step, grouped by position so each group reads once. */
   private async repairLaggards(state: FanoutState, config: Config): Promise<void> {
     const now = Date.now();
     const due = this.repo.dueLaggards(now, config.FANOUT_QUEUE_THRESHOLD * 5);
     const onlyHot = pushesOnlyHot(state, config);
-    const groups = new Map<number, string[]>();
+    const groups = new Map<number, Member[]>();
     for (const laggard of due) {
       if (laggard.position === state.cohort) {
         this.repo.rejoin(laggard.estuary);
@@ -205,79 +261,103 @@ export class FanoutRounds {
         this.repo.rejoinPulled(laggard.estuary, laggard.position);
         continue;
       }
-      groups.set(laggard.position, [...(groups.get(laggard.position) ?? []), laggard.estuary]);
+      const member = { estuary: laggard.estuary, held: laggard.position, required: laggard.required };
+      groups.set(laggard.position, [...(groups.get(laggard.position) ?? []), member]);
     }
-    for (const [position, estuaries] of groups) {
+    for (const [position, members] of groups) {
+      if (this.exhausted()) return;
       if (position >= state.target) {
         // Ahead of a stalled cohort: wait for it rather than spin.
-        for (const estuary of estuaries) this.repo.setLagging(estuary, position, now + ROUND_RESUME_MS, 0);
+        for (const member of members) this.repo.setLagging(member.estuary, position, now + ROUND_RESUME_MS, 0);
         continue;
       }
       const slice = await readSource(this.env, state.source, position, state.target).catch((error: unknown) => {
         state.lastError = roundFailure(state.source, "reading the source for a repair failed", error);
         return null;
       });
+      this.spent++;
       state.cost = addCost(state.cost, { rpcs: 1, sourceReads: 1 });
       if (!slice) continue;
-      if (estuaries.length > config.FANOUT_QUEUE_THRESHOLD) {
-        if (await this.enqueue(state, position, slice.next, estuaries)) {
-          for (const estuary of estuaries) this.repo.setLagging(estuary, slice.next, now, 0);
+      if (slice.next <= position) {
+        // The source ends before them (created again, shorter): they wait instead of spinning.
+        for (const member of members) this.repo.setLagging(member.estuary, position, now + ROUND_RESUME_MS, 0);
+        continue;
+      }
+      if (members.length > config.FANOUT_QUEUE_THRESHOLD) {
+        // Counted at `position` by the job's hold until it is reported; then they hold slice.next.
+        if (await this.enqueue(state, position, slice.next, members)) {
+          for (const member of members) this.repo.setLagging(member.estuary, slice.next, now, 0);
         }
         continue;
       }
-      const results = await deliverSlice(this.env, state.source, estuaries, position, slice);
+      const results = await deliverSlice(this.env, state.source, members.map((member) => member.estuary), position, slice);
+      this.spent += totalCost(results).rpcs;
       state.cost = addCost(state.cost, totalCost(results));
       state.lastError = reportFailures(state.source, results) ?? state.lastError;
-      await this.settle(results, position, state.cohort, false);
+      this.settle(results, members, position, state.cohort);
     }
   }
 
   /**
-   * Records delivery results. Subscribers that reached `cohortPos` are in step (cohort members stay
-   * so without a write); others keep catching up, failures retry after a backoff, and estuaries
-   * that are gone or closed are unsubscribed.
+   * Records delivery results: each subscriber is where its estuary says it is. Those that reached
+   * `cohortPos` are in step (those already so without a write); others keep catching up from what
+   * they hold, failures retry after a backoff, and estuaries that are gone or closed are unsubscribed.
    */
-  private async settle(
-    results: readonly DeliveryResult[],
-    from: number,
-    cohortPos: number,
-    alreadyInStep: boolean,
-  ): Promise<void> {
+  private settle(results: readonly DeliveryResult[], members: readonly Member[], from: number, cohortPos: number): void {
     const now = Date.now();
+    const held = new Map(members.map((member) => [member.estuary, member.held]));
     for (const result of results) {
+      const was = held.get(result.estuary) ?? null;
       if (result.kind === "unsubscribed") {
         this.repo.remove(result.estuary);
       } else if (result.kind === "failed") {
-        this.repo.setLagging(result.estuary, result.applied ?? from, now + RETRY_BACKOFF_MS, 1);
+        // Without an answer, it holds what it was counted at: the range's start only if it was in step.
+        this.repo.setLagging(result.estuary, result.applied ?? was ?? from, now + RETRY_BACKOFF_MS, 1);
       } else if (result.applied === cohortPos) {
-        if (!alreadyInStep) this.repo.rejoin(result.estuary);
+        if (was !== null) this.repo.rejoin(result.estuary);
       } else {
         this.repo.setLagging(result.estuary, result.applied, now, 0);
       }
     }
   }
 
-  private async enqueue(state: FanoutState, from: number, to: number, estuaries: readonly string[]): Promise<boolean> {
+  /**
+   * Sends [from, to) for `members` as queue jobs, each recorded first with the lowest position any of
+   * its estuaries is counted at; false if the queue refused (the jobs not sent are taken back).
+   */
+  private async enqueue(state: FanoutState, from: number, to: number, members: readonly Member[]): Promise<boolean> {
     const { source } = state;
     const jobs: FanoutJob[] = [];
     const now = Date.now();
-    for (let i = 0; i < estuaries.length; i += ESTUARIES_PER_JOB) {
-      jobs.push({ jobId: this.jobs.sent(state, from, now), source, from, to, estuaries: estuaries.slice(i, i + ESTUARIES_PER_JOB) });
-    }
+    this.ctx.storage.transactionSync(() => {
+      for (let i = 0; i < members.length; i += ESTUARIES_PER_JOB) {
+        const part = members.slice(i, i + ESTUARIES_PER_JOB);
+        const hold = Math.min(from, ...part.map((member) => member.held ?? from));
+        const named: JobEstuary[] = part.map((member) => ({ estuary: member.estuary, required: member.required }));
+        jobs.push({ jobId: this.jobs.add(from, to, hold, named, now), source, from, to, estuaries: named.map((member) => member.estuary) });
+      }
+    });
+    let sent = 0;
     try {
-      for (let i = 0; i < jobs.length; i += JOBS_PER_SEND) {
-        const batch = jobs.slice(i, i + JOBS_PER_SEND);
+      for (const batch of sendBatches(jobs, this.limits)) {
         await this.env.FANOUT_QUEUE.sendBatch(batch.map((body) => ({ body })));
+        this.spent++;
+        sent += batch.length;
         state.cost = addCost(state.cost, { queueMessages: batch.length });
       }
       return true;
     } catch (error) {
       state.lastError = roundFailure(source, "enqueueing fan-out jobs failed", error);
-      // The round goes again and sends the range under new ids; a job that did go out and is
-      // reported later finds nothing to mark.
-      for (const job of jobs) if (job.jobId !== undefined) this.jobs.done(state, job.jobId, Date.now());
+      // Jobs that went out stay recorded until reported; the rest were never sent. The round goes
+      // again and sends the range under new ids (estuaries drop what a job delivers twice).
+      for (const job of jobs.slice(sent)) if (job.jobId !== undefined) this.jobs.take(job.jobId);
       return false;
     }
+  }
+
+  /** Whether this run has spent its budget of calls out. */
+  private exhausted(): boolean {
+    return this.spent >= this.limits.callsPerRun;
   }
 
   /** Sets when the next round is due (null: caught up) and re-plans the alarm. */

@@ -70,4 +70,36 @@ export const SUBSCRIBERS_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE fanout ADD COLUMN queued_at INTEGER;
     `,
   },
+  {
+    id: 6,
+    sql: `
+      -- Each subscriber's position is an explicit state (repository.ts), counted per position for
+      -- the commit policy (commit/ledger.ts). held_pos: a subscriber not known to be in step holds
+      -- this far (lag_pos NULL). Rows of before are taken at the last position they reported, the
+      -- laggards no further than the oldest queue job out: a conservative start that catches up.
+      ALTER TABLE subscribers ADD COLUMN held_pos INTEGER;
+      UPDATE subscribers SET held_pos = COALESCE(known_pos, 0) WHERE lag_pos IS NULL;
+      UPDATE subscribers SET lag_pos = MIN(lag_pos, COALESCE((SELECT queued_from FROM fanout), lag_pos)) WHERE lag_pos IS NOT NULL;
+      ALTER TABLE subscribers DROP COLUMN known_pos;
+      -- The in-step subscribers, by lease: a round finds those whose lease ran out without reading the rest.
+      CREATE INDEX subscribers_in_step ON subscribers (hot_until) WHERE lag_pos IS NULL AND held_pos IS NULL;
+      -- Subscribers per counted position (-1: in step with the cohort) and whether they are required.
+      CREATE TABLE commit_positions (pos INTEGER NOT NULL, required INTEGER NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (pos, required)) WITHOUT ROWID;
+      INSERT INTO commit_positions (pos, required, n) SELECT COALESCE(lag_pos, held_pos), required, COUNT(*) FROM subscribers GROUP BY 1, 2;
+      -- Queue jobs out (jobs.ts), one row each until reported, repaired or expired: its estuaries
+      -- hold no more than hold_pos until then.
+      CREATE TABLE fanout_jobs (
+        job_id INTEGER PRIMARY KEY,
+        from_pos INTEGER NOT NULL,
+        to_pos INTEGER NOT NULL,
+        hold_pos INTEGER NOT NULL,
+        sent_at INTEGER NOT NULL,
+        required INTEGER NOT NULL,
+        optional INTEGER NOT NULL,
+        estuaries TEXT NOT NULL
+      );
+      ALTER TABLE fanout DROP COLUMN queued_from;
+      ALTER TABLE fanout DROP COLUMN queued_at;
+    `,
+  },
 ];

@@ -17,8 +17,9 @@ import { LazySchema } from "../storage/migrations";
 import { Outbox } from "../storage/outbox";
 import { CLOSED } from "./breaker";
 import { FANOUT_OFF_KEY, sendSubscribersCall, SubscribersCallSchema, type SubscribersCall } from "./calls";
+import { CommitTracker, type FanoutFacts } from "../commit/tracker";
 import { addCost, NO_COST } from "./cost";
-import { CommitTracker } from "./commit-tracker";
+import { JobStore } from "./jobs";
 import { FanoutRounds, pushesOnlyHot } from "./rounds";
 import { SubscribersRepository } from "./repository";
 import { SUBSCRIBERS_MIGRATIONS } from "./schema";
@@ -33,15 +34,18 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   private readonly alarms: AlarmPlanner;
   private readonly rounds: FanoutRounds;
   private readonly commits: CommitTracker;
+  private readonly jobs: JobStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.repo = new SubscribersRepository(ctx.storage.sql);
     const schema = new LazySchema(ctx.storage, SUBSCRIBERS_MIGRATIONS);
     this.schema = schema;
+    this.jobs = new JobStore(ctx.storage.sql);
+    // The committed offset from persisted facts only: the cohort saved, the jobs recorded, the counts.
+    this.commits = new CommitTracker(ctx.storage.sql, () => this.commitFacts(), () => schema.exists);
+    this.repo = new SubscribersRepository(ctx.storage.sql, this.commits.ledger);
     this.outbox = new Outbox(ctx.storage, SubscribersCallSchema, (call) => this.send(call), () => schema.exists);
-    this.commits = new CommitTracker(env, ctx.storage.sql, this.repo, () => schema.exists);
-    this.rounds = new FanoutRounds(env, ctx, this.repo, this.commits.jobs, () => this.alarms.plan(), {
+    this.rounds = new FanoutRounds(env, ctx, this.repo, this.jobs, () => this.alarms.plan(), {
       sourceGone: (source) => this.sourceDeleted(source),
       releaseIfEmpty: () => this.releaseIfEmpty(),
       progressed: () => this.commits.changed(),
@@ -49,6 +53,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.rounds.dueAt(),
       () => (schema.exists ? this.rounds.nextLaggardAt() : null),
+      () => (schema.exists ? this.rounds.nextJobExpiry() : null),
       () => this.outbox.nextDue(),
     ]);
   }
@@ -68,24 +73,31 @@ export class StreamSubscribersDO extends DurableObject<Env> {
       await this.outbox.settled();
       const source = await streamStub(this.env, req.source).setFanout(true);
       if (!source) return fail("not_found", "source stream not found");
-      this.repo.create({ source: req.source, subscribers: 0, target: source.tail, cohort: source.tail, breaker: CLOSED, cost: NO_COST, lastError: null, queuedFrom: null, queuedAt: null });
+      this.repo.create({ source: req.source, subscribers: 0, target: source.tail, cohort: source.tail, breaker: CLOSED, cost: NO_COST, lastError: null });
       state = this.repo.load();
       if (!state) return fail("not_found", "source stream not found");
     }
     const { cohort } = state;
     let count = state.subscribers;
     let backfills = false;
-    const outcomes = this.ctx.storage.transactionSync(() =>
-      req.estuaries.map(({ estuary, position, required }): SubscribeOutcome => {
+    // A pulled audience counts a newcomer where it joined until it is read. A pushed one takes it in
+    // step at the cohort, unless a round in flight may be delivering a range it would miss; else it
+    // is caught up from where it joined.
+    const pulled = state.subscribers + req.estuaries.length > this.config().FANOUT_PULL_THRESHOLD;
+    const quiet = !this.rounds.busy();
+    const outcomes = this.ctx.storage.transactionSync(() => {
+      const added = req.estuaries.map(({ estuary, position, required }): SubscribeOutcome => {
         if (this.repo.has(estuary)) return "existing";
         if (count >= req.maxSubscribers) return "full";
-        this.repo.add(estuary, position, position === cohort, required ?? true);
+        const joining = pulled ? "held" : position === cohort && quiet ? "inStep" : "lagging";
+        this.repo.add(estuary, position, joining, required ?? true);
         count++;
-        backfills ||= position !== cohort;
+        backfills ||= joining === "lagging";
         return "added";
-      }),
-    );
-    this.repo.counted(count - state.subscribers);
+      });
+      this.repo.counted(count - state.subscribers);
+      return added;
+    });
     if (backfills) this.rounds.kick();
     this.commits.changed();
     return { ok: true, outcomes };
@@ -94,7 +106,11 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   async unsubscribe(estuary: string): Promise<boolean> {
     if (!this.schema.exists) return false;
     const removed = this.repo.remove(StreamKeySchema.parse(estuary));
-    if (removed) this.releaseIfEmpty();
+    if (removed && !this.releaseIfEmpty()) {
+      // At or below the pull threshold again, held subscribers are to be caught up: a round sees to it.
+      const state = this.repo.load();
+      if (state && !pushesOnlyHot(state, this.config())) this.rounds.kick();
+    }
     this.commits.changed();
     return removed;
   }
@@ -116,7 +132,8 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     } while (page.length === DETACH_PAGE);
     this.ctx.storage.transactionSync(() => {
       this.repo.clear();
-      this.commits.store.clear();
+      this.jobs.clear();
+      this.commits.clear();
     });
     this.rounds.reset();
     this.commits.changed();
@@ -131,6 +148,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     const state = this.schema.exists ? this.repo.load() : null;
     if (!state) return null;
     const until = Date.now() + this.config().ESTUARY_HOT_MS;
+    // The lease alone moves no position: the estuary counts where it is until a push or its pull says more.
     if (!this.repo.setHot(estuary, until, applied)) return null;
     this.commits.changed();
     if (pushesOnlyHot(state, this.config())) {
@@ -151,7 +169,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     this.commits.changed();
   }
 
-  // --- the commit policy (commit-tracker.ts) ------------------------------------------------------
+  // --- the commit policy (commit/tracker.ts) ------------------------------------------------------
 
   async setPolicy(input: CommitPolicy): Promise<void> {
     const policy = CommitPolicySchema.parse(input);
@@ -203,17 +221,15 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   /** Estuaries whose queued delivery was dead-lettered: caught up from the source by this object. */
   async repair(input: FanoutJob): Promise<void> {
     const job = FanoutJobSchema.parse(input);
-    if (!this.schema.exists) return;
-    for (const estuary of job.estuaries) {
-      if (this.repo.has(estuary)) this.repo.setLagging(estuary, job.from, Date.now(), 0);
-    }
-    // Its estuaries are laggards now, at the job's start: the job no longer holds the offset back.
-    const state = this.repo.load();
-    if (state && job.jobId !== undefined) {
-      this.commits.jobs.done(state, job.jobId, Date.now());
-      this.repo.save(state);
-    }
+    if (!this.schema.exists || !this.repo.load()) return;
+    const now = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      // Its estuaries hold no more than where the job started (for each, where it was counted then).
+      const record = job.jobId === undefined ? null : this.jobs.take(job.jobId);
+      for (const estuary of job.estuaries) this.repo.lowerTo(estuary, record?.hold ?? job.from, now);
+    });
     this.rounds.kick();
+    this.commits.changed();
   }
 
   /** A queue job's cost and first failure, reported by the consumer that ran it. */
@@ -223,10 +239,19 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (!state) return;
     state.cost = addCost(state.cost, report.cost);
     if (report.firstError) state.lastError = report.firstError;
-    if (report.done) this.commits.jobs.done(state, report.done.jobId, Date.now());
+    const { done } = report;
+    if (done) {
+      const now = Date.now();
+      this.ctx.storage.transactionSync(() => {
+        const record = this.jobs.take(done.jobId);
+        // A repeated report, or one for a job already repaired or expired, changes no position.
+        if (record) for (const short of done.behind) this.repo.lowerTo(short.estuary, short.applied ?? record.hold, now);
+      });
+      if (done.behind.length > 0) this.rounds.kick();
+    }
     // Saved once the round's last job is in (or at once with a failure to show): one row per round,
     // not one per job. A report lost with an eviction only undercounts.
-    if (this.commits.jobs.outstanding === 0 || report.failures > 0) this.repo.save(state);
+    if (this.jobs.count() === 0 || report.failures > 0) this.repo.save(state);
     this.commits.changed();
   }
 
@@ -267,6 +292,11 @@ export class StreamSubscribersDO extends DurableObject<Env> {
 
   // --- internals --------------------------------------------------------------------------------
 
+  private commitFacts(): FanoutFacts | null {
+    const state = this.repo.load();
+    return state ? { cohort: state.cohort, target: state.target, holds: this.jobs.holds() } : null;
+  }
+
   /**
    * With no subscribers left, fan-out state goes, and (through the outbox, in the same transaction)
    * the source stops publishing. True if released.
@@ -277,6 +307,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (state.subscribers > 0) return false;
     this.ctx.storage.transactionSync(() => {
       this.repo.clear();
+      this.jobs.clear();
       this.outbox.add([{ call: { kind: "fanoutOff", source: state.source }, key: FANOUT_OFF_KEY }]);
     });
     // A source re-created later starts its positions again: nothing held may outlive this state.

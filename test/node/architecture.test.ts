@@ -96,6 +96,15 @@ describe("the source's architecture", () => {
     expect(graph.get("fanout")?.has("estuary")).toBe(false);
   });
 
+  it("keeps the commit policy behind its own interface: it imports neither fan-out rounds nor the stream or estuary side", () => {
+    const graph = folderGraph();
+    for (const unit of ["fanout", "stream", "estuary", "sinks", "routes"]) expect(graph.get("commit")?.has(unit)).toBe(false);
+    for (const file of sourceFiles(join(src, "commit"))) {
+      const imports = [...readFileSync(file, "utf8").matchAll(/from\s+"(\.[^"]+)"/g)].map(([, specifier = ""]) => resolve(dirname(file), specifier));
+      expect(imports.filter((target) => relative(src, target).startsWith("fanout/"))).toEqual([]);
+    }
+  });
+
   it("gives every public Durable Object RPC method a typed parameter, never unknown", () => {
     const objects = sourceFiles(src).filter((file) => /extends DurableObject</.test(readFileSync(file, "utf8")));
     expect(objects.map((file) => relative(src, file)).sort()).toEqual([

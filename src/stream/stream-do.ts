@@ -50,7 +50,7 @@ export class StreamDO extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const schema = new LazySchema(ctx.storage, STREAM_MIGRATIONS);
-    this.log = new StreamLog(ctx.storage, env, schema);
+    this.log = new StreamLog(ctx.storage, env, schema, () => this.sockets.anyOpen());
     this.forks = new ForkRegistry(this.log);
     this.estuary = new EstuaryReceiver(this.log, env, ctx, (committed) => this.afterCommit(committed));
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
@@ -112,7 +112,8 @@ export class StreamDO extends DurableObject<Env> {
     await this.estuary.pullBeforeRead(now + cmd.waitMs);
     const pulled = this.live(Date.now());
     if (!pulled.ok) return pulled;
-    return this.log.read(pulled.meta, cmd, (at) => this.live(at));
+    // A reader that waited was connected all along: the wait's end slides the TTL like its start.
+    return this.log.read(pulled.meta, cmd, (at) => this.live(at, true));
   }
 
   async head(input?: HeadCommand): Promise<HeadResult> {
@@ -245,22 +246,25 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.live(Date.now()); // The socket is open: the TTL slides before onMessage may close it.
     this.sockets.onMessage(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
     this.sockets.onClose(ws);
+    this.live(Date.now(), true); // It was connected until now: if it was the last, the TTL counts from here.
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.sockets.onClose(ws);
+    this.live(Date.now(), true);
   }
 
   override async alarm(): Promise<void> {
     this.alarms.fired();
     const now = Date.now();
+    const current = this.live(now); // Before expireTokens: sockets closed now were open until now.
     this.sockets.expireTokens(now);
-    const current = this.live(now);
     if (current.ok) await this.publisher.recheck(current.meta);
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
     await this.watchers.recheck(current.ok ? current.meta : null);
@@ -269,9 +273,9 @@ export class StreamDO extends DurableObject<Env> {
     this.alarms.plan();
   }
 
-  /** The active stream, or why there is none. Expiry is enforced here too, not only by the alarm. */
-  private live(now: number): Live {
-    const status = this.log.status(now);
+  /** The active stream, or why there is none (expiry enforced here too; live readers slide it: StreamLog.status). */
+  private live(now: number, held = false): Live {
+    const status = this.log.status(now, held);
     if (status.ok || !("expired" in status)) return status;
     this.remove();
     return fail("not_found", "stream not found");

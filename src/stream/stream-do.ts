@@ -32,6 +32,7 @@ import { info, tokenRequired } from "./meta";
 import { removeStream } from "./removal";
 import { STREAM_MIGRATIONS } from "./schema";
 import { SinkLinks } from "./sink-links";
+import { SliceBudget } from "./slice-budget";
 import { SocketReporter } from "./socket-report";
 import { StreamWatchers } from "./watchers";
 
@@ -46,6 +47,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly socketReport: SocketReporter;
   private readonly watchers: StreamWatchers;
   private readonly sinks: SinkLinks;
+  private readonly slices = new SliceBudget();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -146,14 +148,10 @@ export class StreamDO extends DurableObject<Env> {
     if (this.forks.release(ReleaseForkSchema.parse(input))) this.remove();
   }
 
-  /** Inherited data for a fork, and source ranges for fan-out: served even while soft-deleted. */
+  /** Inherited data for a fork, and source ranges for fan-out; past the memory budget a slice waits its turn. */
   async readSlice(input: SliceRequest): Promise<SliceResult> {
     const req = SliceRequestSchema.parse(input);
-    const meta = this.log.meta;
-    if (!meta || meta.status === "deleted") return fail("not_found", "fork source data is gone");
-    const gathered = await this.log.reader.gather(meta, req.from, req.limit, req.stopAtAppendEnd, req.maxBytes);
-    if (!gathered.ok) return gathered;
-    return { ok: true, segments: gathered.segments, next: gathered.next };
+    return this.slices.run(Math.min(req.maxBytes, req.limit - req.from), () => this.log.reader.slice(this.log.meta, req));
   }
 
   /** Subscribes this stream, as an estuary, to a source; creates the estuary stream if needed. */

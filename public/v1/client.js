@@ -11,7 +11,8 @@
 
 /**
  * Final states end the client: "closed" (the writer closed the stream and every message was
- * delivered, code 1000), "gone" (deleted or re-created, 4404), "token-expired" (4401 with no
+ * delivered: a frame marked streamClosed, then code 1000; a 1000 without that frame is an ordinary
+ * close and is retried), "gone" (deleted or re-created, 4404), "token-expired" (4401 with no
  * getToken to ask for a fresh one), "stopped" (the app called close()).
  * @typedef {"connecting" | "open" | "reconnecting" | "closed" | "gone" | "token-expired" | "stopped"} State
  */
@@ -67,6 +68,8 @@ export function openStream(url, options) {
   /** @type {WebSocket | null} */
   let ws = null;
   let attempt = 0;
+  /** The last frame handed over said the stream is closed: only then does 1000 mean the end. */
+  let streamClosed = false;
   /** @type {ReturnType<typeof setTimeout> | undefined} */ let retryTimer;
   /** @type {ReturnType<typeof setTimeout> | undefined} */ let pongTimer;
   /** @type {ReturnType<typeof setInterval> | undefined} */ let pingTimer;
@@ -108,6 +111,7 @@ export function openStream(url, options) {
       } finally {
         // Handed over (even if onData threw): a reconnect must not deliver this frame again.
         offset = frame.streamNextOffset;
+        streamClosed = frame.streamClosed === true;
       }
     };
     // A refused upgrade (404, 401, offset beyond the end) reaches a browser as a bare 1006, with no
@@ -120,7 +124,7 @@ export function openStream(url, options) {
     if (ws !== socket) return; // not the current socket (drop() detaches, this is a safety net)
     drop();
     if (FINAL.has(state)) return;
-    if (code === 1000) return report({ state: "closed", code, reason });
+    if (code === 1000 && streamClosed) return report({ state: "closed", code, reason });
     if (code === 4404) return report({ state: "gone", code, reason });
     if (code === 4401) {
       if (!getToken) return report({ state: "token-expired", code, reason });

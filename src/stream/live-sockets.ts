@@ -72,6 +72,8 @@ export class LiveSockets {
     this.ctx.acceptWebSocket(server);
     const state: SocketState = { position: start, generation: meta.generation, expiresAt: req.expiresAt, greeted: false };
     server.serializeAttachment(state);
+    // Opening a socket is a read; while it stays open, StreamLog.status slides the TTL.
+    this.log.touch(meta, Date.now());
     if (state.expiresAt !== null && this.earliestExpiry !== undefined) {
       this.earliestExpiry = this.earliestExpiry === null ? state.expiresAt : Math.min(this.earliestExpiry, state.expiresAt);
       this.replan();
@@ -90,6 +92,12 @@ export class LiveSockets {
 
   count(): number {
     return this.ctx.getWebSockets().length;
+  }
+
+  /** Whether any socket is open: a live reader keeps the stream alive (StreamLog.status). */
+  anyOpen(): boolean {
+    for (const ws of this.ctx.getWebSockets()) if (ws.readyState === WebSocket.OPEN) return true;
+    return false;
   }
 
   /** Sockets still open (closing ones, and `leaving`, whose close is being handled, are not). */

@@ -1,5 +1,7 @@
 // The stream's log and protocol core: its metadata, stored rows, reads and the readers waiting at
 // the tail. Every change to the stream's own data goes through here; calls to other objects do not.
+// The rule that keeps a stream with a TTL alive lives here too (`status` and `touch`): every path
+// that reads the stream or checks that it exists (HTTP reads, WebSockets, SSE, RPC) goes through it.
 import type { Env } from "../env";
 import { fail, type Failure } from "../errors";
 import type { LazySchema } from "../storage/migrations";
@@ -18,6 +20,9 @@ import { Waiters } from "./waiters";
  * live up to this fraction of its TTL longer than exact (never shorter): see `load`.
  */
 export const TOUCH_PERSIST_FRACTION = 0.1;
+
+/** While sockets are open, the alarm slides and stores the TTL this fraction of it after the stored access. */
+export const SOCKET_HEARTBEAT_FRACTION = 0.5;
 
 /** An append or delivery that was committed: the rows it laid out from `from`. */
 export interface Committed {
@@ -39,6 +44,8 @@ export class StreamLog {
     private readonly storage: DurableObjectStorage,
     env: Env,
     readonly schema: LazySchema,
+    /** Whether a WebSocket reader is connected now (the sockets are the object's, not the log's). */
+    private readonly socketsOpen: () => boolean,
   ) {
     this.repo = new StreamRepository(storage.sql);
     this.reader = new StreamReader(this.repo, env);
@@ -61,18 +68,34 @@ export class StreamLog {
     this.current = meta;
   }
 
-  /** The active stream, or why there is none; `expired` is for the caller to remove it. */
-  status(now: number): Live | { ok: false; expired: StreamMeta } {
+  /**
+   * The active stream, or why there is none; `expired` is for the caller to remove it.
+   * A live reader (WebSocket, SSE, long-poll) reads the stream at every moment it is connected, so
+   * while one is connected, or `held` says the caller was one until now (a socket's close, the end
+   * of a wait), the TTL slides to `now` before it is checked. A hibernated object learns that time
+   * passed from its expiry alarm, which asks here and finds the sockets still open.
+   */
+  status(now: number, held = false): Live | { ok: false; expired: StreamMeta } {
     const meta = this.current;
     if (!meta || meta.status === "deleted") return fail("not_found", "stream not found");
     if (meta.status === "soft_deleted") return fail("gone", "stream was deleted");
+    if (held || this.waiters.any() || this.socketsOpen()) this.touch(meta, now);
     if (isExpired(meta, now)) return { ok: false, expired: meta };
     return { ok: true, meta };
   }
 
+  /**
+   * An alarm task: when the stream expires. While sockets are open it comes back sooner, by half the
+   * TTL after the stored access: idle sockets send nothing, so only the alarm slides (and stores)
+   * the TTL, and a restart drops sockets without close events. Stored at most half a TTL before the
+   * drop, the access then keeps the stream for at least half its TTL after it (see `load`).
+   */
   expiry(): number | null {
     const meta = this.current;
-    return meta && meta.status === "active" ? expiryOf(meta) : null;
+    if (!meta || meta.status !== "active") return null;
+    const due = expiryOf(meta);
+    if (meta.ttlSeconds === null || due === null || !this.socketsOpen()) return due;
+    return Math.min(due, this.storedAccess + meta.ttlSeconds * 1000 * SOCKET_HEARTBEAT_FRACTION);
   }
 
   /** Stores a new stream (or re-creates one) with its first rows, plus `alsoWrite` in the same transaction. */
@@ -157,7 +180,10 @@ export class StreamLog {
     };
   }
 
-  /** Slides the TTL: in memory always, in storage only once it has moved far enough (see above). */
+  /**
+   * Slides the TTL (a read, or a live reader connected: see `status`): in memory always, in storage
+   * only once it has moved far enough (see TOUCH_PERSIST_FRACTION).
+   */
   touch(meta: StreamMeta, now: number): void {
     if (meta.ttlSeconds === null) return;
     meta.lastAccess = now;

@@ -5,6 +5,7 @@ import { concatBytes } from "../bytes";
 import { messagesOf } from "../contract/segments";
 import { gather, READ_CHUNK_BYTES, type Gathered } from "./chunks";
 import { isJsonMode } from "../protocol/content-type";
+import type { SliceRequest, SliceResult } from "./commands";
 import type { StreamMeta, StreamRepository } from "./repository";
 
 export class StreamReader {
@@ -22,6 +23,17 @@ export class StreamReader {
     // point a JSON offset can only have come from a read, which always stops between messages.
     if (position < ownStart) return true;
     return this.repo.messageEndsAt(position);
+  }
+
+  /** A slice for another object (a fork, fan-out): served even while soft-deleted; with its size, for the budget. */
+  async slice(meta: StreamMeta | null, req: SliceRequest): Promise<{ result: SliceResult; bytes: number }> {
+    if (!meta || meta.status === "deleted") return { result: fail("not_found", "fork source data is gone"), bytes: 0 };
+    if (req.generation !== undefined && req.generation !== meta.generation) {
+      return { result: fail("not_found", "that generation of the stream is gone"), bytes: 0 };
+    }
+    const gathered = await this.gather(meta, req.from, req.limit, req.stopAtAppendEnd, req.maxBytes);
+    if (!gathered.ok) return { result: gathered, bytes: 0 };
+    return { result: { ok: true, segments: gathered.segments, next: gathered.next }, bytes: gathered.bytes };
   }
 
   /** Reads [from, limit): the inherited part from the fork source, then this stream's own rows. */

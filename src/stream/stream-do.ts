@@ -32,6 +32,7 @@ import { info, tokenRequired } from "./meta";
 import { removeStream } from "./removal";
 import { STREAM_MIGRATIONS } from "./schema";
 import { SinkLinks } from "./sink-links";
+import { SliceBudget } from "./slice-budget";
 import { SocketReporter } from "./socket-report";
 import { StreamWatchers } from "./watchers";
 
@@ -46,11 +47,12 @@ export class StreamDO extends DurableObject<Env> {
   private readonly socketReport: SocketReporter;
   private readonly watchers: StreamWatchers;
   private readonly sinks: SinkLinks;
+  private readonly slices = new SliceBudget();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const schema = new LazySchema(ctx.storage, STREAM_MIGRATIONS);
-    this.log = new StreamLog(ctx.storage, env, schema);
+    this.log = new StreamLog(ctx.storage, env, schema, () => this.sockets.anyOpen());
     this.forks = new ForkRegistry(this.log);
     this.estuary = new EstuaryReceiver(this.log, env, ctx, (committed) => this.afterCommit(committed));
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
@@ -112,7 +114,8 @@ export class StreamDO extends DurableObject<Env> {
     await this.estuary.pullBeforeRead(now + cmd.waitMs);
     const pulled = this.live(Date.now());
     if (!pulled.ok) return pulled;
-    return this.log.read(pulled.meta, cmd, (at) => this.live(at));
+    // A reader that waited was connected all along: the wait's end slides the TTL like its start.
+    return this.log.read(pulled.meta, cmd, (at) => this.live(at, true));
   }
 
   async head(input?: HeadCommand): Promise<HeadResult> {
@@ -145,15 +148,10 @@ export class StreamDO extends DurableObject<Env> {
     if (this.forks.release(ReleaseForkSchema.parse(input))) this.remove();
   }
 
-  /** Inherited data for a fork, and source ranges for fan-out: served even while soft-deleted. */
+  /** Inherited data for a fork, and source ranges for fan-out; past the memory budget a slice waits its turn. */
   async readSlice(input: SliceRequest): Promise<SliceResult> {
     const req = SliceRequestSchema.parse(input);
-    const meta = this.log.meta;
-    if (!meta || meta.status === "deleted") return fail("not_found", "fork source data is gone");
-    if (req.generation !== undefined && req.generation !== meta.generation) return fail("not_found", "that generation of the stream is gone");
-    const gathered = await this.log.reader.gather(meta, req.from, req.limit, req.stopAtAppendEnd, req.maxBytes);
-    if (!gathered.ok) return gathered;
-    return { ok: true, segments: gathered.segments, next: gathered.next };
+    return this.slices.run(Math.min(req.maxBytes, req.limit - req.from), () => this.log.reader.slice(this.log.meta, req));
   }
 
   /** Subscribes this stream, as an estuary, to a source; creates the estuary stream if needed. */
@@ -246,22 +244,25 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    this.live(Date.now()); // The socket is open: the TTL slides before onMessage may close it.
     this.sockets.onMessage(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
     this.sockets.onClose(ws);
+    this.live(Date.now(), true); // It was connected until now: if it was the last, the TTL counts from here.
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.sockets.onClose(ws);
+    this.live(Date.now(), true);
   }
 
   override async alarm(): Promise<void> {
     this.alarms.fired();
     const now = Date.now();
+    const current = this.live(now); // Before expireTokens: sockets closed now were open until now.
     this.sockets.expireTokens(now);
-    const current = this.live(now);
     if (current.ok) await this.publisher.recheck(current.meta);
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
     await this.watchers.recheck(current.ok ? current.meta : null);
@@ -270,9 +271,9 @@ export class StreamDO extends DurableObject<Env> {
     this.alarms.plan();
   }
 
-  /** The active stream, or why there is none. Expiry is enforced here too, not only by the alarm. */
-  private live(now: number): Live {
-    const status = this.log.status(now);
+  /** The active stream, or why there is none (expiry enforced here too; live readers slide it: StreamLog.status). */
+  private live(now: number, held = false): Live {
+    const status = this.log.status(now, held);
     if (status.ok || !("expired" in status)) return status;
     this.remove();
     return fail("not_found", "stream not found");

@@ -27,6 +27,11 @@ export class Waiters {
     for (const done of this.pending) done();
   }
 
+  /** Whether any reader is waiting now. */
+  any(): boolean {
+    return this.pending.size > 0;
+  }
+
   /** Readers of this kind waiting now. */
   count(kind: WaiterKind): number {
     return this.parked[kind];

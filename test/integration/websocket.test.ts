@@ -1,9 +1,10 @@
 // WebSocket live reads (live=ws) in the Workers runtime: the upgrade's refusals, frames, catch-up
 // then live data, hibernation with eviction, the keepalive auto-response, close codes and limits.
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { buildApp } from "../../src/app";
 import type { StreamFrame as Frame } from "../../src/protocol/ws-frames";
-import { SOCKET_REQUEST_HEADER, type SocketRequest } from "../../src/stream/commands";
 import type { StreamDO } from "../../src/stream/stream-do";
 import { call, expectError, streamObject } from "./worker";
 
@@ -34,10 +35,13 @@ class Client {
     return next;
   }
 
-  /** Nothing more has arrived (after giving the runtime a moment to deliver anything pending). */
-  async expectQuiet(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(this.queue).toEqual([]);
+  /**
+   * Nothing else arrives before a marker appended now: frames come in order, so a duplicate of
+   * anything sent earlier would be here first.
+   */
+  async expectOnlyMarker(name: string, marker: unknown): Promise<void> {
+    const tail = await append(name, "application/json", JSON.stringify(marker));
+    expect(await this.frame()).toEqual({ data: [marker], streamNextOffset: tail, upToDate: true });
   }
 }
 
@@ -77,7 +81,7 @@ describe("WebSocket live reads", () => {
     expect(first).toMatchObject({ data: [{ n: 1 }, { n: 2 }], upToDate: true });
     const tail = await append("ws-json", "application/json", '{"n":3}');
     expect(await client.frame()).toEqual({ data: [{ n: 3 }], streamNextOffset: tail, upToDate: true });
-    await client.expectQuiet();
+    await client.expectOnlyMarker("ws-json", { marker: true });
     client.ws.close(1000);
   });
 
@@ -118,8 +122,9 @@ describe("WebSocket live reads", () => {
     await append("ws-hibernate", "application/json", "[1]");
     expect(await early.frame()).toMatchObject({ data: [1], upToDate: true });
     expect(await late.frame()).toMatchObject({ data: [1], upToDate: true });
-    await early.expectQuiet();
-    await late.expectQuiet();
+    const marker = { marker: "after eviction" };
+    const tail = await append("ws-hibernate", "application/json", JSON.stringify(marker));
+    for (const client of [early, late]) expect(await client.frame()).toEqual({ data: [marker], streamNextOffset: tail, upToDate: true });
     // The append was served by a new instance over the same storage and the same sockets.
     expect(await runInDurableObject(stub, (instance: StreamDO) => before.has(instance))).toBe(false);
   });
@@ -174,15 +179,26 @@ describe("WebSocket live reads", () => {
     await expectError(await call("/v1/stream/ws-full?offset=now&live=ws", { headers: { Upgrade: "websocket" } }), 429, "too_many_sockets");
   });
 
-  it("closes a socket with 4401 when the token it was opened with expires", async () => {
-    await create("ws-expiring", "application/json");
-    const socket: SocketRequest = { offset: { kind: "now" }, requirePublic: false, expiresAt: Date.now() + 300, maxSockets: 10 };
-    const response = await streamObject("default/ws-expiring").fetch("https://stream/ws", {
-      headers: { Upgrade: "websocket", [SOCKET_REQUEST_HEADER]: JSON.stringify(socket) },
-    });
-    if (!response.webSocket) throw new Error("no WebSocket");
+  it("closes a socket with 4401 when the ?token= it was opened with through the Worker expires", async () => {
+    // The production configuration's switch on this test's bindings, with the admin API on.
+    const app = buildApp();
+    const authOn = { ...env, AUTH_MODE: "on", ADMIN_TOKEN: "websocket-test-admin" };
+    const admin = (path: string, body: unknown) =>
+      app.request(`/v1/admin${path}`, { method: "POST", headers: { Authorization: "Bearer websocket-test-admin", "Content-Type": "application/json" }, body: JSON.stringify(body) }, authOn);
+    expect((await admin("/projects", { project: "ws-auth", corsOrigins: [] })).status).toBe(201);
+    const minted = await admin("/projects/ws-auth/tokens", { scope: ["read"], ttlSeconds: 1 });
+    expect(minted.status).toBe(201);
+    const { token, expiresAt } = await minted.json<{ token: string; expiresAt: string }>();
+    await create("ws-auth/expiring", "application/json");
+
+    const path = `/v1/stream/ws-auth/expiring?offset=now&live=ws&token=${encodeURIComponent(token)}`;
+    expect((await app.request(path.replace(token, "junk"), { headers: { Upgrade: "websocket" } }, authOn)).status).toBe(401);
+    const response = await app.request(path, { headers: { Upgrade: "websocket" } }, authOn);
+    expect(response.status).toBe(101);
+    if (!response.webSocket) throw new Error("no WebSocket in the 101");
     const client = new Client(response.webSocket);
-    await client.frame();
+    expect((await client.frame()).data).toEqual([]);
     expect((await client.closed).code).toBe(4401);
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
   });
 });

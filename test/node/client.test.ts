@@ -143,6 +143,23 @@ describe("public/v1/client.js", () => {
     }
   });
 
+  it("reconnects after ordinary closes: 1000 without a streamClosed frame, 1001, 1011, 1006", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(1);
+    const { handle, data } = start();
+    let offset = 0;
+    for (const code of [1000, 1001, 1011, 1006]) {
+      const socket = latest();
+      socket.open();
+      socket.frame({ data: [offset], streamNextOffset: `o${++offset}` });
+      socket.end(code, "an intermediary or the runtime let go");
+      expect(handle.state, `after ${code}`).toBe("reconnecting");
+      await vi.advanceTimersByTimeAsync(500);
+      expect(latest(), `after ${code}`).not.toBe(socket);
+      expect(latest().params.get("offset")).toBe(`o${offset}`);
+    }
+    expect(data).toEqual([[0], [1], [2], [3]]);
+  });
+
   it("reports 4401 as token-expired without getToken, and with getToken reconnects with a fresh token", async () => {
     const without = start({ token: "old" });
     latest().end(4401, "token expired");

@@ -10,12 +10,15 @@ export const ADMIN_TOKEN = "security-tests-admin-token";
 
 export type Scope = "read" | "write" | "manage";
 
+/** How long a long-poll waits on the production server these tests start. */
+export const LONG_POLL_TIMEOUT_MS = 1_000;
+
 /**
  * The production config (auth on) with the admin API enabled, revocations effective at once
  * (AUTH_CACHE_MS 0) and 1 s long-polls.
  */
 export function startProductionServer(): Promise<DevServer> {
-  return startServer({ env: "production", vars: { ADMIN_TOKEN, AUTH_CACHE_MS: "0", LONG_POLL_TIMEOUT_MS: "1000" } });
+  return startServer({ env: "production", vars: { ADMIN_TOKEN, AUTH_CACHE_MS: "0", LONG_POLL_TIMEOUT_MS: String(LONG_POLL_TIMEOUT_MS) } });
 }
 
 export const JSON_HEADERS = { "Content-Type": "application/json" };

@@ -1,8 +1,8 @@
 // With auth on, public streams are readable by anyone and writable by no one anonymous, and CORS answers only a project's own origins.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pollUntil, sleep, stopServer, unique } from "../estuary/harness";
+import { pollUntil, stopServer, unique } from "../estuary/harness";
 import type { DevServer } from "../support/wrangler-dev";
-import { Admin, ADMIN_TOKEN, bearer, expectRefusal, JSON_HEADERS, parseJson, send, startProductionServer, type Outcome } from "./auth-support";
+import { Admin, ADMIN_TOKEN, bearer, expectRefusal, JSON_HEADERS, LONG_POLL_TIMEOUT_MS, parseJson, send, startProductionServer, type Outcome } from "./auth-support";
 
 const P = unique("pub");
 const Q = unique("other");
@@ -86,13 +86,18 @@ describe("a public stream", () => {
     expect(sse.body).toContain(`"streamNextOffset":"${tail}"`);
   });
 
-  it("wakes an anonymous long-poll at its tail when a writer appends", async () => {
+  it("wakes an anonymous long-poll at its tail when a writer appends, well before its timeout", async () => {
+    const read = await admin.mint(P, ["read"]);
+    const parked = async () => parseJson((await send(`${server.baseUrl}/v1/connections/${P}/${PUBLIC}`, { headers: bearer(read) })).body);
     const tail = (await send(streamUrl(P, PUBLIC), { method: "HEAD" })).headers.get("Stream-Next-Offset") ?? "";
     const waiting = send(streamUrl(P, PUBLIC, `?offset=${tail}&live=long-poll`));
-    await sleep(200);
+    await pollUntil("the anonymous long-poll to wait at the tail", parked, (counts) => (counts as { longPoll: number }).longPoll === 1);
+    const appendedAt = Date.now();
     const append = await send(streamUrl(P, PUBLIC), { method: "POST", headers: { ...JSON_HEADERS, ...bearer(write) }, body: '[{"n":2}]' });
     expect(append.status).toBe(204);
     const woken = await waiting;
+    // A poll that times out re-reads and answers with the data too: only a wake answers this soon.
+    expect(Date.now() - appendedAt).toBeLessThan(LONG_POLL_TIMEOUT_MS / 2);
     expect(woken.status).toBe(200);
     expect(parseJson(woken.body)).toEqual([{ n: 2 }]);
   });

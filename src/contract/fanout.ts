@@ -2,9 +2,9 @@
 // object, the queue consumer): every shape and limit both sides must agree on, in one place, so
 // neither imports the other's internals.
 import { z } from "zod";
+import { Count } from "./primitives";
 import { BytesSchema, messagesOf, SegmentSchema } from "./segments";
 
-const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** An object's name, "project/stream". */
 export const StreamKeySchema = z.string().min(1).max(300);
 const Key = StreamKeySchema;
@@ -94,30 +94,28 @@ export interface HotLeaseGrant {
 export const PullReportSchema = z.object({ estuary: Key, applied: Count, reads: Count, messages: Count, rowsWritten: Count });
 export type PullReport = z.infer<typeof PullReportSchema>;
 
-const Total = z.number().int().min(0);
-
 /** What fan-out costs, counted as it happens: the figures behind "cost per delivered message". */
 export const FanoutCostSchema = z.object({
   /** Estuary messages written (one source append may be several JSON messages). */
-  messagesDelivered: Total,
+  messagesDelivered: Count,
   /** Durable Object RPCs made to deliver (to estuaries) and to read the source. */
-  rpcs: Total,
+  rpcs: Count,
   /** Reads of a source range; one serves every estuary in a round or queue job. */
-  sourceReads: Total,
+  sourceReads: Count,
   /** SQLite rows the estuaries wrote for deliveries (data rows, applied position, metadata). */
-  rowsWritten: Total,
+  rowsWritten: Count,
   /** Queue messages sent. */
-  queueMessages: Total,
+  queueMessages: Count,
   /** Lease checks by reads of estuaries that were not being pushed (one per pulled source per read). */
-  pullChecks: Total.default(0),
+  pullChecks: Count.default(0),
   /** Reads of a source range made by estuaries pulling on read. */
-  pullReads: Total.default(0),
+  pullReads: Count.default(0),
   /** Estuary messages written by pulls. */
-  messagesPulled: Total.default(0),
+  messagesPulled: Count.default(0),
   /** SQLite rows the estuaries wrote for pulls. */
-  pullRowsWritten: Total.default(0),
+  pullRowsWritten: Count.default(0),
   /** SQLite rows the subscribers object wrote itself: progress, hot leases, the list (counted up to its last save). */
-  subscriberRowsWritten: Total.default(0),
+  subscriberRowsWritten: Count.default(0),
 });
 export type FanoutCost = z.infer<typeof FanoutCostSchema>;
 
@@ -147,7 +145,7 @@ export type DeliveryError = z.infer<typeof DeliveryErrorSchema>;
 /** What a queue consumer reports back about one job: its cost and its first failure, if any. */
 export const JobReportSchema = z.object({
   cost: FanoutCostSchema,
-  failures: Total,
+  failures: Count,
   firstError: DeliveryErrorSchema.optional(),
   /**
    * The job ran to its end without a failure: every estuary it names holds its range, but those in

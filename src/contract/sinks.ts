@@ -3,8 +3,7 @@
 import { z } from "zod";
 import { isValidName } from "../protocol/stream-address";
 import { StreamKeySchema } from "./fanout";
-
-const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+import { Count } from "./primitives";
 
 /** A sink's id within its source stream: the same characters as stream names. */
 export const SinkIdSchema = z.string().refine(isValidName, "sink ids are 1-128 characters of A-Z a-z 0-9 . _ ~ -");

@@ -3,8 +3,8 @@
 import { z } from "zod";
 import { DEFAULT_PROJECT } from "../protocol/stream-address";
 import { StreamKeySchema } from "./fanout";
+import { Count } from "./primitives";
 
-const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** A subscription id as the protocol's URLs carry it. */
 export const SubscriptionIdSchema = z.string().min(1).max(200);
 /** Changes each time a subscription id is created again, so late calls for an old one are ignored. */

@@ -4,10 +4,10 @@
 // (source, estuary) subscription, and every delivery path applies it in the receiver.
 import { z } from "zod";
 import type { Delivery } from "../contract/fanout";
+import { Count } from "../contract/primitives";
 import { positionedMessages } from "../contract/segments";
 import { cloudEventJson, TYPE_PREFIX_PATTERN } from "../protocol/cloudevents";
 
-const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /** What subscribing with the CloudEvents envelope asks for (AttachSource.envelope). */
 export const CloudEventsRequestSchema = z.object({

@@ -7,7 +7,7 @@ import { streamStub, subscribersStub, type Env } from "../env";
 import { formatOffset, type OffsetQuery } from "../protocol/offsets";
 import { NO_COST, type CommitPolicy, type FanoutStatus } from "../contract/fanout";
 import { mapLimit } from "../map-limit";
-import type { EstuaryDescription } from "../routes/estuary/schemas";
+import type { EstuaryDescription } from "./description";
 
 /** How far upstream a cycle check walks before refusing to guess. */
 const MAX_CYCLE_CHECK_STREAMS = 1_000;

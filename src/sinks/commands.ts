@@ -3,11 +3,10 @@
 import { z } from "zod";
 import { SinkIdSchema } from "../contract/sinks";
 import { StreamKeySchema } from "../contract/fanout";
+import { Count, OffsetString as OffsetSchema } from "../contract/primitives";
 import type { Failure } from "../errors";
 import { ENVELOPES } from "./envelope";
 
-const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const OffsetSchema = z.string().regex(/^\d{16}_\d{16}$/).meta({ description: "a stream offset" });
 
 /** What makes two creations of a sink "the same": everything but the secret and the start. */
 export const SinkConfigSchema = z.object({

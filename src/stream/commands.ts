@@ -1,12 +1,12 @@
 // The StreamDO RPC inputs, validated at the object's boundary, and the shapes it answers with.
 import { z } from "zod";
+import { Count } from "../contract/primitives";
 import { BytesSchema, type Segment } from "../contract/segments";
 import type { Failure } from "../errors";
 import { CloudEventsRequestSchema } from "../estuary/envelope";
 
 
 
-const Count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const ProducerSchema = z.object({ id: z.string().min(1), epoch: Count, seq: Count });
 

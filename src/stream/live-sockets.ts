@@ -4,6 +4,7 @@
 // attachment. Memory holds only what coordinates work in flight. Every change in the number of open
 // sockets is passed on (`counted`), for the project's connection totals.
 import { z } from "zod";
+import { Count } from "../contract/primitives";
 import { errorResponse, fail, type Failure } from "../errors";
 import { CLOSE, errorFrame, frameDataBytes, frameEncoding, MAX_CLIENT_MESSAGE_BYTES, PING, PONG, renderFrame } from "../protocol/ws-frames";
 import { SOCKET_REQUEST_HEADER, SocketRequestSchema } from "./commands";
@@ -11,7 +12,6 @@ import type { Live, StreamLog } from "./log";
 import { renderPayload } from "./payload";
 import type { StreamMeta } from "./repository";
 
-const Count = z.number().int().min(0);
 
 /** A socket's attachment (kept well under the platform's 16 KiB). */
 const SocketStateSchema = z.object({

@@ -5,7 +5,8 @@ import { rm } from "node:fs/promises";
 import { expect } from "vitest";
 import { startWranglerDev, type DevServer, type StartOptions } from "../support/wrangler-dev";
 import { mapLimit } from "../../src/map-limit";
-import type { EstuaryDescription as EstuaryBody, FanoutStatusBody } from "../../src/routes/estuary/schemas";
+import type { EstuaryDescription as EstuaryBody } from "../../src/estuary/description";
+import type { FanoutStatusBody } from "../../src/routes/estuary/schemas";
 
 export { mapLimit };
 

@@ -1,5 +1,5 @@
-// The source's shape, checked: folders depend on each other without runtime cycles (type-only
-// imports are erased and may point anywhere), and Durable Object RPC methods take typed inputs.
+// The source's shape, checked: folders depend on each other without runtime cycles, the layering rules
+// hold for every import (type-only ones included), and Durable Object RPC methods take typed inputs.
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,27 +21,34 @@ function unitOf(file: string): string {
   return rel.includes("/") ? rel.slice(0, rel.indexOf("/")) : rel;
 }
 
-/** Relative imports that survive compilation: not `import type`, and not made only of `type` names. */
-function runtimeImports(file: string): string[] {
+/**
+ * Relative imports of a file. With `runtimeOnly`, only those that survive compilation: not
+ * `import type`, and not made only of `type` names.
+ */
+function importsOf(file: string, runtimeOnly: boolean): string[] {
   const text = readFileSync(file, "utf8");
   const imports: string[] = [];
   for (const match of text.matchAll(/^(import|export)\s+(type\s+)?([^;]*?)\s+from\s+"(\.[^"]+)";/gms)) {
     const [, , typeOnly, clause = "", specifier = ""] = match;
-    if (typeOnly) continue;
     const names = clause.replace(/^[{\s]+|[}\s]+$/g, "").split(",").map((name) => name.trim()).filter(Boolean);
-    const onlyTypes = clause.trim().startsWith("{") && names.every((name) => name.startsWith("type "));
-    if (!onlyTypes) imports.push(resolve(dirname(file), specifier.replace(/\.ts$/, "")) + ".ts");
+    const onlyTypes = Boolean(typeOnly) || (clause.trim().startsWith("{") && names.every((name) => name.startsWith("type ")));
+    if (!runtimeOnly || !onlyTypes) imports.push(resolve(dirname(file), specifier.replace(/\.ts$/, "")) + ".ts");
   }
   return imports;
 }
 
-function folderGraph(): Map<string, Set<string>> {
+/**
+ * Which folders each folder imports. The runtime graph (type-only imports left out, as the bundle
+ * sees it) must have no cycle; the layering rules hold for every import, types included, since a
+ * type reaching into another folder's internals couples the two as much as a value does.
+ */
+function folderGraph(runtimeOnly = false): Map<string, Set<string>> {
   const graph = new Map<string, Set<string>>();
   for (const file of sourceFiles(src)) {
     const from = unitOf(file);
     const edges = graph.get(from) ?? new Set<string>();
     graph.set(from, edges);
-    for (const target of runtimeImports(file)) {
+    for (const target of importsOf(file, runtimeOnly)) {
       const to = unitOf(target);
       if (to !== from) edges.add(to);
     }
@@ -75,9 +82,13 @@ function findCycle(graph: Map<string, Set<string>>): string[] | null {
 
 describe("the source's architecture", () => {
   it("has no runtime import cycle between folders", () => {
+    expect(findCycle(folderGraph(true))).toBeNull();
+  });
+
+  it("lets only the app import the routes: no object, domain or contract module depends on HTTP handlers", () => {
     const graph = folderGraph();
-    expect(graph.get("stream")?.has("routes")).toBe(false);
-    expect(findCycle(graph)).toBeNull();
+    const importers = [...graph].filter(([unit, edges]) => unit !== "routes" && edges.has("routes")).map(([unit]) => unit);
+    expect(importers).toEqual(["app.ts"]);
   });
 
   it("finds a cycle when there is one (the check itself works)", () => {

@@ -1,8 +1,8 @@
 // The connection routes' answers, as zod schemas: the handlers build them, the OpenAPI document
 // describes them.
 import { z } from "zod";
+import { Count } from "../../contract/primitives";
 
-const Count = z.number().int().min(0);
 
 export const StreamConnectionsSchema = z.object({
   webSocket: Count.meta({ description: "Open WebSockets (live=ws)." }),

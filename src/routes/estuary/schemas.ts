@@ -3,6 +3,7 @@
 import { z } from "zod";
 import type { FanoutStatus } from "../../contract/fanout";
 import { COMMIT_MODES, FanoutCostSchema, SUBSCRIBE_BATCH } from "../../contract/fanout";
+import { OffsetString as OffsetSchema } from "../../contract/primitives";
 import { ApiError } from "../../errors";
 import { DEFAULT_TYPE_PREFIX, ENVELOPES, TYPE_PREFIX_PATTERN } from "../../protocol/cloudevents";
 import { formatOffset, parseOffset, type OffsetQuery } from "../../protocol/offsets";
@@ -11,7 +12,6 @@ import { isValidName } from "../../protocol/stream-address";
 export { readJson } from "../../http/json-body";
 
 const EstuaryIdSchema = z.string().refine(isValidName, "estuaryId must be 1-128 characters of A-Z a-z 0-9 . _ ~ -");
-const OffsetSchema = z.string().regex(/^\d{16}_\d{16}$/).meta({ description: "a stream offset" });
 
 /** The prefix of CloudEvents types, for sinks and estuaries alike. */
 export const TypePrefixSchema = z
@@ -73,22 +73,6 @@ export const BulkSubscribedSchema = z.object({
     }),
   ),
 });
-
-export const EstuaryDescriptionSchema = z.object({
-  estuary: z.string(),
-  stream: z.string(),
-  subscriptions: z.array(
-    z.object({
-      source: z.string(),
-      deliveredOffset: OffsetSchema,
-      lagBytes: z.number().int().nullable(),
-      envelope: z.enum(ENVELOPES),
-      /** With the CloudEvents envelope: the events' type prefix. */
-      typePrefix: z.string().optional(),
-    }),
-  ),
-});
-export type EstuaryDescription = z.infer<typeof EstuaryDescriptionSchema>;
 
 /** PUT /v1/estuary/policy/...: how the source's committed offset is decided (also shown on the status route). */
 export const CommitPolicyBodySchema = z

@@ -1,6 +1,7 @@
 // The estuary routes in the OpenAPI document: subscriptions, estuaries and a source's fan-out status,
 // with the bodies of estuary/schemas.ts.
-import { BulkSubscribedSchema, CommitPolicyBodySchema, CommitPolicySetSchema, EstuaryDescriptionSchema, SubscribeBodySchema, SubscribedSchema, UnsubscribeBodySchema } from "../estuary/schemas";
+import { EstuaryDescriptionSchema } from "../../estuary/description";
+import { BulkSubscribedSchema, CommitPolicyBodySchema, CommitPolicySetSchema, SubscribeBodySchema, SubscribedSchema, UnsubscribeBodySchema } from "../estuary/schemas";
 import { FanoutStatusWithSinksSchema } from "../estuary/sink-schemas";
 import { addressed, errorWith, jsonBody, jsonResponse, noBody, preflight, type Json, type Operations, type Section } from "./build";
 import { SINK_SCHEMAS } from "./sinks";

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { formatOffset, parseOffset, type OffsetQuery } from "../../protocol/offsets";
 import { MAX_AWAIT_COMMIT_MS } from "../../contract/fanout";
+import { OffsetString } from "../../contract/primitives";
 
 const CANONICAL_INTEGER = /^(0|[1-9]\d*)$/;
 const DIGITS = /^\d+$/;
@@ -147,30 +148,29 @@ export type RequestHeaderName = keyof typeof REQUEST_HEADERS;
 
 // --- response headers (described, for the document; the last two come from auth and rate limits) --
 
-const Offset = z.string().regex(/^\d{16}_\d{16}$/);
-const Count = z.string().regex(DIGITS);
+const DigitString = z.string().regex(DIGITS);
 const True = z.literal("true");
 
 export const RESPONSE_HEADERS = {
-  "Stream-Next-Offset": Offset.meta({ description: "The offset after the returned data (or the tail): where the next read starts." }),
+  "Stream-Next-Offset": OffsetString.meta({ description: "The offset after the returned data (or the tail): where the next read starts." }),
   "Stream-Up-To-Date": True.meta({ description: "Present when the response reaches the stream's tail." }),
   "Stream-Cursor": z.string().meta({ description: "Long-poll cursor to echo as ?cursor= on the next live read." }),
   "Stream-Closed": True.meta({ description: "Present when the stream is closed (on reads: once the read reaches its final tail)." }),
   ETag: z.string().meta({ description: "Identifies this range of this stream; send it back in If-None-Match. Changes when the stream is closed or re-created." }),
   Location: z.string().meta({ description: "The new stream's absolute URL." }),
-  "Stream-TTL": Count.meta({ description: "The stream's configured TTL in seconds (HEAD)." }),
+  "Stream-TTL": DigitString.meta({ description: "The stream's configured TTL in seconds (HEAD)." }),
   "Stream-Expires-At": z.string().meta({ description: "The stream's absolute expiry time, RFC 3339 (HEAD)." }),
   "Stream-SSE-Data-Encoding": z.literal("base64").meta({ description: "SSE data events carry base64, because the stream is not text/* or application/json." }),
   "Stream-Committed": z.enum(["true", "false"]).meta({ description: "With Stream-Await-Commit: whether the append's data was committed under the commit policy before the time was up." }),
-  "Producer-Epoch": Count.meta({ description: "The producer's current epoch (on 200/204: accepted; on 403: the epoch that fenced the request)." }),
-  "Producer-Seq": Count.meta({ description: "The highest sequence number stored for the producer in this epoch." }),
-  "Producer-Expected-Seq": Count.meta({ description: "409 sequence gap: the sequence number the stream expected." }),
-  "Producer-Received-Seq": Count.meta({ description: "409 sequence gap: the sequence number received." }),
+  "Producer-Epoch": DigitString.meta({ description: "The producer's current epoch (on 200/204: accepted; on 403: the epoch that fenced the request)." }),
+  "Producer-Seq": DigitString.meta({ description: "The highest sequence number stored for the producer in this epoch." }),
+  "Producer-Expected-Seq": DigitString.meta({ description: "409 sequence gap: the sequence number the stream expected." }),
+  "Producer-Received-Seq": DigitString.meta({ description: "409 sequence gap: the sequence number received." }),
   "Cache-Control": z.string().meta({
     description:
       "public, max-age=60, stale-while-revalidate=300 for a read that ends before the tail (immutable); no-cache at the tail and for SSE (revalidate with the ETag); no-store for offset=now, HEAD and long-poll 204s.",
   }),
   "WWW-Authenticate": z.string().meta({ description: 'Bearer realm="streams" (project tokens) or Bearer realm="admin".' }),
-  "Retry-After": Count.meta({ description: "Seconds to wait before retrying (the rate limiter's window)." }),
+  "Retry-After": DigitString.meta({ description: "Seconds to wait before retrying (the rate limiter's window)." }),
 } as const;
 export type ResponseHeaderName = keyof typeof RESPONSE_HEADERS;

@@ -20,8 +20,8 @@ export interface NewSink {
 export type SinkCreated = { created: true; view: SinkView; secret: string } | { created: false; view: SinkView };
 
 export async function createSink(env: Env, config: Config, source: StreamAddress, sink: NewSink): Promise<SinkCreated> {
-  const url = checkWebhookUrl(sink.config.url, config.WEBHOOK_ALLOW_LOOPBACK === "on");
-  if (!url.ok) throw new ApiError("bad_request", url.message.replace("webhook.url", "sink.url"));
+  const url = checkWebhookUrl(sink.config.url, config.WEBHOOK_ALLOW_LOOPBACK === "on", "sink.url");
+  if (!url.ok) throw new ApiError("bad_request", url.message);
   const stream = streamStub(env, source.key);
   // A read validates `from` (beyond the tail, not a message boundary) and resolves now / -1.
   const start = await stream.read({ offset: sink.from, waitMs: 0 });

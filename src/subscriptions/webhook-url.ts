@@ -10,25 +10,26 @@ export type UrlCheck = { ok: true; url: string } | { ok: false; message: string 
 /** Names that always mean this machine or a cloud's internal services. */
 const INTERNAL_NAMES = [/^localhost$/, /\.localhost$/, /\.local$/, /\.internal$/, /^metadata$/, /^instance-data$/];
 
-export function checkWebhookUrl(raw: string, allowLoopback: boolean): UrlCheck {
+/** Checks a receiver URL; `field` names it in the refusal (the body field the caller sent it in). */
+export function checkWebhookUrl(raw: string, allowLoopback: boolean, field = "webhook.url"): UrlCheck {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return { ok: false, message: "webhook.url must be a valid absolute URL" };
+    return { ok: false, message: `${field} must be a valid absolute URL` };
   }
-  if (url.username || url.password) return { ok: false, message: "webhook.url must not carry credentials" };
+  if (url.username || url.password) return { ok: false, message: `${field} must not carry credentials` };
   const host = url.hostname.toLowerCase().replace(/\.$/, "");
   if (url.protocol === "http:") {
     if (allowLoopback && isLoopback(host)) return { ok: true, url: url.href };
-    return { ok: false, message: allowLoopback ? "http webhook URLs are allowed only to loopback" : "webhook.url must use https" };
+    return { ok: false, message: allowLoopback ? `${field}: plain http is allowed only to loopback` : `${field} must use https` };
   }
-  if (url.protocol !== "https:") return { ok: false, message: "webhook.url must use https" };
-  if (INTERNAL_NAMES.some((name) => name.test(host))) return { ok: false, message: "webhook.url must not target internal host names" };
+  if (url.protocol !== "https:") return { ok: false, message: `${field} must use https` };
+  if (INTERNAL_NAMES.some((name) => name.test(host))) return { ok: false, message: `${field} must not target internal host names` };
   const v4 = ipv4(host);
-  if (v4 && !publicIpv4(v4)) return { ok: false, message: "webhook.url must not target private, loopback or link-local addresses" };
+  if (v4 && !publicIpv4(v4)) return { ok: false, message: `${field} must not target private, loopback or link-local addresses` };
   if (host.startsWith("[") && !publicIpv6(host.slice(1, -1))) {
-    return { ok: false, message: "webhook.url must not target private, loopback or link-local addresses" };
+    return { ok: false, message: `${field} must not target private, loopback or link-local addresses` };
   }
   return { ok: true, url: url.href };
 }

@@ -45,4 +45,13 @@ describe("webhook URL checks", () => {
       expect(refused(url, true), url).toBe(false);
     }
   });
+
+  it("names the field the caller sent the URL in, so a sink's refusal says sink.url", () => {
+    for (const url of ["not a url", "http://example.com/hook", "https://10.0.0.1/hook", "https://printer.local/"]) {
+      const sink = checkWebhookUrl(url, false, "sink.url");
+      expect(sink.ok ? "" : sink.message, url).toMatch(/^sink\.url /);
+      const webhook = checkWebhookUrl(url, false);
+      expect(webhook.ok ? "" : webhook.message, url).toMatch(/^webhook\.url /);
+    }
+  });
 });

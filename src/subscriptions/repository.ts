@@ -119,6 +119,11 @@ export class SubscriptionRepository {
     return this.sql.exec<LinkRow>("SELECT * FROM links ORDER BY path").toArray().map(toLink);
   }
 
+  /** The paths of the explicit links (those named by the configuration or added since). */
+  explicitPaths(): string[] {
+    return this.sql.exec<{ path: string }>("SELECT path FROM links WHERE explicit = 1").toArray().map((row) => row.path);
+  }
+
   link(path: string): Link | null {
     const row = this.sql.exec<LinkRow>("SELECT * FROM links WHERE path = ?", path).toArray()[0];
     return row ? toLink(row) : null;

@@ -6,6 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { StreamAppendedSchema, StreamGoneSchema, relativePath, type AppendedOutcome, type StreamAppended, type StreamGone } from "../contract/subscriptions";
+import { ReachSchema, type Reach } from "../auth/reach";
 import { projectStub, streamStub, type Env } from "../env";
 import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
@@ -15,7 +16,6 @@ import { SubscriptionCallSchema, type SubscriptionCall } from "./calls";
 import {
   ClaimSchema,
   CreateSubscriptionSchema,
-  OwnerSchema,
   WakeAnswerSchema,
   type AnswerResult,
   type ClaimResult,
@@ -26,7 +26,8 @@ import {
   type WakeAnswer,
 } from "./commands";
 import { canonicalConfig } from "./config";
-import { dsFail } from "./errors";
+import { coverageDenial } from "./coverage";
+import { dsFail, type DsFailure } from "./errors";
 import { parsePattern, parseStreamRef } from "./paths";
 import { SubscriptionRepository, type SubscriptionState } from "./repository";
 import { SUBSCRIPTION_MIGRATIONS } from "./schema";
@@ -94,15 +95,15 @@ export class SubscriptionDO extends DurableObject<Env> {
     return { ok: true, created: true, view: this.wakes.view() };
   }
 
-  async get(owner: string | null): Promise<ViewResult> {
-    const state = this.owned(OwnerSchema.parse(owner));
-    return state ? { ok: true, view: this.wakes.view() } : notFound();
+  async get(reach: Reach | null): Promise<ViewResult> {
+    const state = this.owned(reach);
+    return "ok" in state ? state : { ok: true, view: this.wakes.view() };
   }
 
-  async delete(owner: string | null): Promise<Done> {
-    const state = this.wakes.state;
-    if (!state) return { ok: true };
-    if (!this.owned(OwnerSchema.parse(owner))) return notFound();
+  async delete(reach: Reach | null): Promise<Done> {
+    if (!this.wakes.state) return { ok: true };
+    const state = this.owned(reach);
+    if ("ok" in state) return state;
     const pattern = state.config.pattern ? parsePattern(state.config.pattern) : null;
     const projects = new Set<string>(pattern ? [pattern.project] : []);
     const calls: SubscriptionCall[] = [];
@@ -120,18 +121,20 @@ export class SubscriptionDO extends DurableObject<Env> {
     return { ok: true };
   }
 
-  async addStreams(owner: string | null, paths: string[]): Promise<Done> {
-    const state = this.owned(OwnerSchema.parse(owner));
-    if (!state) return notFound();
+  async addStreams(reach: Reach | null, paths: string[]): Promise<Done> {
+    const state = this.owned(reach);
+    if ("ok" in state) return state;
     const refs = z.array(PathSchema).max(1_000).parse(paths);
+    const denial = reach && coverageDenial(reach, { streams: refs });
+    if (denial) return dsFail("FORBIDDEN", denial);
     this.ctx.storage.transactionSync(() => this.linkExplicit(refs, state));
     this.alarms.plan();
     return { ok: true };
   }
 
-  async removeStream(owner: string | null, path: string): Promise<Done> {
-    const state = this.owned(OwnerSchema.parse(owner));
-    if (!state) return notFound();
+  async removeStream(reach: Reach | null, path: string): Promise<Done> {
+    const state = this.owned(reach);
+    if ("ok" in state) return state;
     const ref = parseStreamRef(PathSchema.parse(path));
     const link = ref ? this.repo.link(ref.path) : null;
     if (!ref || !link || !link.explicit) return { ok: true };
@@ -187,8 +190,9 @@ export class SubscriptionDO extends DurableObject<Env> {
     return result.ok ? { ok: true } : result;
   }
 
-  async claim(owner: string | null, input: { worker: string }): Promise<ClaimResult> {
-    if (!this.owned(OwnerSchema.parse(owner))) return notFound();
+  async claim(reach: Reach | null, input: { worker: string }): Promise<ClaimResult> {
+    const state = this.owned(reach);
+    if ("ok" in state) return state;
     return this.wakes.claim(ClaimSchema.parse(input).worker);
   }
 
@@ -201,11 +205,18 @@ export class SubscriptionDO extends DurableObject<Env> {
 
   // --- internals -------------------------------------------------------------------------------
 
-  private owned(owner: string | null): SubscriptionState | null {
+  /**
+   * The subscription, if the caller may act on it. With auth off (`reach` null) every caller may;
+   * with it on, only a token of the project that made it, reaching every stream it covers now.
+   */
+  private owned(input: Reach | null): SubscriptionState | DsFailure {
+    const reach = ReachSchema.nullable().parse(input);
     const state = this.wakes.state;
-    // With auth off (owner null) every caller may; with it on, only the project that made it.
-    if (!state || (owner !== null && state.owner !== owner)) return null;
-    return state;
+    if (!state || (reach !== null && state.owner !== reach.project)) return notFound();
+    if (reach === null) return state;
+    const { pattern, streams, wake_stream } = state.config;
+    const denial = coverageDenial(reach, { pattern, wake_stream, streams: [...streams, ...this.repo.explicitPaths()] });
+    return denial ? dsFail("FORBIDDEN", denial) : state;
   }
 
   /** Links explicit streams (acked once their tails are known) and registers them as literal globs. */

@@ -204,6 +204,11 @@ const ATTACKS: Attack[] = [
     authorization: async () => `Bearer ${await signToken({ sub: A, scope: "manage" }, tokens.secret)}`,
   },
   {
+    name: "a token whose exp is further out than the 30-day maximum lifetime",
+    status: 401,
+    authorization: async () => `Bearer ${await signToken({ ...validClaims(), exp: epochIn(31 * 24 * 3600) }, tokens.secret)}`,
+  },
+  {
     name: "a token claiming a scope that does not exist",
     status: 401,
     authorization: async () => `Bearer ${await signToken({ ...validClaims(), scope: "admin" }, tokens.secret)}`,

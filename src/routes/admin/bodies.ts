@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { isValidName, RESERVED_NAME } from "../../protocol/stream-address";
 import { CorsOriginsSchema } from "../../projects/cors-origins";
-import { SCOPES } from "../../auth/token";
+import { MAX_TOKEN_LIFETIME_SECONDS, SCOPES } from "../../auth/token";
 
 export const ProjectNameSchema = z
   .string()
@@ -14,12 +14,9 @@ export const CreateProjectSchema = z.object({ project: ProjectNameSchema, corsOr
 
 export const UpdateProjectSchema = z.object({ corsOrigins: CorsOriginsSchema });
 
-/** Minted tokens live at most 30 days; long-lived access is a secret, not a token. */
-export const MAX_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
-
 export const MintTokenSchema = z.object({
   scope: z.array(z.enum(SCOPES)).min(1),
-  ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS).default(3600),
+  ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_LIFETIME_SECONDS).default(3600),
   streams: z.array(z.string().min(1).max(129)).max(100).optional(),
 });
 

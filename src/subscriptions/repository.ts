@@ -124,6 +124,11 @@ export class SubscriptionRepository {
     return this.sql.exec<{ path: string }>("SELECT path FROM links WHERE explicit = 1").toArray().map((row) => row.path);
   }
 
+  /** Up to `limit` links after `after` (all from the first when null), in path order. */
+  linksAfter(after: string | null, limit: number): Link[] {
+    return this.sql.exec<LinkRow>("SELECT * FROM links WHERE path > ? ORDER BY path LIMIT ?", after ?? "", limit).toArray().map(toLink);
+  }
+
   link(path: string): Link | null {
     const row = this.sql.exec<LinkRow>("SELECT * FROM links WHERE path = ?", path).toArray()[0];
     return row ? toLink(row) : null;

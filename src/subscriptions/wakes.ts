@@ -15,7 +15,8 @@ import type { AnswerResult, ClaimResult, SubscriptionView, WakeAnswer } from "./
 import { canonicalConfig } from "./config";
 import { DELIVERY_TIMEOUT_MS, postWake, retryDelay } from "./delivery";
 import { dsFail, type DsFailure } from "./errors";
-import { applyAcks, refreshTails } from "./acks";
+import { applyAcks, refreshTails, type HeadOf } from "./acks";
+import { CALLS_PER_INVOCATION } from "./budget";
 import { infoOf, isPending } from "./links";
 import { parsePattern, parseStreamRef, patternCovers } from "./paths";
 import type { Link, SubscriptionRepository, SubscriptionState } from "./repository";
@@ -31,6 +32,12 @@ export class Wakes {
   state: SubscriptionState | null = null;
   /** Makes one webhook POST. Replaceable so tests can inject failures. */
   post: typeof postWake = postWake;
+  /** Asks a linked stream for its tail. Replaceable so tests can count the calls. */
+  head: HeadOf = (streamKey) => streamStub(this.env, streamKey).head();
+  /** Calls one claim or answer may make in a loop (budget.ts); replaceable so tests can run it small. */
+  callBudget = CALLS_PER_INVOCATION;
+  /** The last link a claim's tail refresh asked: the next one carries on after it. */
+  private refreshedUpTo: string | null = null;
 
   constructor(
     private readonly env: Env,
@@ -113,7 +120,7 @@ export class Wakes {
       return dsFail("FENCED", "the wake generation is stale");
     }
     if (kind !== "release") {
-      const acked = await applyAcks(this.env, this.storage, this.repo, answer.acks ?? []);
+      const acked = await applyAcks(this.head, this.callBudget, this.storage, this.repo, answer.acks ?? []);
       if (acked) return acked;
     }
     const current = this.state;
@@ -134,7 +141,7 @@ export class Wakes {
     if (first.config.type !== "pull-wake") return dsFail("INVALID_REQUEST", "subscription is not pull-wake");
     if (first.holder) return alreadyClaimed(first);
     // The append that made work pending may still be on its way here: ask the streams.
-    if (!first.wakeId && !this.repo.links().some(isPending)) await refreshTails(this.env, this.repo);
+    if (!first.wakeId && !this.repo.links().some(isPending)) this.refreshedUpTo = await refreshTails(this.head, this.callBudget, this.repo, this.refreshedUpTo);
     if (this.state?.holder) return alreadyClaimed(this.state);
     if (this.state && !this.state.wakeId && !this.maybeWake()) return dsFail("NO_PENDING_WORK", "the subscription has no pending work");
     const waking = this.state;

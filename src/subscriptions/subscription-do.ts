@@ -25,7 +25,7 @@ import {
   type ViewResult,
   type WakeAnswer,
 } from "./commands";
-import { canonicalConfig } from "./config";
+import { canonicalConfig, MAX_EXPLICIT_STREAMS } from "./config";
 import { coverageDenial } from "./coverage";
 import { dsFail, type DsFailure } from "./errors";
 import { parsePattern, parseStreamRef } from "./paths";
@@ -42,6 +42,8 @@ export class SubscriptionDO extends DurableObject<Env> {
   private readonly outbox: Outbox<SubscriptionCall>;
   private readonly alarms: AlarmPlanner;
   private readonly wakes: Wakes;
+  /** Explicit links a subscription may have (configured plus added); replaceable so tests can run it small. */
+  maxExplicit = MAX_EXPLICIT_STREAMS;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -127,6 +129,10 @@ export class SubscriptionDO extends DurableObject<Env> {
     const refs = z.array(PathSchema).max(1_000).parse(paths);
     const denial = reach && coverageDenial(reach, { streams: refs });
     if (denial) return dsFail("FORBIDDEN", denial);
+    const fresh = new Set(refs.map((raw) => parseStreamRef(raw)?.path).filter((path) => path !== undefined && !this.repo.link(path)?.explicit));
+    if (this.repo.linkCounts().explicit + fresh.size > this.maxExplicit) {
+      return dsFail("INVALID_REQUEST", `a subscription has at most ${this.maxExplicit} explicit streams`);
+    }
     this.ctx.storage.transactionSync(() => this.linkExplicit(refs, state));
     this.alarms.plan();
     return { ok: true };

@@ -55,12 +55,14 @@ export class SubscriptionDO extends DurableObject<Env> {
     if (this.schema.exists) this.wakes.state = this.repo.load();
   }
 
-  async create(input: CreateSubscription): Promise<CreateResult> {
+  /** `reach`: the token's (null with auth off); the same configuration again answers only a token reaching what it covers now. */
+  async create(input: CreateSubscription, reach: Reach | null): Promise<CreateResult> {
     const cmd = CreateSubscriptionSchema.parse(input);
     const existing = this.wakes.state;
     if (existing) {
       if (existing.owner === cmd.owner && canonicalConfig(existing.config) === canonicalConfig(cmd.config)) {
-        return { ok: true, created: false, view: this.wakes.view() };
+        const owned = this.owned(reach);
+        return "ok" in owned ? owned : { ok: true, created: false, view: this.wakes.view() };
       }
       return dsFail("SUBSCRIPTION_ALREADY_EXISTS", "a subscription with this id exists with another configuration");
     }

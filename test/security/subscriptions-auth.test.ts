@@ -100,6 +100,8 @@ describe("subscriptions with auth on", () => {
     // A stream linked later counts too.
     expect((await request("POST", subUrl("s-reach-2", "/streams"), tokens.manage ?? "", { streams: [`${P}/ledger`] })).status).toBe(204);
     expectCode(await request("GET", subUrl("s-reach-2"), both), 403, "FORBIDDEN");
+    // The same configuration again would answer the subscription, its new link included.
+    expectCode(await request("PUT", subUrl("s-reach-2"), both, explicit), 403, "FORBIDDEN");
     expect((await request("DELETE", subUrl("s-reach-2"), both)).status).toBe(403);
     expect((await request("GET", subUrl("s-reach-2"), tokens.manage ?? "")).status).toBe(200);
   });

@@ -15,6 +15,6 @@ export async function putSubscription(c: AppContext): Promise<Response> {
   const { config } = orThrow(normalizeConfig(body, loadConfig(c.env).WEBHOOK_ALLOW_LOOPBACK === "on"));
   requireCoverage(reach, config);
   if (reach !== null) await enforceRateLimit(c, "subscribe", reach.project);
-  const result = orThrow(await subscriptionStub(c.env, id).create({ id, owner: reach?.project ?? null, origin: new URL(c.req.url).origin, config }));
+  const result = orThrow(await subscriptionStub(c.env, id).create({ id, owner: reach?.project ?? null, origin: new URL(c.req.url).origin, config }, reach));
   return c.json(await present(c, result.view), result.created ? 201 : 200);
 }

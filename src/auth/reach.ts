@@ -4,10 +4,13 @@
 import { z } from "zod";
 import type { StreamAddress } from "../protocol/stream-address";
 
+/** A token's `streams` claim: stream names (128 characters at most), or prefixes ending in "*". */
+export const StreamLimitsSchema = z.array(z.string().min(1).max(129)).max(100);
+
 export const ReachSchema = z.object({
   project: z.string().min(1).max(128),
   /** Stream names, or prefixes ending in "*", the token is limited to; null: every stream of the project. */
-  streams: z.array(z.string().min(1).max(129)).max(100).readonly().nullable(),
+  streams: StreamLimitsSchema.readonly().nullable(),
 });
 export type Reach = z.infer<typeof ReachSchema>;
 

@@ -5,6 +5,7 @@ import { decode, verify } from "hono/jwt";
 import { z } from "zod";
 import { fail, type Failure } from "../errors";
 import type { ProjectAuth } from "../projects/project-do";
+import { StreamLimitsSchema } from "./reach";
 
 export const SCOPES = ["read", "write", "manage"] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -24,7 +25,7 @@ const ClaimsSchema = z.object({
   exp: z.number().int(),
   scope: z.union([z.string().transform((value) => value.split(" ").filter(Boolean)), z.array(z.string())]).pipe(z.array(ScopeSchema).min(1)),
   /** Stream names, or prefixes ending in "*", this token may touch. Absent: every stream of the project. */
-  streams: z.array(z.string().min(1).max(129)).max(100).optional(),
+  streams: StreamLimitsSchema.optional(),
 });
 
 export interface Principal {

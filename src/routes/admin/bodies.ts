@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { isValidName, RESERVED_NAME } from "../../protocol/stream-address";
 import { CorsOriginsSchema } from "../../projects/cors-origins";
+import { StreamLimitsSchema } from "../../auth/reach";
 import { MAX_TOKEN_LIFETIME_SECONDS, SCOPES } from "../../auth/token";
 
 export const ProjectNameSchema = z
@@ -17,7 +18,7 @@ export const UpdateProjectSchema = z.object({ corsOrigins: CorsOriginsSchema });
 export const MintTokenSchema = z.object({
   scope: z.array(z.enum(SCOPES)).min(1),
   ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_LIFETIME_SECONDS).default(3600),
-  streams: z.array(z.string().min(1).max(129)).max(100).optional(),
+  streams: StreamLimitsSchema.optional(),
 });
 
 const SecretValue = z.string().meta({ description: "The signing secret (HS256 key). Shown only in this response, never again." });

@@ -6,6 +6,7 @@ import { ApiError } from "../errors";
 import type { AppContext, AppEnv } from "../http/context";
 import type { StreamAddress } from "../protocol/stream-address";
 import { projectAuth } from "../projects/cache";
+import { reachesEveryStream, reachesStream } from "./reach";
 import { claimedProject, verifyToken, type Principal, type Scope } from "./token";
 
 export type Caller =
@@ -81,15 +82,13 @@ export function requireProjectScope(c: AppContext, project: string, scope: Scope
 export function requireWholeProject(c: AppContext, project: string, scope: Scope): void {
   requireProjectScope(c, project, scope);
   const caller = c.get("caller");
-  if (caller.kind === "token" && caller.principal.streams) throw forbidden("the token is limited to some streams; this route spans the whole project");
+  if (caller.kind === "token" && !reachesEveryStream(caller.principal, project)) throw forbidden("the token is limited to some streams; this route spans the whole project");
 }
 
 function tokenDenial(principal: Principal, address: StreamAddress, scope: Scope): ApiError | null {
   if (principal.project !== address.project) return forbidden("the token is for another project");
   if (!holds(principal, scope)) return forbidden(`the token lacks the ${scope} scope`);
-  if (principal.streams && !principal.streams.some((allowed) => matchesStream(allowed, address.stream))) {
-    return forbidden("the token is limited to other streams");
-  }
+  if (!reachesStream(principal, address)) return forbidden("the token is limited to other streams");
   return null;
 }
 
@@ -108,10 +107,6 @@ export function rateLimitKeys(c: AppContext, project: string): { project: string
   const caller = c.get("caller");
   if (caller.kind === "unrestricted") return null;
   return { project, token: caller.kind === "token" ? caller.principal.tokenKey : null };
-}
-
-function matchesStream(allowed: string, stream: string): boolean {
-  return allowed.endsWith("*") ? stream.startsWith(allowed.slice(0, -1)) : allowed === stream;
 }
 
 function unauthorized(message: string): ApiError {

@@ -1,21 +1,31 @@
 // Verifies project tokens: HS256 JWTs signed with one of the project's secrets (hono/jwt does the
-// crypto). Claims: sub = project, scope, exp (required), and optionally the streams it is limited to.
+// crypto). Claims: sub = project, scope, exp (required, at most MAX_TOKEN_LIFETIME_SECONDS out), and
+// optionally the streams it is limited to.
 import { decode, verify } from "hono/jwt";
 import { z } from "zod";
 import { fail, type Failure } from "../errors";
 import type { ProjectAuth } from "../projects/project-do";
+import { StreamLimitsSchema } from "./reach";
 
 export const SCOPES = ["read", "write", "manage"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 const ScopeSchema = z.enum(SCOPES);
 
+/**
+ * Tokens live at most 30 days, minted or signed by a project's own backend: a leaked token, and a
+ * WebSocket opened with one, ends by itself. Long-lived access is a secret, not a token.
+ */
+export const MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
+/** Clocks of the backends that sign tokens may run this far ahead of ours. */
+const CLOCK_SKEW_SECONDS = 60;
+
 const ClaimsSchema = z.object({
   sub: z.string().min(1).max(128),
   exp: z.number().int(),
   scope: z.union([z.string().transform((value) => value.split(" ").filter(Boolean)), z.array(z.string())]).pipe(z.array(ScopeSchema).min(1)),
   /** Stream names, or prefixes ending in "*", this token may touch. Absent: every stream of the project. */
-  streams: z.array(z.string().min(1).max(129)).max(100).optional(),
+  streams: StreamLimitsSchema.optional(),
 });
 
 export interface Principal {
@@ -26,6 +36,8 @@ export interface Principal {
   tokenKey: string;
   /** When the token expires (ms since epoch): a WebSocket opened with it is closed then. */
   expiresAt: number;
+  /** The id of the secret that signed it: a WebSocket opened with it is closed when that secret is revoked. */
+  kid: string;
 }
 
 const MAX_TOKEN_LENGTH = 4096;
@@ -41,7 +53,7 @@ export function claimedProject(token: string): string | null {
   }
 }
 
-export async function verifyToken(token: string, auth: ProjectAuth): Promise<Principal | Failure> {
+export async function verifyToken(token: string, auth: ProjectAuth, now = Date.now()): Promise<Principal | Failure> {
   const unauthorized = (message: string) => fail("unauthorized", message, { "WWW-Authenticate": 'Bearer realm="streams"' });
   let decoded: unknown;
   try {
@@ -57,14 +69,19 @@ export async function verifyToken(token: string, auth: ProjectAuth): Promise<Pri
   for (const key of candidates) {
     try {
       const payload = await verify(token, key.secret, "HS256");
+      if (payload.exp === undefined) return unauthorized(`token has no exp claim; tokens must expire within ${MAX_TOKEN_LIFETIME_SECONDS / 86_400} days`);
       const claims = ClaimsSchema.safeParse(payload);
       if (!claims.success) return unauthorized("token claims must include sub, scope and exp");
+      if (claims.data.exp > Math.floor(now / 1000) + MAX_TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) {
+        return unauthorized(`token exp is more than ${MAX_TOKEN_LIFETIME_SECONDS / 86_400} days away; tokens live at most that long`);
+      }
       return {
         project: claims.data.sub,
         scopes: new Set(claims.data.scope),
         streams: claims.data.streams ?? null,
         tokenKey: token.slice(token.lastIndexOf(".") + 1),
         expiresAt: claims.data.exp * 1000,
+        kid: key.kid,
       };
     } catch (error) {
       if (error instanceof Error && error.name === "JwtTokenExpired") return unauthorized("token expired");

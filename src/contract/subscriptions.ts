@@ -31,6 +31,13 @@ export type StreamGone = z.infer<typeof StreamGoneSchema>;
 export const WatchGlobSchema = z.object({ subscription: SubscriptionIdSchema, incarnation: IncarnationSchema, glob: z.string().min(1).max(128) });
 export type WatchGlob = z.infer<typeof WatchGlobSchema>;
 
+/**
+ * A subscription links at most this many streams through its pattern: the registry answers at most
+ * this many existing streams to a new glob, and a stream found later beyond it is not linked. It
+ * bounds the subscription's rows and the work of each wake (which looks at every link).
+ */
+export const MAX_GLOB_LINKS = 10_000;
+
 export function globMatches(glob: string, stream: string): boolean {
   return glob === "*" || glob === "**" || glob === stream;
 }

@@ -1,17 +1,21 @@
 // ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins, the open
-// WebSockets its streams report (connections.ts), and the project's stream registry for
+// WebSockets its streams report (connections.ts), the sweeps that close the sockets of a revoked
+// secret's tokens (revocations.ts, the object's one alarm), and the project's stream registry for
 // subscriptions (registry.ts). Secrets leave this object only to the Worker's
 // token verifier and, once, to the admin who created them.
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { WatcherSchema, WatchGlobSchema, type Watcher, type WatchGlob } from "../contract/subscriptions";
-import type { Env } from "../env";
+import { loadConfig } from "../config";
+import { streamStub, type Env } from "../env";
 import { SocketReportSchema, type ProjectConnections, type SocketReport } from "./connections";
 import { CorsOriginsSchema } from "./cors-origins";
 import { fail, type Failure } from "../errors";
+import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
 import { StreamRegistry } from "./registry";
 import { ProjectRepository, type SigningKey } from "./repository";
+import { Revocations } from "./revocations";
 import { PROJECT_MIGRATIONS } from "./schema";
 
 /** At most this many signing secrets at once: enough for rotation, few enough to try each on verify. */
@@ -38,12 +42,16 @@ export type NewSecret = { ok: true; kid: string; secret: string } | Failure;
 export class ProjectDO extends DurableObject<Env> {
   private readonly repo: ProjectRepository;
   private readonly registry: StreamRegistry;
+  private readonly revocations: Revocations;
+  private readonly alarms: AlarmPlanner;
   private schema!: LazySchema;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.repo = new ProjectRepository(ctx.storage.sql);
     this.registry = new StreamRegistry(ctx.storage.sql);
+    this.revocations = new Revocations(this.repo, (stream, kid) => this.closeSockets(stream, kid));
+    this.alarms = new AlarmPlanner(ctx.storage, [() => (this.schema.exists ? this.revocations.nextDue() : null)]);
     void ctx.blockConcurrencyWhile(async () => {
       this.schema = new LazySchema(ctx.storage, PROJECT_MIGRATIONS);
     });
@@ -67,9 +75,17 @@ export class ProjectDO extends DurableObject<Env> {
     return { ok: true, kid: key.kid, secret: key.secret };
   }
 
+  /** Tokens it signed stop working, and the WebSockets opened with them close (revocations.ts). */
   async revokeSecret(kid: string): Promise<{ ok: true } | Failure> {
     if (!this.schema.exists || !this.repo.load()) return fail("not_found", "project not found");
-    return this.repo.removeKey(kid) ? { ok: true } : fail("not_found", "no such secret");
+    const removed = this.ctx.storage.transactionSync(() => {
+      if (!this.repo.removeKey(kid)) return false;
+      this.revocations.revoked(kid, loadConfig(this.env).AUTH_CACHE_MS, Date.now());
+      return true;
+    });
+    if (!removed) return fail("not_found", "no such secret");
+    this.alarms.plan();
+    return { ok: true };
   }
 
   async setCorsOrigins(corsOrigins: string[]): Promise<{ ok: true } | Failure> {
@@ -128,6 +144,17 @@ export class ProjectDO extends DurableObject<Env> {
   async removeWatch(input: Watcher, glob: string | null): Promise<void> {
     const watcher = WatcherSchema.parse(input);
     if (this.schema.exists) this.registry.removeWatch(watcher, z.string().min(1).nullable().parse(glob));
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarms.fired();
+    if (this.schema.exists) await this.revocations.run(Date.now());
+    this.alarms.plan();
+  }
+
+  private async closeSockets(stream: string, kid: string): Promise<void> {
+    const project = this.repo.load();
+    if (project) await streamStub(this.env, `${project.name}/${stream}`).closeSocketsSignedBy(kid);
   }
 
   async auth(): Promise<ProjectAuth | null> {

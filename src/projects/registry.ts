@@ -2,10 +2,8 @@
 // stream globs subscriptions watch. It answers the two questions a subscription's links need: "which
 // existing streams match this glob" (when a subscription is created) and "which subscriptions match
 // this new stream" (when a stream is created). Appends never come here.
+import { MAX_GLOB_LINKS } from "../contract/subscriptions";
 import type { Watcher, WatchGlob } from "../contract/subscriptions";
-
-/** A glob over every stream answers at most this many existing streams (the rest link on their next create). */
-export const MAX_LISTED_STREAMS = 10_000;
 
 export class StreamRegistry {
   constructor(private readonly sql: SqlStorage) {}
@@ -46,7 +44,7 @@ export class StreamRegistry {
     );
     if (watch.glob === "*" || watch.glob === "**") {
       return this.sql
-        .exec<{ name: string }>("SELECT name FROM registry_streams ORDER BY name LIMIT ?", MAX_LISTED_STREAMS)
+        .exec<{ name: string }>("SELECT name FROM registry_streams ORDER BY name LIMIT ?", MAX_GLOB_LINKS)
         .toArray()
         .map((row) => row.name);
     }

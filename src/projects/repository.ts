@@ -13,6 +13,15 @@ export interface SigningKey {
   createdAt: number;
 }
 
+/** A revoked secret's sweep over the streams holding sockets (revocations.ts). */
+export interface Sweep {
+  id: number;
+  kid: string;
+  dueAt: number;
+  /** The last stream told, or null before the first. */
+  after: string | null;
+}
+
 export class ProjectRepository {
   constructor(private readonly sql: SqlStorage) {}
 
@@ -51,6 +60,37 @@ export class ProjectRepository {
   saveSockets(stream: string, open: number): void {
     if (open === 0) this.sql.exec("DELETE FROM stream_sockets WHERE stream = ?", stream);
     else this.sql.exec("INSERT OR REPLACE INTO stream_sockets (stream, open) VALUES (?, ?)", stream, open);
+  }
+
+  /** Streams holding sockets, by name, after `after`. */
+  streamsWithSockets(after: string | null, limit: number): string[] {
+    return this.sql
+      .exec<{ stream: string }>("SELECT stream FROM stream_sockets WHERE stream > ? ORDER BY stream LIMIT ?", after ?? "", limit)
+      .toArray()
+      .map((row) => row.stream);
+  }
+
+  addSweep(kid: string, dueAt: number): void {
+    this.sql.exec("INSERT INTO revocation_sweeps (kid, due_at, after) VALUES (?, ?, NULL)", kid, dueAt);
+  }
+
+  nextSweepDue(): number | null {
+    return this.sql.exec<{ at: number | null }>("SELECT MIN(due_at) AS at FROM revocation_sweeps").one().at;
+  }
+
+  dueSweep(now: number): Sweep | null {
+    const row = this.sql
+      .exec<{ id: number; kid: string; due_at: number; after: string | null }>("SELECT * FROM revocation_sweeps WHERE due_at <= ? ORDER BY due_at, id LIMIT 1", now)
+      .toArray()[0];
+    return row ? { id: row.id, kid: row.kid, dueAt: row.due_at, after: row.after } : null;
+  }
+
+  saveSweep(sweep: Sweep): void {
+    this.sql.exec("UPDATE revocation_sweeps SET due_at = ?, after = ? WHERE id = ?", sweep.dueAt, sweep.after, sweep.id);
+  }
+
+  deleteSweep(id: number): void {
+    this.sql.exec("DELETE FROM revocation_sweeps WHERE id = ?", id);
   }
 
   connections(): ProjectConnections {

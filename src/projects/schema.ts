@@ -40,4 +40,12 @@ export const PROJECT_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX registry_watches_glob ON registry_watches (glob);
     `,
   },
+  {
+    id: 4,
+    sql: `
+      -- Sweeps closing the WebSockets of revoked secrets' tokens (revocations.ts): one row per sweep
+      -- over the streams holding sockets, deleted when it is done. after: the last stream told.
+      CREATE TABLE revocation_sweeps (id INTEGER PRIMARY KEY, kid TEXT NOT NULL, due_at INTEGER NOT NULL, after TEXT);
+    `,
+  },
 ];

@@ -63,6 +63,8 @@ export const SocketRequestSchema = z.object({
   requirePublic: z.boolean(),
   /** When the caller's token expires (ms since epoch): the socket is closed then. Null without a token. */
   expiresAt: z.number().int().nullable(),
+  /** The id of the project secret that signed the token granting the read: the socket closes when it is revoked. */
+  kid: z.string().min(1).max(64).nullable().optional(),
   /** WS_MAX_PER_STREAM. */
   maxSockets: Count,
 });

@@ -21,6 +21,8 @@ const SocketStateSchema = z.object({
   generation: Count,
   /** Its token's expiry (ms since epoch), or null. */
   expiresAt: z.number().int().nullable(),
+  /** The secret that signed its token (closeSignedBy), or null: no token, or a public read. */
+  kid: z.string().nullable().default(null),
   /** It has had its first frame (sent even when there is nothing to catch up on). */
   greeted: z.boolean(),
 });
@@ -70,7 +72,7 @@ export class LiveSockets {
 
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    const state: SocketState = { position: start, generation: meta.generation, expiresAt: req.expiresAt, greeted: false };
+    const state: SocketState = { position: start, generation: meta.generation, expiresAt: req.expiresAt, kid: req.kid ?? null, greeted: false };
     server.serializeAttachment(state);
     // Opening a socket is a read; while it stays open, StreamLog.status slides the TTL.
     this.log.touch(meta, Date.now());
@@ -138,6 +140,12 @@ export class LiveSockets {
       if (state.expiresAt !== null && state.expiresAt <= now) closeQuietly(ws, CLOSE.tokenExpired, "token expired");
     }
     this.earliestExpiry = undefined;
+    this.counted(this.openCount());
+  }
+
+  /** The project revoked the secret that signed these sockets' tokens: they end as if expired (4401). */
+  closeSignedBy(kid: string): void {
+    for (const { ws, state } of this.readers()) if (state.kid === kid) closeQuietly(ws, CLOSE.tokenExpired, "token revoked");
     this.counted(this.openCount());
   }
 

@@ -235,6 +235,11 @@ export class StreamDO extends DurableObject<Env> {
     return this.live(Date.now()).ok ? [...this.sinks.all()] : [];
   }
 
+  /** The project revoked a signing secret: sockets opened with tokens it signed close. */
+  async closeSocketsSignedBy(kid: string): Promise<void> {
+    this.sockets.closeSignedBy(z.string().min(1).max(64).parse(kid));
+  }
+
   /** The one HTTP entry: a WebSocket live read (live=ws), checked by the Worker and forwarded here. */
   override async fetch(request: Request): Promise<Response> {
     if (this.live(Date.now()).ok) await this.estuary.pullBeforeRead(Date.now());

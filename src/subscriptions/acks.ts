@@ -1,7 +1,8 @@
 // Acks and tails that may be fresher at the stream than here: an ack beyond the tail this object
 // knows, and a claim that finds nothing pending, ask the streams first (the append that moved them
-// may still be on its way here).
-import { streamStub, type Env } from "../env";
+// may still be on its way here). Each asks at most `budget` streams (budget.ts): a claim over a
+// large glob asks the next `budget` links after the ones the last claim asked, in turn.
+import type { HeadResult } from "../stream/commands";
 import { mapLimit } from "../map-limit";
 import { formatOffset } from "../protocol/offsets";
 import type { WakeAnswer } from "./commands";
@@ -13,17 +14,29 @@ import type { Link, SubscriptionRepository } from "./repository";
 /** Streams asked for their tails side by side. */
 const REFRESH_CONCURRENCY = 16;
 
+/** Asks a stream (by its object name) for its head. */
+export type HeadOf = (streamKey: string) => Promise<HeadResult>;
+
 /** Checks every ack, then moves them all (all or nothing). */
-export async function applyAcks(env: Env, storage: DurableObjectStorage, repo: SubscriptionRepository, acks: NonNullable<WakeAnswer["acks"]>): Promise<DsFailure | null> {
+export async function applyAcks(
+  head: HeadOf,
+  budget: number,
+  storage: DurableObjectStorage,
+  repo: SubscriptionRepository,
+  acks: NonNullable<WakeAnswer["acks"]>,
+): Promise<DsFailure | null> {
   const moves: { path: string; offset: string }[] = [];
+  let asked = 0;
   for (const ack of acks) {
     const ref = parseStreamRef(ack.stream ?? ack.path ?? "");
     let link: Link | null = ref ? repo.link(ref.path) : null;
     let checked = checkAck(link, ack.offset, link?.tail ?? 0);
-    if (!checked.ok && link && checked.message.includes("beyond")) {
-      const head = await streamStub(env, link.streamKey).head();
+    // Past the budget, an ack beyond the known tail is refused without asking (the client retries).
+    if (!checked.ok && link && checked.message.includes("beyond") && asked < budget) {
+      asked++;
+      const answer = await head(link.streamKey);
       link = ref ? repo.link(ref.path) : null;
-      if (head.ok && link && head.tail > link.tail) repo.saveLink((link = { ...link, tail: head.tail }));
+      if (answer.ok && link && answer.tail > link.tail) repo.saveLink((link = { ...link, tail: answer.tail }));
       checked = checkAck(link, ack.offset, link?.tail ?? 0);
     }
     if (!checked.ok) return checked;
@@ -38,10 +51,17 @@ export async function applyAcks(env: Env, storage: DurableObjectStorage, repo: S
   return null;
 }
 
-export async function refreshTails(env: Env, repo: SubscriptionRepository): Promise<void> {
-  await mapLimit(repo.links(), REFRESH_CONCURRENCY, async (link) => {
-    const head = await streamStub(env, link.streamKey).head().catch(() => null);
+/**
+ * Asks up to `budget` linked streams for their tails, starting after the link `after` and wrapping
+ * around; answers the last link asked (where the next refresh starts), or null if none is linked.
+ */
+export async function refreshTails(head: HeadOf, budget: number, repo: SubscriptionRepository, after: string | null): Promise<string | null> {
+  const links = repo.linksAfter(after, budget);
+  if (after !== null && links.length < budget) links.push(...repo.linksAfter(null, budget - links.length).filter((link) => link.path <= after));
+  await mapLimit(links, REFRESH_CONCURRENCY, async (link) => {
+    const answer = await head(link.streamKey).catch(() => null);
     const fresh = repo.link(link.path);
-    if (head?.ok && fresh && head.tail > fresh.tail) repo.saveLink({ ...fresh, tail: head.tail });
+    if (answer?.ok && fresh && answer.tail > fresh.tail) repo.saveLink({ ...fresh, tail: answer.tail });
   });
+  return links.at(-1)?.path ?? null;
 }

@@ -6,7 +6,7 @@ import type { DsFailure } from "./errors";
 import type { StreamInfo } from "./repository";
 
 /** The caller's project when auth is on (a subscription belongs to the project that made it); null with auth off. */
-export const OwnerSchema = z.string().min(1).max(128).nullable();
+const OwnerSchema = z.string().min(1).max(128).nullable();
 
 export const CreateSubscriptionSchema = z.object({
   id: SubscriptionIdSchema,

@@ -119,6 +119,23 @@ export class SubscriptionRepository {
     return this.sql.exec<LinkRow>("SELECT * FROM links ORDER BY path").toArray().map(toLink);
   }
 
+  /** The paths of the explicit links (those named by the configuration or added since). */
+  explicitPaths(): string[] {
+    return this.sql.exec<{ path: string }>("SELECT path FROM links WHERE explicit = 1").toArray().map((row) => row.path);
+  }
+
+  /** Up to `limit` links after `after` (all from the first when null), in path order. */
+  linksAfter(after: string | null, limit: number): Link[] {
+    return this.sql.exec<LinkRow>("SELECT * FROM links WHERE path > ? ORDER BY path LIMIT ?", after ?? "", limit).toArray().map(toLink);
+  }
+
+  /** How many links are explicit, and how many only the pattern's. */
+  linkCounts(): { explicit: number; globOnly: number } {
+    return this.sql
+      .exec<{ explicit: number; globOnly: number }>("SELECT COALESCE(SUM(explicit), 0) AS explicit, COALESCE(SUM(1 - explicit), 0) AS globOnly FROM links")
+      .one();
+  }
+
   link(path: string): Link | null {
     const row = this.sql.exec<LinkRow>("SELECT * FROM links WHERE path = ?", path).toArray()[0];
     return row ? toLink(row) : null;

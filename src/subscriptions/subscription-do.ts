@@ -6,6 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { StreamAppendedSchema, StreamGoneSchema, relativePath, type AppendedOutcome, type StreamAppended, type StreamGone } from "../contract/subscriptions";
+import { ReachSchema, type Reach } from "../auth/reach";
 import { projectStub, streamStub, type Env } from "../env";
 import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
@@ -15,7 +16,6 @@ import { SubscriptionCallSchema, type SubscriptionCall } from "./calls";
 import {
   ClaimSchema,
   CreateSubscriptionSchema,
-  OwnerSchema,
   WakeAnswerSchema,
   type AnswerResult,
   type ClaimResult,
@@ -25,8 +25,9 @@ import {
   type ViewResult,
   type WakeAnswer,
 } from "./commands";
-import { canonicalConfig } from "./config";
-import { dsFail } from "./errors";
+import { canonicalConfig, MAX_EXPLICIT_STREAMS } from "./config";
+import { coverageDenial } from "./coverage";
+import { dsFail, type DsFailure } from "./errors";
 import { parsePattern, parseStreamRef } from "./paths";
 import { SubscriptionRepository, type SubscriptionState } from "./repository";
 import { SUBSCRIPTION_MIGRATIONS } from "./schema";
@@ -41,6 +42,8 @@ export class SubscriptionDO extends DurableObject<Env> {
   private readonly outbox: Outbox<SubscriptionCall>;
   private readonly alarms: AlarmPlanner;
   private readonly wakes: Wakes;
+  /** Explicit links a subscription may have (configured plus added); replaceable so tests can run it small. */
+  maxExplicit = MAX_EXPLICIT_STREAMS;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -52,12 +55,14 @@ export class SubscriptionDO extends DurableObject<Env> {
     if (this.schema.exists) this.wakes.state = this.repo.load();
   }
 
-  async create(input: CreateSubscription): Promise<CreateResult> {
+  /** `reach`: the token's (null with auth off); the same configuration again answers only a token reaching what it covers now. */
+  async create(input: CreateSubscription, reach: Reach | null): Promise<CreateResult> {
     const cmd = CreateSubscriptionSchema.parse(input);
     const existing = this.wakes.state;
     if (existing) {
       if (existing.owner === cmd.owner && canonicalConfig(existing.config) === canonicalConfig(cmd.config)) {
-        return { ok: true, created: false, view: this.wakes.view() };
+        const owned = this.owned(reach);
+        return "ok" in owned ? owned : { ok: true, created: false, view: this.wakes.view() };
       }
       return dsFail("SUBSCRIPTION_ALREADY_EXISTS", "a subscription with this id exists with another configuration");
     }
@@ -94,15 +99,15 @@ export class SubscriptionDO extends DurableObject<Env> {
     return { ok: true, created: true, view: this.wakes.view() };
   }
 
-  async get(owner: string | null): Promise<ViewResult> {
-    const state = this.owned(OwnerSchema.parse(owner));
-    return state ? { ok: true, view: this.wakes.view() } : notFound();
+  async get(reach: Reach | null): Promise<ViewResult> {
+    const state = this.owned(reach);
+    return "ok" in state ? state : { ok: true, view: this.wakes.view() };
   }
 
-  async delete(owner: string | null): Promise<Done> {
-    const state = this.wakes.state;
-    if (!state) return { ok: true };
-    if (!this.owned(OwnerSchema.parse(owner))) return notFound();
+  async delete(reach: Reach | null): Promise<Done> {
+    if (!this.wakes.state) return { ok: true };
+    const state = this.owned(reach);
+    if ("ok" in state) return state;
     const pattern = state.config.pattern ? parsePattern(state.config.pattern) : null;
     const projects = new Set<string>(pattern ? [pattern.project] : []);
     const calls: SubscriptionCall[] = [];
@@ -120,18 +125,24 @@ export class SubscriptionDO extends DurableObject<Env> {
     return { ok: true };
   }
 
-  async addStreams(owner: string | null, paths: string[]): Promise<Done> {
-    const state = this.owned(OwnerSchema.parse(owner));
-    if (!state) return notFound();
+  async addStreams(reach: Reach | null, paths: string[]): Promise<Done> {
+    const state = this.owned(reach);
+    if ("ok" in state) return state;
     const refs = z.array(PathSchema).max(1_000).parse(paths);
+    const denial = reach && coverageDenial(reach, { streams: refs });
+    if (denial) return dsFail("FORBIDDEN", denial);
+    const fresh = new Set(refs.map((raw) => parseStreamRef(raw)?.path).filter((path) => path !== undefined && !this.repo.link(path)?.explicit));
+    if (this.repo.linkCounts().explicit + fresh.size > this.maxExplicit) {
+      return dsFail("INVALID_REQUEST", `a subscription has at most ${this.maxExplicit} explicit streams`);
+    }
     this.ctx.storage.transactionSync(() => this.linkExplicit(refs, state));
     this.alarms.plan();
     return { ok: true };
   }
 
-  async removeStream(owner: string | null, path: string): Promise<Done> {
-    const state = this.owned(OwnerSchema.parse(owner));
-    if (!state) return notFound();
+  async removeStream(reach: Reach | null, path: string): Promise<Done> {
+    const state = this.owned(reach);
+    if ("ok" in state) return state;
     const ref = parseStreamRef(PathSchema.parse(path));
     const link = ref ? this.repo.link(ref.path) : null;
     if (!ref || !link || !link.explicit) return { ok: true };
@@ -187,8 +198,9 @@ export class SubscriptionDO extends DurableObject<Env> {
     return result.ok ? { ok: true } : result;
   }
 
-  async claim(owner: string | null, input: { worker: string }): Promise<ClaimResult> {
-    if (!this.owned(OwnerSchema.parse(owner))) return notFound();
+  async claim(reach: Reach | null, input: { worker: string }): Promise<ClaimResult> {
+    const state = this.owned(reach);
+    if ("ok" in state) return state;
     return this.wakes.claim(ClaimSchema.parse(input).worker);
   }
 
@@ -201,11 +213,18 @@ export class SubscriptionDO extends DurableObject<Env> {
 
   // --- internals -------------------------------------------------------------------------------
 
-  private owned(owner: string | null): SubscriptionState | null {
+  /**
+   * The subscription, if the caller may act on it. With auth off (`reach` null) every caller may;
+   * with it on, only a token of the project that made it, reaching every stream it covers now.
+   */
+  private owned(input: Reach | null): SubscriptionState | DsFailure {
+    const reach = ReachSchema.nullable().parse(input);
     const state = this.wakes.state;
-    // With auth off (owner null) every caller may; with it on, only the project that made it.
-    if (!state || (owner !== null && state.owner !== owner)) return null;
-    return state;
+    if (!state || (reach !== null && state.owner !== reach.project)) return notFound();
+    if (reach === null) return state;
+    const { pattern, streams, wake_stream } = state.config;
+    const denial = coverageDenial(reach, { pattern, wake_stream, streams: [...streams, ...this.repo.explicitPaths()] });
+    return denial ? dsFail("FORBIDDEN", denial) : state;
   }
 
   /** Links explicit streams (acked once their tails are known) and registers them as literal globs. */

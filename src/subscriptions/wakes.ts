@@ -6,16 +6,17 @@
 // wake, or they are FENCED. A lease that runs out ends the wake, and a new one starts if work is
 // pending. All of it is stored, and due times are alarm tasks.
 import type { AppendedOutcome } from "../contract/subscriptions";
-import { relativePath } from "../contract/subscriptions";
+import { MAX_GLOB_LINKS, relativePath } from "../contract/subscriptions";
 import { streamStub, type Env } from "../env";
 import { formatOffset } from "../protocol/offsets";
 import type { Outbox } from "../storage/outbox";
 import type { SubscriptionCall } from "./calls";
 import type { AnswerResult, ClaimResult, SubscriptionView, WakeAnswer } from "./commands";
-import { canonicalConfig } from "./config";
+import { canonicalConfig, MIN_LEASE_TTL_MS } from "./config";
 import { DELIVERY_TIMEOUT_MS, postWake, retryDelay, WEBHOOK_MAX_ATTEMPTS } from "./delivery";
 import { dsFail, type DsFailure } from "./errors";
-import { applyAcks, refreshTails } from "./acks";
+import { applyAcks, refreshTails, type HeadOf } from "./acks";
+import { CALLS_PER_INVOCATION } from "./budget";
 import { infoOf, isPending } from "./links";
 import { parsePattern, parseStreamRef, patternCovers } from "./paths";
 import type { Link, SubscriptionRepository, SubscriptionState } from "./repository";
@@ -26,11 +27,30 @@ import { checkToken, issueToken } from "./tokens";
  * bounds the stored snapshot (SQLite caps a value at 2 MB) and the webhook body.
  */
 export const MAX_WAKE_STREAMS = 1_000;
+/**
+ * A subscription appends at most one wake event per this interval to its wake stream (the next one
+ * waits, and only the latest waiting event is kept): a worker that claims and releases in a loop
+ * cannot grow the wake stream faster than this. Equal to the shortest lease, so a wake that ends by
+ * its lease running out is never delayed.
+ */
+export const WAKE_EVENT_INTERVAL_MS = MIN_LEASE_TTL_MS;
+/** The outbox key of the pending wake event: a newer wake's event replaces one not yet appended. */
+const WAKE_EVENT_KEY = "wake-event";
 
 export class Wakes {
   state: SubscriptionState | null = null;
   /** Makes one webhook POST. Replaceable so tests can inject failures. */
   post: typeof postWake = postWake;
+  /** Asks a linked stream for its tail. Replaceable so tests can count the calls. */
+  head: HeadOf = (streamKey) => streamStub(this.env, streamKey).head();
+  /** Calls one claim or answer may make in a loop (budget.ts); replaceable so tests can run it small. */
+  callBudget = CALLS_PER_INVOCATION;
+  /** The last link a claim's tail refresh asked: the next one carries on after it. */
+  private refreshedUpTo: string | null = null;
+  /** Links the pattern may add (MAX_GLOB_LINKS); replaceable so tests can run it small. */
+  maxGlobLinks = MAX_GLOB_LINKS;
+  /** When the latest wake event is (or was) due (memory: after a restart at most one more comes early). */
+  private wakeEventDueAt = 0;
 
   constructor(
     private readonly env: Env,
@@ -83,6 +103,10 @@ export class Wakes {
     if (!link) {
       const pattern = state.config.pattern ? parsePattern(state.config.pattern) : null;
       if (!pattern || !patternCovers(pattern, stream)) return "gone";
+      if (this.repo.linkCounts().globOnly >= this.maxGlobLinks) {
+        console.warn(`subscription ${state.id} links ${this.maxGlobLinks} streams through its pattern already; ${stream} is not linked`);
+        return "gone";
+      }
       // Found after the subscription was made: everything in it is pending.
       this.repo.saveLink({ path, streamKey: stream, explicit: false, glob: true, acked: "-1", tail });
     } else if (tail > link.tail) {
@@ -115,7 +139,7 @@ export class Wakes {
       return dsFail("FENCED", "the wake generation is stale");
     }
     if (kind !== "release") {
-      const acked = await applyAcks(this.env, this.storage, this.repo, answer.acks ?? []);
+      const acked = await applyAcks(this.head, this.callBudget, this.storage, this.repo, answer.acks ?? []);
       if (acked) return acked;
     }
     const current = this.state;
@@ -136,7 +160,7 @@ export class Wakes {
     if (first.config.type !== "pull-wake") return dsFail("INVALID_REQUEST", "subscription is not pull-wake");
     if (first.holder) return alreadyClaimed(first);
     // The append that made work pending may still be on its way here: ask the streams.
-    if (!first.wakeId && !this.repo.links().some(isPending)) await refreshTails(this.env, this.repo);
+    if (!first.wakeId && !this.repo.links().some(isPending)) this.refreshedUpTo = await refreshTails(this.head, this.callBudget, this.repo, this.refreshedUpTo);
     if (this.state?.holder) return alreadyClaimed(this.state);
     if (this.state && !this.state.wakeId && !this.maybeWake()) return dsFail("NO_PENDING_WORK", "the subscription has no pending work");
     const waking = this.state;
@@ -200,7 +224,11 @@ export class Wakes {
       const wakeStream = state.config.wake_stream ? parseStreamRef(state.config.wake_stream) : null;
       if (wakeStream) {
         const event = JSON.stringify({ type: "wake", subscription_id: state.id, stream: trigger.path, generation, ts: Date.now() });
-        this.outbox.add([{ call: { kind: "wakeEvent", stream: wakeStream.address.key, event } }]);
+        // One still waiting is replaced by this one, at its time; otherwise one interval after it.
+        const now = Date.now();
+        const dueAt = this.wakeEventDueAt > now ? this.wakeEventDueAt : Math.max(now, this.wakeEventDueAt + WAKE_EVENT_INTERVAL_MS);
+        this.outbox.add([{ call: { kind: "wakeEvent", stream: wakeStream.address.key, event }, key: WAKE_EVENT_KEY, dueAt }]);
+        this.wakeEventDueAt = dueAt;
       }
     });
     this.replan();

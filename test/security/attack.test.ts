@@ -1,4 +1,4 @@
-// With auth on, every stream (WebSocket upgrades included), estuary, data sink, connection and admin route refuses bad tokens (401) and out-of-bounds ones (403) and changes nothing.
+// With auth on, every stream (WebSocket upgrades included), estuary, data sink, connection, subscription (`__ds`) and admin route refuses bad tokens (401) and out-of-bounds ones (403) and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pollUntil, stopServer, unique } from "../estuary/harness";
 import type { DevServer } from "../support/wrangler-dev";
@@ -32,6 +32,9 @@ const LEDGER = "ledger";
 /** A data sink of ORDERS; its receiver is never reached (nothing is appended after it is made). */
 const SINK = "warehouse";
 const SINK_URL = "https://receiver.example/hook";
+/** A pull-wake subscription over every stream of A (ids are deployment-wide: prefixed with the project). */
+const SUBSCRIPTION = `${A}-pool`;
+const DS = `/v1/stream/__ds/subscriptions/${SUBSCRIPTION}`;
 
 interface Route {
   name: string;
@@ -46,6 +49,8 @@ interface Route {
   upgrade?: boolean;
   /** An upgrade whose Bearer token goes in ?token= (as browsers send it); other schemes stay in the header. */
   tokenInQuery?: boolean;
+  /** A reserved subscription route: the protocol's error codes, and another project's token finds no subscription (404). */
+  protocol?: boolean;
 }
 
 // Reads first, then writes, then deletes: the positive control runs them in this order.
@@ -62,6 +67,9 @@ const ROUTES: Route[] = [
   { name: "stream connections", method: "GET", path: `/v1/connections/${A}/${ORDERS}`, needs: "read", ok: 200 },
   // A token limited to some streams is refused here too (403): the totals span the whole project.
   { name: "project connections", method: "GET", path: `/v1/connections/${A}`, needs: "read", ok: 200 },
+  { name: "subscription GET", method: "GET", path: DS, needs: "manage", ok: 200, protocol: true },
+  // Nothing is pending yet, so the least sufficient token gets as far as NO_PENDING_WORK.
+  { name: "subscription claim", method: "POST", path: `${DS}/claim`, headers: JSON_HEADERS, body: '{"worker":"w"}', needs: "read", ok: 409, protocol: true },
   { name: "PUT", method: "PUT", path: `/v1/stream/${A}/${FRESH}`, headers: JSON_HEADERS, body: '[{"planted":true}]', needs: "write", ok: 201 },
   { name: "POST", method: "POST", path: `/v1/stream/${A}/${ORDERS}`, headers: JSON_HEADERS, body: '[{"planted":true}]', needs: "write", ok: 204 },
   {
@@ -108,6 +116,7 @@ const ROUTES: Route[] = [
     needs: "manage",
     ok: 201,
   },
+  { name: "subscription streams POST", method: "POST", path: `${DS}/streams`, headers: JSON_HEADERS, body: JSON.stringify({ streams: [`${A}/${ORDERS}`] }), needs: "manage", ok: 204, protocol: true },
   { name: "commit policy PUT", method: "PUT", path: `/v1/estuary/policy/${A}/${ORDERS}`, headers: JSON_HEADERS, body: '{"mode":"all"}', needs: "manage", ok: 200 },
   { name: "sink enable", method: "POST", path: `/v1/estuary/sinks/${A}/${ORDERS}/${SINK}/enable`, needs: "manage", ok: 200 },
   {
@@ -120,6 +129,8 @@ const ROUTES: Route[] = [
     ok: 204,
   },
   { name: "estuary DELETE", method: "DELETE", path: `/v1/estuary/${A}/${INBOX}`, needs: "manage", ok: 204 },
+  { name: "subscription stream DELETE", method: "DELETE", path: `${DS}/streams/${encodeURIComponent(`${A}/${ORDERS}`)}`, needs: "manage", ok: 204, protocol: true },
+  { name: "subscription DELETE", method: "DELETE", path: DS, needs: "manage", ok: 204, protocol: true },
   { name: "DELETE", method: "DELETE", path: `/v1/stream/${A}/${AUDIT}`, needs: "manage", ok: 204 },
 ];
 
@@ -147,6 +158,8 @@ const validClaims = () => ({ sub: A, scope: "manage", exp: epochIn(3600) });
 interface Attack {
   name: string;
   status: 401 | 403;
+  /** The status on a reserved subscription route, where it differs. */
+  protocolStatus?: 404;
   /** The Authorization header to send; undefined sends none. */
   authorization: (route: Route) => Promise<string | undefined> | string | undefined;
   appliesTo?: (route: Route) => boolean;
@@ -191,6 +204,11 @@ const ATTACKS: Attack[] = [
     authorization: async () => `Bearer ${await signToken({ sub: A, scope: "manage" }, tokens.secret)}`,
   },
   {
+    name: "a token whose exp is further out than the 30-day maximum lifetime",
+    status: 401,
+    authorization: async () => `Bearer ${await signToken({ ...validClaims(), exp: epochIn(31 * 24 * 3600) }, tokens.secret)}`,
+  },
+  {
     name: "a token claiming a scope that does not exist",
     status: 401,
     authorization: async () => `Bearer ${await signToken({ ...validClaims(), scope: "admin" }, tokens.secret)}`,
@@ -216,7 +234,7 @@ const ATTACKS: Attack[] = [
     authorization: () => `Bearer ${craftToken({ alg: "RS256", typ: "JWT" }, validClaims(), tokens.secret)}`,
   },
   { name: "a token signed with a revoked secret", status: 401, authorization: () => `Bearer ${tokens.revoked}` },
-  { name: "another project's manage token", status: 403, authorization: () => `Bearer ${tokens.otherProject}` },
+  { name: "another project's manage token", status: 403, protocolStatus: 404, authorization: () => `Bearer ${tokens.otherProject}` },
   {
     name: "a token one scope short",
     status: 403,
@@ -283,6 +301,7 @@ async function snapshot() {
     subscribers: await getJson(`/v1/estuary/subscribers/${A}/${ORDERS}`, tokens.manage),
     sink: await getJson(`/v1/estuary/sinks/${A}/${ORDERS}/${SINK}`, tokens.manage),
     plantedSink: await getJson(`/v1/estuary/sinks/${A}/${ORDERS}/planted-sink`, tokens.manage),
+    subscription: await getJson(DS, tokens.manage),
   };
 }
 type Snapshot = Awaited<ReturnType<typeof snapshot>>;
@@ -336,6 +355,17 @@ beforeAll(async () => {
     () => streamState(A, INBOX, tokens.manage),
     (state) => JSON.stringify(state.body) === '[{"order":1},{"order":2}]',
   );
+  const pool = { type: "pull-wake", pattern: `${A}/*`, wake_stream: `${A}/wake` };
+  expectCreated(await call({ method: "PUT", path: DS, headers: JSON_HEADERS, body: JSON.stringify(pool) }, `Bearer ${tokens.manage}`), "PUT the pool subscription");
+  // Its links are acked at their streams' tails once each stream has answered.
+  await pollUntil(
+    "the pool subscription to link orders, audit and inbox at their tails",
+    () => getJson(DS, tokens.manage),
+    ({ body }) => {
+      const { streams } = body as { streams: { acked_offset: string }[] };
+      return streams.length === 3 && streams.every((link) => link.acked_offset !== "0000000000000000_0000000000000000");
+    },
+  );
   baseline = await snapshot();
 });
 
@@ -352,6 +382,7 @@ describe("the attack baseline", () => {
     expect(baseline.inboxEstuary.body).toMatchObject({ subscriptions: [{ source: `/v1/stream/${A}/${ORDERS}` }] });
     expect(baseline.subscribers.body).toMatchObject({ subscribers: 1, sinks: [{ id: SINK, state: "active" }] });
     expect(baseline.sink.body).toMatchObject({ id: SINK, url: SINK_URL, attempts: [] });
+    expect(baseline.subscription).toMatchObject({ status: 200, body: { id: SUBSCRIPTION, pattern: `${A}/*`, wake_stream: `${A}/wake` } });
     for (const missing of [baseline.fresh, baseline.fork, baseline.intruder, baseline.intruderEstuary, baseline.plantedSink]) {
       expect(missing.status).toBe(404);
     }
@@ -365,7 +396,8 @@ describe("every stream and estuary route", () => {
         if (attack.appliesTo && !attack.appliesTo(route)) continue;
         const outcome = await call(route, await attack.authorization(route));
         count(outcome);
-        expectRefusal(outcome, route.method, attack.status, `${route.name} with ${attack.name}`);
+        const status = (route.protocol && attack.protocolStatus) || attack.status;
+        expectRefusal(outcome, route.method, status, `${route.name} with ${attack.name}`, route.protocol ? "protocol" : "service");
       }
       expect(await snapshot()).toEqual(baseline);
     });
@@ -401,6 +433,34 @@ describe("every stream and estuary route", () => {
       count(outcome);
       expectRefusal(outcome, route.method, 403, name);
     }
+    expect(await snapshot()).toEqual(baseline);
+  });
+});
+
+describe("the subscription routes", () => {
+  it("refuse tokens that reach only some of the subscription's streams, and change nothing", async () => {
+    // What README tells people to give a browser; and a manage token naming every stream the
+    // pattern links today, which is still not every stream the pattern covers.
+    const browser = await admin.mint(A, ["read"], ["user-42"]);
+    const ordersReader = await admin.mint(A, ["read"], [ORDERS]);
+    const linkedOnly = await admin.mint(A, ["manage"], [ORDERS, AUDIT, INBOX, "wake"]);
+    const claim = { method: "POST", path: `${DS}/claim`, headers: JSON_HEADERS, body: '{"worker":"w"}' };
+    const cases: [string, Pick<Route, "method" | "path" | "headers" | "body">, string][] = [
+      ["claim with a browser's read token", claim, browser],
+      ["claim with a read token limited to one linked stream", claim, ordersReader],
+      ["claim with a manage token limited to the linked streams", claim, linkedOnly],
+      ["GET with a manage token limited to the linked streams", { method: "GET", path: DS }, linkedOnly],
+      ["DELETE with a manage token limited to the linked streams", { method: "DELETE", path: DS }, linkedOnly],
+      ["link a stream with a manage token limited to it", { method: "POST", path: `${DS}/streams`, headers: JSON_HEADERS, body: JSON.stringify({ streams: [`${A}/${ORDERS}`] }) }, linkedOnly],
+      ["unlink a stream with a manage token limited to it", { method: "DELETE", path: `${DS}/streams/${encodeURIComponent(`${A}/${ORDERS}`)}` }, linkedOnly],
+      ["create one over the project with a manage token limited to some streams", { method: "PUT", path: `/v1/stream/__ds/subscriptions/${A}-planted`, headers: JSON_HEADERS, body: JSON.stringify({ type: "pull-wake", pattern: `${A}/*`, wake_stream: `${A}/wake` }) }, linkedOnly],
+    ];
+    for (const [name, route, token] of cases) {
+      const outcome = await call(route, `Bearer ${token}`);
+      count(outcome);
+      expectRefusal(outcome, route.method, 403, name, "protocol");
+    }
+    expect((await getJson(`/v1/stream/__ds/subscriptions/${A}-planted`, tokens.manage)).status).toBe(404);
     expect(await snapshot()).toEqual(baseline);
   });
 });
@@ -483,5 +543,6 @@ describe("valid tokens (the positive control)", () => {
     expect(after.audit.status).toBe(404);
     expect(after.sink.status).toBe(404);
     expect(after.plantedSink.body).toMatchObject({ id: "planted-sink", url: SINK_URL });
+    expect(after.subscription.status).toBe(404);
   });
 });

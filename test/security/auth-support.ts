@@ -67,19 +67,24 @@ export function parseJson(text: string): unknown {
   }
 }
 
+/** The error codes of a refusal: the service's, or the protocol's upper-case ones (`/v1/stream/__ds`). */
+const REFUSAL_CODES = {
+  service: { 401: "unauthorized", 403: "forbidden", 404: "not_found" },
+  protocol: { 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: "SUBSCRIPTION_NOT_FOUND" },
+} as const;
+
 /**
  * Asserts a refusal: the status, `WWW-Authenticate` on a 401, and the error shape (HEAD: no body).
  * Soft, so one run lists every route that misbehaves.
  */
-export function expectRefusal(outcome: Outcome, method: string, status: 401 | 403, label: string): void {
+export function expectRefusal(outcome: Outcome, method: string, status: 401 | 403 | 404, label: string, codes: keyof typeof REFUSAL_CODES = "service"): void {
   expect.soft(outcome.status, `${label}: ${outcome.body.slice(0, 200)}`).toBe(status);
   if (status === 401) expect.soft(outcome.headers.get("WWW-Authenticate") ?? "", label).toMatch(/^Bearer realm=/);
   if (method === "HEAD") {
     expect.soft(outcome.body, label).toBe("");
     return;
   }
-  const code = status === 401 ? "unauthorized" : "forbidden";
-  expect.soft(parseJson(outcome.body), label).toEqual({ error: { code, message: expect.any(String) } });
+  expect.soft(parseJson(outcome.body), label).toEqual({ error: { code: REFUSAL_CODES[codes][status], message: expect.any(String) } });
 }
 
 export interface NewProject {

@@ -72,6 +72,40 @@ describe("subscriptions with auth on", () => {
     expectCode(await request("POST", subUrl("s-owned", "/claim"), tokens.read ?? "", { worker: "w" }), 409, "NO_PENDING_WORK");
   });
 
+  it("stay inside a stream-limited token's streams: claiming, reading, changing and deleting need one that covers every stream", async () => {
+    expect((await request("PUT", subUrl("s-reach"), tokens.manage ?? "", pullWake(`${P}/*`))).status).toBe(201);
+    // What README tells people to give a browser, and a manage token limited the same way.
+    const browser = await admin.mint(P, ["read"], ["user-42"]);
+    const limited = await admin.mint(P, ["manage"], ["user-42", "wake"]);
+    expectCode(await request("POST", subUrl("s-reach", "/claim"), browser, { worker: "w" }), 403, "FORBIDDEN");
+    expectCode(await request("POST", subUrl("s-reach", "/claim"), limited, { worker: "w" }), 403, "FORBIDDEN");
+    expectCode(await request("GET", subUrl("s-reach"), limited), 403, "FORBIDDEN");
+    expectCode(await request("POST", subUrl("s-reach", "/streams"), limited, { streams: [`${P}/user-42`] }), 403, "FORBIDDEN");
+    expectCode(await request("DELETE", subUrl("s-reach", `/streams/${encodeURIComponent(`${P}/user-42`)}`), limited), 403, "FORBIDDEN");
+    expectCode(await request("DELETE", subUrl("s-reach"), limited), 403, "FORBIDDEN");
+    expect((await request("GET", subUrl("s-reach"), tokens.manage ?? "")).status).toBe(200);
+
+    // Explicit streams: a token must reach each of them and the wake stream.
+    const explicit = { type: "pull-wake", streams: [`${P}/orders`, `${P}/audit`], wake_stream: `${P}/wake` };
+    expect((await request("PUT", subUrl("s-reach-2"), tokens.manage ?? "", explicit)).status).toBe(201);
+    const oneOfTwo = await admin.mint(P, ["manage"], ["orders", "wake"]);
+    const noWake = await admin.mint(P, ["manage"], ["orders", "audit"]);
+    const both = await admin.mint(P, ["manage"], ["orders", "audit", "wake"]);
+    const bothByPrefix = await admin.mint(P, ["read"], ["orders", "audit", "wa*"]);
+    expectCode(await request("GET", subUrl("s-reach-2"), oneOfTwo), 403, "FORBIDDEN");
+    expectCode(await request("GET", subUrl("s-reach-2"), noWake), 403, "FORBIDDEN");
+    expectCode(await request("POST", subUrl("s-reach-2", "/claim"), oneOfTwo, { worker: "w" }), 403, "FORBIDDEN");
+    expect((await request("GET", subUrl("s-reach-2"), both)).status).toBe(200);
+    expectCode(await request("POST", subUrl("s-reach-2", "/claim"), bothByPrefix, { worker: "w" }), 409, "NO_PENDING_WORK");
+    // A stream linked later counts too.
+    expect((await request("POST", subUrl("s-reach-2", "/streams"), tokens.manage ?? "", { streams: [`${P}/ledger`] })).status).toBe(204);
+    expectCode(await request("GET", subUrl("s-reach-2"), both), 403, "FORBIDDEN");
+    // The same configuration again would answer the subscription, its new link included.
+    expectCode(await request("PUT", subUrl("s-reach-2"), both, explicit), 403, "FORBIDDEN");
+    expect((await request("DELETE", subUrl("s-reach-2"), both)).status).toBe(403);
+    expect((await request("GET", subUrl("s-reach-2"), tokens.manage ?? "")).status).toBe(200);
+  });
+
   it("refuse loopback webhooks in production", async () => {
     for (const url of ["http://127.0.0.1:9/hook", "http://localhost:9/hook", "https://127.0.0.1/hook", "http://[::1]:9/hook"]) {
       expectCode(await request("PUT", subUrl("s-loop"), tokens.manage ?? "", { type: "webhook", pattern: `${P}/*`, webhook: { url } }), 400, "WEBHOOK_URL_REJECTED");

@@ -2,7 +2,7 @@
 // project's or an expired one, or from an Origin outside corsOrigins are refused with the usual JSON
 // errors and never get a 101; a read token in ?token= (browsers) or Authorization works with an
 // allowed Origin or none; public streams need no token; a socket is closed with 4401 when its token
-// expires; and fuzzed client frames get only "pong", error frames or a 1009 close, never a crash.
+// expires or the secret that signed it is revoked; and fuzzed client frames get only "pong", error frames or a 1009 close, never a crash.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stopServer, unique } from "../estuary/harness";
@@ -171,6 +171,33 @@ describe("accepted upgrades", () => {
     expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
     expect(socket.closedWith?.reason).toBe("token expired");
     expectRefusal(await upgrade(wsUrl(EXPIRING, `&token=${token}`)), "GET", 401, "the expired token");
+  });
+
+  it("close with 4401 when the secret that signed their token is revoked; sockets of other secrets stay", async () => {
+    const R = unique("wsr");
+    const first = await admin.createProject(R);
+    const byFirst = await admin.mint(R, ["read"]);
+    const byFirstWithoutKid = await signToken({ sub: R, scope: "read", exp: epochIn(3600) }, first.secret);
+    await admin.addSecret(R);
+    const bySecond = await admin.mint(R, ["read"]);
+    const writer = await admin.mint(R, ["write"]);
+    const url = `${server.baseUrl}/v1/stream/${R}/${LIVE}`;
+    expect((await send(url, { method: "PUT", headers: { ...JSON_HEADERS, ...bearer(writer) }, body: "[]" })).status).toBe(201);
+    const live = `${url}?offset=-1&live=ws`;
+    const revoked = [opened(await upgrade(`${live}&token=${byFirst}`), "first secret, ?token="), opened(await upgrade(live, bearer(byFirstWithoutKid)), "first secret, no kid")];
+    const kept = opened(await upgrade(`${live}&token=${bySecond}`), "second secret");
+    for (const socket of [...revoked, kept]) expect((await socket.frame()).data).toEqual([]);
+
+    await admin.revokeSecret(R, first.kid);
+    for (const socket of revoked) {
+      expect(await socket.closeCode(30_000)).toEqual({ code: 4401, unread: [] });
+      expect(socket.closedWith?.reason).toBe("token revoked");
+    }
+    const appended = await send(url, { method: "POST", headers: { ...JSON_HEADERS, ...bearer(writer) }, body: '[{"after":"revocation"}]' });
+    expect(appended.status, appended.body).toBe(204);
+    expect(await kept.frame()).toEqual({ data: [{ after: "revocation" }], streamNextOffset: appended.headers.get("Stream-Next-Offset"), upToDate: true });
+    expectRefusal(await upgrade(`${live}&token=${byFirst}`), "GET", 401, "the revoked token");
+    kept.close();
   });
 });
 

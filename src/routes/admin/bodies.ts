@@ -3,7 +3,8 @@
 import { z } from "zod";
 import { isValidName, RESERVED_NAME } from "../../protocol/stream-address";
 import { CorsOriginsSchema } from "../../projects/cors-origins";
-import { SCOPES } from "../../auth/token";
+import { StreamLimitsSchema } from "../../auth/reach";
+import { MAX_TOKEN_LIFETIME_SECONDS, SCOPES } from "../../auth/token";
 
 export const ProjectNameSchema = z
   .string()
@@ -14,13 +15,10 @@ export const CreateProjectSchema = z.object({ project: ProjectNameSchema, corsOr
 
 export const UpdateProjectSchema = z.object({ corsOrigins: CorsOriginsSchema });
 
-/** Minted tokens live at most 30 days; long-lived access is a secret, not a token. */
-export const MAX_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
-
 export const MintTokenSchema = z.object({
   scope: z.array(z.enum(SCOPES)).min(1),
-  ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS).default(3600),
-  streams: z.array(z.string().min(1).max(129)).max(100).optional(),
+  ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_LIFETIME_SECONDS).default(3600),
+  streams: StreamLimitsSchema.optional(),
 });
 
 const SecretValue = z.string().meta({ description: "The signing secret (HS256 key). Shown only in this response, never again." });

@@ -22,7 +22,7 @@ function dsError(description: string): Json {
 const COMMON: Record<number, Json> = {
   400: dsError("INVALID_REQUEST: malformed body or path."),
   401: dsError("UNAUTHORIZED: a project token is required (auth on)."),
-  403: dsError("FORBIDDEN: the token lacks the scope, or cannot read the streams covered."),
+  403: dsError("FORBIDDEN: the token lacks the scope, or does not reach every stream the subscription covers (pattern, explicit streams, wake stream)."),
   404: dsError("SUBSCRIPTION_NOT_FOUND: no such subscription (or one of another project)."),
   413: dsError("PAYLOAD_TOO_LARGE: JSON bodies are limited to 16 KiB."),
 };

@@ -29,6 +29,8 @@ export async function openWebSocket(c: AppContext, query: ReadQuery, access: Acc
     offset: query.offset,
     requirePublic: access.kind === "public-only",
     expiresAt: caller.kind === "token" ? caller.principal.expiresAt : null,
+    // A public read is not granted by the token, so revoking its secret leaves the socket be.
+    kid: caller.kind === "token" && access.kind === "granted" ? caller.principal.kid : null,
     maxSockets: loadConfig(c.env).WS_MAX_PER_STREAM,
   };
   const forwarded = new Request(c.req.url, { headers: { Upgrade: "websocket", [SOCKET_REQUEST_HEADER]: JSON.stringify(socket) } });

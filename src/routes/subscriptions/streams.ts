@@ -1,29 +1,28 @@
 // POST /v1/stream/__ds/subscriptions/{id}/streams {"streams"}: link explicit streams (204).
 // DELETE /v1/stream/__ds/subscriptions/{id}/streams/{path}: unlink one (204). Auth on: `manage`,
-// and the token must be able to read the streams it adds.
+// with a token reaching every stream the subscription covers, and those it adds.
 import { subscriptionStub } from "../../env";
 import type { AppContext } from "../../http/context";
 import { DsError, dsFail } from "../../subscriptions/errors";
 import { parseStreamRef } from "../../subscriptions/paths";
-import { ownerOf, requireCoverage } from "./access";
+import { reachOf } from "./access";
 import { AddStreamsSchema, orThrow, readDsJson } from "./schemas";
 
 export async function addStreams(c: AppContext): Promise<Response> {
-  const owner = ownerOf(c, "manage");
+  const reach = reachOf(c, "manage");
   const { streams } = await readDsJson(c, AddStreamsSchema);
   const refs = streams.map(parseStreamRef);
   const paths = refs.map((ref) => ref?.path);
   if (paths.some((path) => path === undefined)) throw new DsError(dsFail("INVALID_REQUEST", "streams must be stream paths: `project/stream` or `stream`"));
   const valid = paths.filter((path): path is string => path !== undefined);
-  requireCoverage(c, { type: "webhook", streams: valid, lease_ttl_ms: 30_000 });
-  orThrow(await subscriptionStub(c.env, c.req.param("id") ?? "").addStreams(owner, valid));
+  orThrow(await subscriptionStub(c.env, c.req.param("id") ?? "").addStreams(reach, valid));
   return c.body(null, 204);
 }
 
 export async function removeStream(c: AppContext): Promise<Response> {
-  const owner = ownerOf(c, "manage");
+  const reach = reachOf(c, "manage");
   const path = c.req.param("path") ?? "";
   if (!parseStreamRef(path)) throw new DsError(dsFail("INVALID_REQUEST", "not a stream path: `project/stream` or `stream`"));
-  orThrow(await subscriptionStub(c.env, c.req.param("id") ?? "").removeStream(owner, path));
+  orThrow(await subscriptionStub(c.env, c.req.param("id") ?? "").removeStream(reach, path));
   return c.body(null, 204);
 }

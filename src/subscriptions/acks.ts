@@ -7,7 +7,7 @@ import { mapLimit } from "../map-limit";
 import { formatOffset } from "../protocol/offsets";
 import type { WakeAnswer } from "./commands";
 import type { DsFailure } from "./errors";
-import { checkAck } from "./links";
+import { ackBeyondTail, checkAck } from "./links";
 import { parseStreamRef } from "./paths";
 import type { Link, SubscriptionRepository } from "./repository";
 
@@ -32,7 +32,7 @@ export async function applyAcks(
     let link: Link | null = ref ? repo.link(ref.path) : null;
     let checked = checkAck(link, ack.offset, link?.tail ?? 0);
     // Past the budget, an ack beyond the known tail is refused without asking (the client retries).
-    if (!checked.ok && link && checked.message.includes("beyond") && asked < budget) {
+    if (!checked.ok && link && ackBeyondTail(ack.offset, link.tail) && asked < budget) {
       asked++;
       const answer = await head(link.streamKey);
       link = ref ? repo.link(ref.path) : null;

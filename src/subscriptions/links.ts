@@ -34,12 +34,18 @@ export interface Ack {
 }
 
 /** The position an ack moves its link to, or why it may not. `tail` is the stream's freshest known tail. */
+/** Whether an ack names a position past `tail` (which a fresher look at the stream may still allow). */
+export function ackBeyondTail(offset: string, tail: number): boolean {
+  const parsed = parseOffset(offset);
+  return parsed?.kind === "at" && parsed.position > tail;
+}
+
 export function checkAck(link: Link | null, offset: string, tail: number): { ok: true; position: number } | DsFailure {
   if (!link) return dsFail("INVALID_OFFSET", "ack names a stream this subscription does not cover");
   if (offset === "-1") return dsFail("INVALID_OFFSET", "ack offset must not be -1");
   const parsed = parseOffset(offset);
   if (parsed?.kind !== "at") return dsFail("INVALID_OFFSET", "ack offset is not an offset");
   if (parsed.position < (ackedPosition(link) ?? 0)) return dsFail("INVALID_OFFSET", "ack offset regresses the acked offset");
-  if (parsed.position > tail) return dsFail("INVALID_OFFSET", "ack offset is beyond the stream's tail");
+  if (ackBeyondTail(offset, tail)) return dsFail("INVALID_OFFSET", "ack offset is beyond the stream's tail");
   return { ok: true, position: parsed.position };
 }

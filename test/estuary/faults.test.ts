@@ -7,13 +7,15 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { DevServer } from "../support/wrangler-dev";
 import {
   Api,
+  deliveredOffset,
   mapLimit,
   pollUntil,
   startServer,
   stopServer,
   unique,
   waitForEstuaries,
-  type FanoutStatusBody,
+  waitForFannedOut,
+  waitForPushed,
 } from "./harness";
 
 const JSON_TYPE = "application/json";
@@ -36,14 +38,6 @@ async function subscribeMany(source: string, count: number): Promise<string[]> {
   const estuaries = Array.from({ length: count }, (_, index) => `${source}-e${index}`);
   await mapLimit(estuaries, 20, (estuary) => api.subscribeNew(project, source, estuary));
   return estuaries;
-}
-
-function waitForFannedOut(source: string, tail: string): Promise<FanoutStatusBody> {
-  return pollUntil(
-    `${source} fanned out to ${tail}`,
-    () => api.status(project, source),
-    (status) => status.fannedOutOffset === tail && status.targetOffset === tail && status.pendingRepairs === 0,
-  );
 }
 
 /**
@@ -89,9 +83,10 @@ describe("estuaries deleted while publishing continues", () => {
       const thirdPublished = new Promise<void>((resolve) => {
         markThirdPublished = resolve;
       });
+      let tail = "";
       const publish = async () => {
         for (const [index, message] of messages.entries()) {
-          await api.appendJson(project, source, message);
+          tail = await api.appendJson(project, source, message);
           if (index === 2) markThirdPublished();
         }
       };
@@ -106,6 +101,25 @@ describe("estuaries deleted while publishing continues", () => {
         });
       };
       await Promise.all([publish(), deleteDoomed()]);
+
+      // Pushed, before any estuary is read (a read pulls what a push missed): fan-out reached the
+      // tail, every survivor holds it by its described position, and nothing was pulled. Deleted
+      // estuaries may have taken some messages before they went, so the count is a range.
+      await waitForFannedOut(api, project, source, tail, 60_000);
+      const positions = await pollUntil(
+        `every survivor of ${source} to hold ${tail}`,
+        () => mapLimit(survivors, 20, (estuary) => deliveredOffset(api, project, estuary, source)),
+        (offsets) => offsets.every((offset) => offset === tail),
+        60_000,
+      );
+      expect(new Set(positions)).toEqual(new Set([tail]));
+      const pushed = await pollUntil(
+        `${source} to count the pushes to every survivor`,
+        () => api.status(project, source),
+        (value) => value.cost.messagesDelivered >= survivors.length * messages.length,
+      );
+      expect(pushed.cost.messagesDelivered).toBeLessThanOrEqual(count * messages.length);
+      expect(pushed.cost.messagesPulled).toBe(0);
 
       const tally = await waitForEstuaries(api, project, survivors, messages, 60_000);
       process.stdout.write(
@@ -129,11 +143,12 @@ describe("estuaries deleted while publishing continues", () => {
 });
 
 describe("a range delivered twice", () => {
-  test('re-subscribing every estuary with from "-1" after delivery duplicates nothing', async () => {
+  test('re-subscribing every estuary with from "-1" after delivery, then replaying the range, duplicates nothing', async () => {
     const source = unique("resub");
     const estuaries = await subscribeMany(source, 30);
     const first = [{ n: 1 }, { n: 2 }];
-    await api.append(project, source, JSON_TYPE, JSON.stringify(first));
+    const tail = await api.append(project, source, JSON_TYPE, JSON.stringify(first));
+    await waitForPushed(api, project, source, tail, estuaries.length * first.length);
     expect(await waitForEstuaries(api, project, estuaries, first)).toMatchObject({ exact: estuaries.length });
 
     const statuses = await mapLimit(estuaries, 10, async (estuary) => {
@@ -142,9 +157,13 @@ describe("a range delivered twice", () => {
       return response.status;
     });
     expect(new Set(statuses)).toEqual(new Set([200]));
+    // Re-subscribing changes nothing by itself, so make fan-out really hand every estuary the range
+    // again: rewound to the start, the round that carries n = 3 delivers [0, new tail) to all 30.
+    await rewindAndRestart(source);
     const all = [...first, { n: 3 }];
-    const tail = await api.appendJson(project, source, { n: 3 });
-    await waitForFannedOut(source, tail);
+    const newTail = await api.appendJson(project, source, { n: 3 });
+    // Pushed again, and only n = 3 was written: one more message per estuary, none pulled.
+    await waitForPushed(api, project, source, newTail, estuaries.length * all.length);
     const tally = await waitForEstuaries(api, project, estuaries, all);
     expect(tally).toEqual({ exact: estuaries.length, duplicates: 0, missing: 0, unexpected: 0 });
   });
@@ -159,27 +178,29 @@ describe("a range delivered twice", () => {
       expect((await api.status(project, source)).mode).toBe(mode);
       const first = [{ n: 1 }, { n: 2 }, { n: 3 }];
       const tail = await api.append(project, source, JSON_TYPE, JSON.stringify(first));
+      await waitForPushed(api, project, source, tail, count * first.length);
       expect(await waitForEstuaries(api, project, estuaries, first)).toMatchObject({ exact: count });
-      await waitForFannedOut(source, tail);
 
       // 1. Rewind fan-out to the start and wake it: the very same range [0, tail) goes to the same
       //    estuaries again (for the queue, the same jobs). A new subscriber at the tail is the wake-up.
       await rewindAndRestart(source);
       await api.subscribeNew(project, source, `${source}-late`, "now");
-      await waitForFannedOut(source, tail);
+      await waitForFannedOut(api, project, source, tail);
 
       // 2. Rewind again and publish: the range [0, new tail) overlaps what every estuary holds, and
       //    only that round carries the new message, so its arrival proves the replay was processed.
       await rewindAndRestart(source);
       const all = [...first, { n: 4 }];
       const newTail = await api.appendJson(project, source, { n: 4 });
+      // Before any read (a read pulls what a push missed): the replays wrote nothing, so the
+      // counters grew by n = 4 alone, pushed to every estuary and the late subscriber, none pulled.
+      await waitForPushed(api, project, source, newTail, count * all.length + 1, 60_000);
       const tally = await waitForEstuaries(api, project, estuaries, all, 60_000);
       process.stdout.write(
         `faults: replay mode=${mode} estuaries=${count} exact=${tally.exact} ` +
           `duplicates=${tally.duplicates} missing=${tally.missing} unexpected=${tally.unexpected}\n`,
       );
       expect(tally).toEqual({ exact: count, duplicates: 0, missing: 0, unexpected: 0 });
-      await waitForFannedOut(source, newTail);
       // The late subscriber joined at the old tail, so it holds only the new message.
       expect(await api.readJson(project, `${source}-late`)).toEqual([{ n: 4 }]);
     }, 180_000);

@@ -198,6 +198,59 @@ function preview(value: unknown): string {
   return text.length > 500 ? `${text.slice(0, 500)}...` : text;
 }
 
+/** Waits until fan-out of `source` has handed every in-step subscriber everything up to `tail`. */
+export function waitForFannedOut(
+  api: Api,
+  project: string,
+  source: string,
+  tail: string,
+  timeoutMs = CONVERGE_TIMEOUT_MS,
+): Promise<FanoutStatusBody> {
+  return pollUntil(
+    `${source} fanned out to ${tail}`,
+    () => api.status(project, source),
+    (status) => status.fannedOutOffset === tail && status.targetOffset === tail && status.pendingRepairs === 0,
+    timeoutMs,
+  );
+}
+
+/**
+ * Waits until fan-out has pushed `source` up to `tail`, `messages` estuary messages in all, and
+ * requires that none came by pull. Call it before reading any estuary: every read first pulls what
+ * pushes missed, so afterwards the estuaries' contents say nothing about push. Through the queue,
+ * fan-out has moved on once the jobs are sent, so this also waits for their delivery reports.
+ */
+export async function waitForPushed(
+  api: Api,
+  project: string,
+  source: string,
+  tail: string,
+  messages: number,
+  timeoutMs = CONVERGE_TIMEOUT_MS,
+): Promise<FanoutStatusBody> {
+  const status = await pollUntil(
+    `${source} to push ${messages} messages up to ${tail}`,
+    () => api.status(project, source),
+    (value) =>
+      value.fannedOutOffset === tail && value.targetOffset === tail && value.pendingRepairs === 0 && value.cost.messagesDelivered >= messages,
+    timeoutMs,
+  );
+  expect(status.cost.messagesDelivered, `messages pushed from ${source}`).toBe(messages);
+  expect(status.cost.messagesPulled, `messages pulled from ${source}`).toBe(0);
+  return status;
+}
+
+/** How far an estuary holds `source`, from its description, which (unlike a read) pulls nothing. */
+export async function deliveredOffset(api: Api, project: string, estuary: string, source: string): Promise<string> {
+  const response = await api.estuary(project, estuary);
+  const text = await response.text();
+  expect(response.status, `GET /v1/estuary/${project}/${estuary}: ${text}`).toBe(200);
+  const { subscriptions } = JSON.parse(text) as EstuaryBody;
+  const subscription = subscriptions.find((entry) => entry.source === `/v1/stream/${project}/${source}`);
+  if (!subscription) throw new Error(`${estuary} is not subscribed to ${source}: ${text}`);
+  return subscription.deliveredOffset;
+}
+
 export interface Tally {
   /** Estuaries whose messages equal the expected sequence exactly. */
   exact: number;

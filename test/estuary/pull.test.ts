@@ -113,20 +113,43 @@ describe("push to the live, pull for the rest", () => {
     await mapLimit(estuaries.slice(0, 10), 10, (estuary) => api.readJson(project, estuary));
 
     // Appends and cold reads (pulls) run side by side; the process dies in the middle of them.
-    const appending = mapLimit(Array.from({ length: 30 }, (_, seq) => seq), 5, (seq) =>
-      api.appendJson(project, source, { source, seq }).catch(() => null),
-    );
-    const reading = mapLimit(estuaries.slice(10), 10, (estuary) => api.readJson(project, estuary).catch(() => null));
+    let inFlight = 0;
+    const tracked = async <T>(request: () => Promise<T>): Promise<T | null> => {
+      inFlight++;
+      try {
+        return await request();
+      } catch {
+        return null; // Cut off by the kill.
+      } finally {
+        inFlight--;
+      }
+    };
+    const acknowledged: number[] = [];
+    const appending = mapLimit(Array.from({ length: 30 }, (_, seq) => seq), 5, async (seq) => {
+      if ((await tracked(() => api.appendJson(project, source, { source, seq }))) !== null) acknowledged.push(seq);
+    });
+    const reading = mapLimit(estuaries.slice(10), 10, (estuary) => tracked(() => api.readJson(project, estuary)));
     await pollUntil("some appends to land", () => api.tail(project, source).catch(() => ""), (tail) => tail > "0000000000000000_0000000000000500");
     (server as DevServer).kill();
+    const pendingAtKill = inFlight;
     await Promise.all([appending, reading]);
+    // Otherwise the run proved nothing about a kill mid-flight.
+    expect(pendingAtKill, "appends and reads unanswered at the kill").toBeGreaterThan(0);
+    expect(acknowledged.length).toBeGreaterThan(0);
 
     server = await startServer({ persistDir: (server as DevServer).persistDir, vars: VARS });
     const restarted = new Api(server.baseUrl);
     await restarted.appendJson(project, source, { source, seq: "after" });
+    // The source may also hold appends whose answer the kill cut off; every acknowledged one must be there.
     const expected = await restarted.readJson(project, source);
+    const stored = new Set(expected.map((message) => JSON.stringify(message)));
+    const lost = [...acknowledged, "after"].filter((seq) => !stored.has(JSON.stringify({ source, seq })));
+    expect(lost, "acknowledged appends missing from the source").toEqual([]);
     const tally = await waitForEstuaries(restarted, project, estuaries, expected, CONVERGE_MS);
-    process.stdout.write(`pull crash: ${expected.length} messages in the source; ${JSON.stringify(tally)}\n`);
+    process.stdout.write(
+      `pull crash: ${acknowledged.length} appends acknowledged, ${pendingAtKill} requests unanswered at the kill, ` +
+        `${expected.length} messages in the source; ${JSON.stringify(tally)}\n`,
+    );
     expect(tally).toEqual({ exact: estuaries.length, duplicates: 0, missing: 0, unexpected: 0 });
   }, 180_000);
 });

@@ -1,7 +1,7 @@
 // Fan-out at scale against wrangler dev: inline at the threshold, the queue above it, 1000 subscribers.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { DevServer } from "../support/wrangler-dev";
-import { Api, mapLimit, startServer, stopServer, unique, waitForEstuaries, type FanoutStatusBody, type Tally } from "./harness";
+import { Api, mapLimit, startServer, stopServer, unique, waitForEstuaries, waitForPushed, type FanoutStatusBody, type Tally } from "./harness";
 
 const JSON_TYPE = "application/json";
 const project = "scale";
@@ -22,10 +22,11 @@ afterAll(async () => {
 });
 
 /**
- * Subscribes `count` estuaries to a new source, publishes MESSAGES messages one after another and
- * waits until every estuary holds exactly those messages in order.
+ * Subscribes `count` estuaries to a new source, publishes MESSAGES messages one after another,
+ * waits until fan-out has pushed every one of them to every estuary (none pulled: waitForPushed
+ * fails otherwise), then reads each estuary and compares it with those messages in order.
  */
-async function fanOut(count: number): Promise<{ status: FanoutStatusBody; tally: Tally }> {
+async function fanOut(count: number): Promise<{ status: FanoutStatusBody; pushed: FanoutStatusBody; tally: Tally }> {
   const started = Date.now();
   const source = unique(`src${count}`);
   await api.create(project, source, JSON_TYPE);
@@ -35,39 +36,48 @@ async function fanOut(count: number): Promise<{ status: FanoutStatusBody; tally:
   const status = await api.status(project, source);
 
   const messages = Array.from({ length: MESSAGES }, (_, seq) => ({ source, seq, body: `message ${seq} of ${source}` }));
-  for (const message of messages) await api.appendJson(project, source, message);
+  let tail = "";
+  for (const message of messages) tail = await api.appendJson(project, source, message);
   const publishedAt = Date.now();
 
+  const pushed = await waitForPushed(api, project, source, tail, count * MESSAGES, CONVERGE_MS);
+  const pushedAt = Date.now();
   const tally = await waitForEstuaries(api, project, estuaries, messages, CONVERGE_MS);
   const doneAt = Date.now();
   process.stdout.write(
     `scale: source=${source} subscribers=${count} mode=${status.mode} estuaries checked=${estuaries.length} ` +
       `messages each=${MESSAGES} exact=${tally.exact} duplicates found=${tally.duplicates} missing found=${tally.missing} ` +
       `out of order/unexpected=${tally.unexpected} subscribe=${subscribedAt - started}ms ` +
-      `publish=${publishedAt - subscribedAt}ms converge=${doneAt - publishedAt}ms\n`,
+      `publish=${publishedAt - subscribedAt}ms pushed=${pushedAt - publishedAt}ms converge=${doneAt - publishedAt}ms\n`,
   );
-  return { status, tally };
+  return { status, pushed, tally };
 }
 
 describe("fan-out at scale", () => {
   test("200 subscribers are served inline and every estuary gets each message exactly once, in order", async () => {
-    const { status, tally } = await fanOut(200);
+    const { status, pushed, tally } = await fanOut(200);
     expect(status.subscribers).toBe(200);
+    expect(pushed.pushed).toBe(200);
     expect(status.mode).toBe("inline");
+    expect(pushed.cost.queueMessages).toBe(0);
     expect(tally).toEqual({ exact: 200, duplicates: 0, missing: 0, unexpected: 0 });
   }, 180_000);
 
   test("201 subscribers go through the queue and every estuary gets each message exactly once, in order", async () => {
-    const { status, tally } = await fanOut(201);
+    const { status, pushed, tally } = await fanOut(201);
     expect(status.subscribers).toBe(201);
+    expect(pushed.pushed).toBe(201);
     expect(status.mode).toBe("queue");
+    expect(pushed.cost.queueMessages).toBeGreaterThan(0);
     expect(tally).toEqual({ exact: 201, duplicates: 0, missing: 0, unexpected: 0 });
   }, 180_000);
 
   test("1000 subscribers each get every message exactly once, in order", async () => {
-    const { status, tally } = await fanOut(1000);
+    const { status, pushed, tally } = await fanOut(1000);
     expect(status.subscribers).toBe(1000);
+    expect(pushed.pushed).toBe(1000);
     expect(status.mode).toBe("queue");
+    expect(pushed.cost.queueMessages).toBeGreaterThan(0);
     expect(tally).toEqual({ exact: 1000, duplicates: 0, missing: 0, unexpected: 0 });
   }, 300_000);
 });

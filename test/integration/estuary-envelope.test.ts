@@ -4,10 +4,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { streamStub } from "../../src/env";
-import type { FanoutStatusBody } from "../../src/routes/estuary/schemas";
 import { cutBatch } from "../../src/sinks/batch";
 import { buildBody } from "../../src/sinks/envelope";
-import { createSource, estuaryObject, eventually, publish, readJson } from "./estuary-support";
+import { createSource, estuaryObject, eventually, publish, pushedAll, readJson, settled } from "./estuary-support";
 import { call, expectError, restart } from "./worker";
 
 const P = "envelopes";
@@ -59,17 +58,6 @@ async function sinkEvents(source: string, typePrefix: string): Promise<Event[]> 
 /** `time` is when each estuary applied the message, so it differs between estuaries (and from a sink's). */
 const withoutTime = (held: Event[]) => held.map(({ time: _time, ...rest }) => rest);
 
-async function settled(source: string): Promise<FanoutStatusBody> {
-  let last: FanoutStatusBody | undefined;
-  await eventually(async () => {
-    const response = await call(`/v1/estuary/subscribers/${P}/${source}`);
-    last = await response.json<FanoutStatusBody>();
-    expect(last.fannedOutOffset).toBe(last.targetOffset);
-    expect(last.pendingRepairs).toBe(0);
-  });
-  return last as FanoutStatusBody;
-}
-
 describe("CloudEvents estuaries", () => {
   it("turn each message of a JSON source into an event with the sink's id, in order, exactly once", async () => {
     await createSource(P, "orders");
@@ -77,6 +65,8 @@ describe("CloudEvents estuaries", () => {
     expect((await subscribeWith("orders", { estuaryId: "orders-ce", envelope: "cloudevents", typePrefix: "com.acme.orders" })).status).toBe(201);
     await publish(P, "orders", [{ n: 0 }, { n: 1 }]);
     await publish(P, "orders", [{ n: 2, s: "é" }]);
+    // Pushed, all three (a read would pull what a push missed, so the status tells, before any read).
+    await pushedAll(P, "orders", 3);
 
     const held = await events("orders-ce", 3);
     expect(held[0]).toEqual({
@@ -127,12 +117,12 @@ describe("CloudEvents estuaries", () => {
     const estuaries = [1, 2, 3, 4].map((n) => `pulled-${n}`);
     for (const estuaryId of estuaries) expect((await subscribeWith("pulled", { estuaryId, envelope: "cloudevents" })).status).toBe(201);
     for (const n of [0, 1, 2]) await publish(P, "pulled", [{ n }]);
-    expect((await settled("pulled")).cost.messagesDelivered).toBe(0);
+    expect((await settled(P, "pulled")).cost.messagesDelivered).toBe(0);
 
     // The first read pulls, and makes pulled-1 hot: the next two messages are pushed to it alone.
     expect(await readJson(P, "pulled-1")).toHaveLength(3);
     for (const n of [3, 4]) await publish(P, "pulled", [{ n }]);
-    await eventually(async () => expect((await settled("pulled")).cost.messagesDelivered).toBe(2));
+    await eventually(async () => expect((await settled(P, "pulled")).cost.messagesDelivered).toBe(2));
 
     const pushed = await events("pulled-1", 5);
     const pulled = await events("pulled-2", 5);

@@ -5,6 +5,7 @@ import { expect } from "vitest";
 import { streamStub, subscribersStub } from "../../src/env";
 import type { Delivery } from "../../src/contract/fanout";
 import type { StreamSubscribersDO } from "../../src/fanout/subscribers-do";
+import type { EstuaryDescription, FanoutStatusBody } from "../../src/routes/estuary/schemas";
 import type { Outbox } from "../../src/storage/outbox";
 import type { StreamDO } from "../../src/stream/stream-do";
 import { call } from "./worker";
@@ -37,6 +38,70 @@ export async function readJson(project: string, stream: string): Promise<unknown
   const response = await call(`/v1/stream/${project}/${stream}?offset=-1`);
   expect(response.status).toBe(200);
   return response.json<unknown[]>();
+}
+
+/** A stream's tail offset. A HEAD of a source (no estuary) pulls nothing. */
+export async function tailOf(project: string, stream: string): Promise<string> {
+  const response = await call(`/v1/stream/${project}/${stream}`, { method: "HEAD" });
+  expect(response.status).toBe(200);
+  const tail = response.headers.get("Stream-Next-Offset");
+  expect(tail).not.toBeNull();
+  return tail as string;
+}
+
+/** The source's fan-out status route. Reading it touches no estuary. */
+export async function fanoutStatus(project: string, source: string): Promise<FanoutStatusBody> {
+  const response = await call(`/v1/estuary/subscribers/${project}/${source}`);
+  expect(response.status).toBe(200);
+  return response.json<FanoutStatusBody>();
+}
+
+async function expectSettled(project: string, source: string): Promise<FanoutStatusBody> {
+  const tail = await tailOf(project, source);
+  const status = await fanoutStatus(project, source);
+  expect(status.targetOffset).toBe(tail);
+  expect(status.fannedOutOffset).toBe(tail);
+  expect(status.pendingRepairs).toBe(0);
+  return status;
+}
+
+/**
+ * Waits until fan-out has handed on the source's whole tail, with no repair pending. Compared with
+ * the source's own tail, since a publish reaches the subscribers object after the append answers.
+ */
+export async function settled(project: string, source: string): Promise<FanoutStatusBody> {
+  let last: FanoutStatusBody | undefined;
+  await eventually(async () => {
+    last = await expectSettled(project, source);
+  });
+  return last as FanoutStatusBody;
+}
+
+/**
+ * Waits until fan-out has pushed the source's whole tail, `messages` estuary messages in all, and
+ * requires that none came by pull. Call it before reading any estuary: every read first pulls what
+ * pushes missed, so afterwards the estuaries' contents say nothing about push.
+ */
+export async function pushedAll(project: string, source: string, messages: number): Promise<FanoutStatusBody> {
+  let last: FanoutStatusBody | undefined;
+  await eventually(async () => {
+    last = await expectSettled(project, source);
+    expect(last.cost.messagesDelivered).toBeGreaterThanOrEqual(messages);
+  });
+  const status = last as FanoutStatusBody;
+  expect(status.cost.messagesDelivered).toBe(messages);
+  expect(status.cost.messagesPulled).toBe(0);
+  return status;
+}
+
+/** How far an estuary holds `source`, from its description, which (unlike a read) pulls nothing. */
+export async function deliveredOffset(project: string, estuaryId: string, source: string): Promise<string> {
+  const response = await call(`/v1/estuary/${project}/${estuaryId}`);
+  expect(response.status).toBe(200);
+  const { subscriptions } = await response.json<EstuaryDescription>();
+  const subscription = subscriptions.find((entry) => entry.source === `/v1/stream/${project}/${source}`);
+  expect(subscription, `${estuaryId} subscribed to ${source}`).toBeDefined();
+  return (subscription as EstuaryDescription["subscriptions"][number]).deliveredOffset;
 }
 
 /** Polls until `check` stops throwing, or fails with its last error after `timeoutMs`. */

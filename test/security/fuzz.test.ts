@@ -23,9 +23,15 @@ const ADMIN_TOKEN = "fuzz-admin-token-0123456789";
 const LONG_POLL = { LONG_POLL_TIMEOUT_MS: "300" };
 const SCRATCH = ["s-text", "s-json", "s-bin", "s-text2", "s-json2"];
 
-/** Per configuration: fuzzed requests anywhere else, then malformed requests aimed at the guards. */
-const GENERAL = { numRuns: 3_000, timeLimitMs: 40_000 };
-const GUARDED = { numRuns: 1_500, timeLimitMs: 20_000 };
+/**
+ * Per configuration: fuzzed requests anywhere else, then malformed requests aimed at the guards.
+ * The time limit ends a run early as a success, however few inputs fitted, so each property also
+ * requires `minRuns` checked inputs. A 2-core machine running other work checked 2,600-3,000
+ * general and 1,400-1,500 guarded inputs per configuration; a third of that leaves room for a
+ * machine half as fast, while a server that stalls or slows every request fails.
+ */
+const GENERAL = { numRuns: 3_000, timeLimitMs: 40_000, minRuns: 1_000 };
+const GUARDED = { numRuns: 1_500, timeLimitMs: 20_000, minRuns: 500 };
 
 const stats = newStats();
 const guardResults: boolean[] = [];
@@ -150,17 +156,26 @@ async function prepare(server: DevServer, auth: Record<string, string>, credenti
   return { server, client: new FuzzClient(server.baseUrl, stats), targets, guards, before, auth };
 }
 
-async function fuzz(client: FuzzClient, requests: fc.Arbitrary<FuzzRequest>, mustReject: boolean, budget: { numRuns: number; timeLimitMs: number }): Promise<void> {
+async function fuzz(
+  client: FuzzClient,
+  requests: fc.Arbitrary<FuzzRequest>,
+  mustReject: boolean,
+  budget: { numRuns: number; timeLimitMs: number; minRuns: number },
+): Promise<void> {
+  let checked = 0;
   try {
     await fc.assert(
       fc.asyncProperty(requests, async (request) => {
         await client.probe(request, mustReject);
+        checked++;
       }),
       { numRuns: budget.numRuns, plugins: [fc.interruptAfterTimeLimit(budget.timeLimitMs)] },
     );
   } finally {
     await client.idle();
   }
+  console.log(`fuzz: ${checked} of ${budget.numRuns} inputs checked within ${budget.timeLimitMs} ms`);
+  expect(checked, `inputs checked before the ${budget.timeLimitMs} ms limit`).toBeGreaterThanOrEqual(budget.minRuns);
 }
 
 function guardedRequests(fixture: Fixture): fc.Arbitrary<FuzzRequest> {

@@ -1,24 +1,23 @@
-// StreamSubscribersDO's only door to SQLite.
-import type { BreakerState } from "./breaker";
-import { DeliveryErrorSchema, FanoutCostSchema, type DeliveryError, type FanoutCost } from "../contract/fanout";
+// The subscribers table of StreamSubscribersDO's SQLite: each subscriber's position state (in step
+// with the cohort, lagging at X to be caught up, or held at Y while its audience pulls), its hot
+// lease, and its laggard retries. Every change of a state is told to the commit policy's ledger,
+// and every add and remove moves the counter in the fanout row, in the same transaction.
 import type { Counted, PositionLedger } from "../commit/ledger";
-import { addCost, NO_COST } from "./cost";
-
-export interface FanoutState {
-  source: string;
-  /** How many subscribers there are (kept by add and remove; save never writes it). */
-  subscribers: number;
-  target: number;
-  cohort: number;
-  breaker: BreakerState;
-  cost: FanoutCost;
-  lastError: DeliveryError | null;
-}
+import type { FanoutRowRepository } from "./fanout-row";
+import type { WrittenRows } from "./written-rows";
 
 /** A subscriber a round delivers to; `held`: where it is counted while not (yet) in step. */
 export interface Member {
   estuary: string;
   held: number | null;
+  required: boolean;
+}
+
+export interface Laggard {
+  estuary: string;
+  position: number;
+  attempts: number;
+  hotUntil: number;
   required: boolean;
 }
 
@@ -32,120 +31,18 @@ interface SubscriberPosition {
 
 type StateRow = { lag_pos: number | null; held_pos: number | null; required: number };
 
-export interface Laggard {
-  estuary: string;
-  position: number;
-  attempts: number;
-  hotUntil: number;
-  required: boolean;
-}
-
-type FanoutRow = {
-  source: string;
-  target_pos: number;
-  cohort_pos: number;
-  breaker_state: string;
-  breaker_failures: number;
-  breaker_opened_at: number | null;
-  cost: string;
-  last_error: string | null;
-  subscriber_count: number;
-};
-
-export class SubscribersRepository {
-  /** Rows written since the last save, booked into the cost counters by the next save. */
-  private unsaved = 0;
-  /** The fanout row as last loaded or saved, so a save that changes nothing writes nothing. */
-  private stored: string | null = null;
-  /**
-   * The one in-memory copy of the fanout row (undefined until read). Every caller shares it, so a
-   * publish or a cost report landing while a round awaits is never overwritten by the round's save.
-   */
-  private cached: FanoutState | null | undefined = undefined;
-
+export class SubscriberStates {
   constructor(
-    private readonly sql: SqlStorage,
+    private readonly sql: WrittenRows,
     /** Told of every change of a subscriber's position (the commit policy counts them). */
     private readonly ledger: PositionLedger,
+    /** Holds the subscriber counter. */
+    private readonly fanout: FanoutRowRepository,
   ) {}
 
-  load(): FanoutState | null {
-    if (this.cached !== undefined) return this.cached;
-    const row = this.sql.exec<FanoutRow>("SELECT * FROM fanout WHERE id = 1").toArray()[0];
-    if (!row) return (this.cached = null);
-    const state: FanoutState = {
-      source: row.source,
-      subscribers: row.subscriber_count,
-      target: row.target_pos,
-      cohort: row.cohort_pos,
-      breaker: {
-        state: row.breaker_state as BreakerState["state"],
-        failures: row.breaker_failures,
-        openedAt: row.breaker_opened_at,
-      },
-      cost: FanoutCostSchema.catch(NO_COST).parse(JSON.parse(row.cost)),
-      lastError: row.last_error === null ? null : DeliveryErrorSchema.nullable().catch(null).parse(JSON.parse(row.last_error)),
-    };
-    this.stored = snapshot(state);
-    this.cached = state;
-    return state;
-  }
-
-  /** Starts fan-out state for a first subscriber; a concurrent first subscribe keeps the earlier row. */
-  create(state: FanoutState): void {
-    this.cached = undefined;
-    this.write(
-      `INSERT OR IGNORE INTO fanout (id, source, target_pos, cohort_pos, breaker_state, breaker_failures, breaker_opened_at, cost)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?)`,
-      state.source,
-      state.target,
-      state.cohort,
-      state.breaker.state,
-      state.breaker.failures,
-      state.breaker.openedAt,
-      JSON.stringify(state.cost),
-    );
-  }
-
-  /**
-   * Updates only: a round finishing after the last unsubscribe must not bring the state back. Writes
-   * nothing when nothing changed; otherwise books the rows written since the last save in the cost.
-   */
-  save(state: FanoutState): void {
-    // A state the object let go of (cleared, or created again since) must never write over the current one.
-    if (state !== this.cached || snapshot(state) === this.stored) return;
-    state.cost = addCost(state.cost, { subscriberRowsWritten: this.unsaved });
-    this.unsaved = 0;
-    this.stored = snapshot(state);
-    this.write(
-      `UPDATE fanout SET target_pos = ?, cohort_pos = ?, breaker_state = ?, breaker_failures = ?, breaker_opened_at = ?,
-         cost = ?, last_error = ? WHERE id = 1`,
-      state.target,
-      state.cohort,
-      state.breaker.state,
-      state.breaker.failures,
-      state.breaker.openedAt,
-      JSON.stringify(state.cost),
-      state.lastError === null ? null : JSON.stringify(state.lastError),
-    );
-  }
-
   clear(): void {
-    this.cached = null;
-    this.write("DELETE FROM fanout");
-    this.write("DELETE FROM subscribers");
+    this.sql.exec("DELETE FROM subscribers");
     this.ledger.clear();
-  }
-
-  /** Subscribers, from the counter in the fanout row (0 without one). */
-  private write(query: string, ...bindings: unknown[]): SqlStorageCursor<Record<string, SqlStorageValue>> {
-    const cursor = this.sql.exec(query, ...bindings);
-    this.unsaved += cursor.rowsWritten;
-    return cursor;
-  }
-
-  count(): number {
-    return this.sql.exec<{ n: number }>("SELECT subscriber_count AS n FROM fanout WHERE id = 1").toArray()[0]?.n ?? 0;
   }
 
   has(estuary: string): boolean {
@@ -161,23 +58,20 @@ export class SubscribersRepository {
   add(estuary: string, position: number, state: "inStep" | "lagging" | "held", required: boolean): void {
     const lagging = state === "lagging" ? position : null;
     const held = state === "held" ? position : null;
-    this.write("INSERT INTO subscribers (estuary, lag_pos, held_pos, required) VALUES (?, ?, ?, ?)", estuary, lagging, held, required ? 1 : 0);
+    this.sql.exec("INSERT INTO subscribers (estuary, lag_pos, held_pos, required) VALUES (?, ?, ?, ?)", estuary, lagging, held, required ? 1 : 0);
     this.ledger.moved(required, null, state === "inStep" ? "cohort" : position);
   }
 
   /** Moves the subscriber counter by `delta` (in the same transaction as the rows it counts). */
   counted(delta: number): void {
-    if (delta !== 0) {
-      this.write("UPDATE fanout SET subscriber_count = subscriber_count + ? WHERE id = 1", delta);
-      if (this.cached) this.cached.subscribers += delta;
-    }
+    this.fanout.addSubscribers(delta);
     this.ledger.flush();
   }
 
   remove(estuary: string): boolean {
     const row = this.position(estuary);
     if (!row) return false;
-    this.write("DELETE FROM subscribers WHERE estuary = ?", estuary);
+    this.sql.exec("DELETE FROM subscribers WHERE estuary = ?", estuary);
     this.ledger.moved(row.required, row.counted, null);
     this.counted(-1);
     return true;
@@ -187,7 +81,7 @@ export class SubscribersRepository {
   takePage(limit: number): string[] {
     const page = this.sql.exec<StateRow & { estuary: string }>("SELECT estuary, lag_pos, held_pos, required FROM subscribers LIMIT ?", limit).toArray();
     for (const row of page) {
-      this.write("DELETE FROM subscribers WHERE estuary = ?", row.estuary);
+      this.sql.exec("DELETE FROM subscribers WHERE estuary = ?", row.estuary);
       this.ledger.moved(row.required === 1, countedOf(row), null);
     }
     this.counted(-page.length);
@@ -202,7 +96,7 @@ export class SubscribersRepository {
     const row = this.position(estuary);
     if (!row) return false;
     const raised = applied !== undefined && row.held !== null && applied > row.held ? applied : null;
-    this.write("UPDATE subscribers SET hot_until = ?, held_pos = COALESCE(?, held_pos) WHERE estuary = ?", until, raised, estuary);
+    this.sql.exec("UPDATE subscribers SET hot_until = ?, held_pos = COALESCE(?, held_pos) WHERE estuary = ?", until, raised, estuary);
     if (raised !== null) this.moveTo(row, raised);
     return true;
   }
@@ -212,7 +106,7 @@ export class SubscribersRepository {
     const row = this.position(estuary);
     if (!row || row.counted === "cohort" || applied <= row.counted) return;
     const column = row.lagging ? "lag_pos" : "held_pos";
-    this.write(`UPDATE subscribers SET ${column} = ? WHERE estuary = ?`, applied, estuary);
+    this.sql.exec(`UPDATE subscribers SET ${column} = ? WHERE estuary = ?`, applied, estuary);
     this.moveTo(row, applied);
   }
 
@@ -244,7 +138,7 @@ export class SubscribersRepository {
     const where = "lag_pos IS NULL AND held_pos IS NULL AND hot_until <= ?";
     const groups = this.sql.exec<{ required: number; n: number }>(`SELECT required, COUNT(*) AS n FROM subscribers INDEXED BY subscribers_in_step WHERE ${where} GROUP BY required`, now).toArray();
     if (groups.length === 0) return;
-    this.write(`UPDATE subscribers SET held_pos = ? WHERE ${where}`, cohort, now);
+    this.sql.exec(`UPDATE subscribers SET held_pos = ? WHERE ${where}`, cohort, now);
     for (const group of groups) this.ledger.moved(group.required === 1, "cohort", cohort, group.n);
     this.ledger.flush();
   }
@@ -259,7 +153,7 @@ export class SubscribersRepository {
   setLagging(estuary: string, position: number, nextAttemptAt: number, attempts: number): void {
     const row = this.position(estuary);
     if (!row) return;
-    this.write("UPDATE subscribers SET lag_pos = ?, held_pos = NULL, next_attempt_at = ?, attempts = ? WHERE estuary = ?", position, nextAttemptAt, attempts, estuary);
+    this.sql.exec("UPDATE subscribers SET lag_pos = ?, held_pos = NULL, next_attempt_at = ?, attempts = ? WHERE estuary = ?", position, nextAttemptAt, attempts, estuary);
     this.moveTo(row, position);
   }
 
@@ -274,7 +168,7 @@ export class SubscribersRepository {
   rejoinPulled(estuary: string, position: number): void {
     const row = this.position(estuary);
     if (!row) return;
-    this.write("UPDATE subscribers SET lag_pos = NULL, held_pos = ?, next_attempt_at = 0, attempts = 0 WHERE estuary = ?", position, estuary);
+    this.sql.exec("UPDATE subscribers SET lag_pos = NULL, held_pos = ?, next_attempt_at = 0, attempts = 0 WHERE estuary = ?", position, estuary);
     this.moveTo(row, position);
   }
 
@@ -282,20 +176,8 @@ export class SubscribersRepository {
   rejoin(estuary: string): void {
     const row = this.position(estuary);
     if (!row) return;
-    this.write("UPDATE subscribers SET lag_pos = NULL, held_pos = NULL, next_attempt_at = 0, attempts = 0 WHERE estuary = ?", estuary);
+    this.sql.exec("UPDATE subscribers SET lag_pos = NULL, held_pos = NULL, next_attempt_at = 0, attempts = 0 WHERE estuary = ?", estuary);
     this.moveTo(row, "cohort");
-  }
-
-  private position(estuary: string): SubscriberPosition | null {
-    const row = this.sql.exec<StateRow>("SELECT lag_pos, held_pos, required FROM subscribers WHERE estuary = ?", estuary).toArray()[0];
-    if (!row) return null;
-    return { required: row.required === 1, lagging: row.lag_pos !== null, held: row.held_pos, counted: countedOf(row) };
-  }
-
-  /** The ledger follows a subscriber's move, written before the caller's next await. */
-  private moveTo(from: SubscriberPosition, to: Counted): void {
-    this.ledger.moved(from.required, from.counted, to);
-    this.ledger.flush();
   }
 
   dueLaggards(now: number, limit: number): Laggard[] {
@@ -319,13 +201,20 @@ export class SubscribersRepository {
       .exec<{ at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM subscribers WHERE lag_pos IS NOT NULL")
       .one().at;
   }
+
+  private position(estuary: string): SubscriberPosition | null {
+    const row = this.sql.exec<StateRow>("SELECT lag_pos, held_pos, required FROM subscribers WHERE estuary = ?", estuary).toArray()[0];
+    if (!row) return null;
+    return { required: row.required === 1, lagging: row.lag_pos !== null, held: row.held_pos, counted: countedOf(row) };
+  }
+
+  /** The ledger follows a subscriber's move, written before the caller's next await. */
+  private moveTo(from: SubscriberPosition, to: Counted): void {
+    this.ledger.moved(from.required, from.counted, to);
+    this.ledger.flush();
+  }
 }
 
 function countedOf(row: StateRow): Counted {
   return row.lag_pos ?? row.held_pos ?? "cohort";
-}
-
-/** The saved fields of the fanout row, to tell whether a save would change it. */
-function snapshot(state: FanoutState): string {
-  return JSON.stringify([state.target, state.cohort, state.breaker, state.cost, state.lastError]);
 }

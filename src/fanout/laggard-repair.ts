@@ -27,7 +27,7 @@ export async function repairLaggards(round: RoundContext, state: FanoutState, co
       subscribers.rejoinPulled(laggard.estuary, laggard.position);
       continue;
     }
-    const member = { estuary: laggard.estuary, held: laggard.position, required: laggard.required };
+    const member = { estuary: laggard.estuary, held: laggard.position, required: laggard.required, attempts: laggard.attempts };
     groups.set(laggard.position, [...(groups.get(laggard.position) ?? []), member]);
   }
   for (const [position, members] of groups) {

@@ -6,11 +6,15 @@ import type { Counted, PositionLedger } from "../commit/ledger";
 import type { FanoutRowRepository } from "./fanout-row";
 import type { WrittenRows } from "./written-rows";
 
-/** A subscriber a round delivers to; `held`: where it is counted while not (yet) in step. */
+/**
+ * A subscriber a round delivers to; `held`: where it is counted while not (yet) in step; `attempts`:
+ * its failed deliveries in a row.
+ */
 export interface Member {
   estuary: string;
   held: number | null;
   required: boolean;
+  attempts: number;
 }
 
 export interface Laggard {
@@ -120,14 +124,12 @@ export class SubscriberStates {
    * lease runs past it (found through the hot index). `held`: where one not yet in step is counted.
    */
   cohort(hotAfter: number | null): Member[] {
+    type Row = { estuary: string; held_pos: number | null; required: number; attempts: number };
     const rows =
       hotAfter === null
-        ? this.sql.exec<{ estuary: string; held_pos: number | null; required: number }>("SELECT estuary, held_pos, required FROM subscribers WHERE lag_pos IS NULL ORDER BY estuary")
-        : this.sql.exec<{ estuary: string; held_pos: number | null; required: number }>(
-            "SELECT estuary, held_pos, required FROM subscribers WHERE hot_until > ? AND lag_pos IS NULL ORDER BY estuary",
-            hotAfter,
-          );
-    return rows.toArray().map((row) => ({ estuary: row.estuary, held: row.held_pos, required: row.required === 1 }));
+        ? this.sql.exec<Row>("SELECT estuary, held_pos, required, attempts FROM subscribers WHERE lag_pos IS NULL ORDER BY estuary")
+        : this.sql.exec<Row>("SELECT estuary, held_pos, required, attempts FROM subscribers WHERE hot_until > ? AND lag_pos IS NULL ORDER BY estuary", hotAfter);
+    return rows.toArray().map((row) => ({ estuary: row.estuary, held: row.held_pos, required: row.required === 1, attempts: row.attempts }));
   }
 
   /**

@@ -47,10 +47,13 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     super(ctx, env);
     const schema = new LazySchema(ctx.storage, SUBSCRIBERS_MIGRATIONS);
     this.schema = schema;
+    // The rows written through `rows` are booked as subscriberRowsWritten: the list, the commit
+    // policy's counts and sinks, the queue job rows. The outbox's are not: its calls follow the
+    // fan-out state going away, not its rounds.
     const rows = new WrittenRows(ctx.storage.sql);
-    this.jobs = new JobStore(ctx.storage.sql);
+    this.jobs = new JobStore(rows);
     // The committed offset from persisted facts only: the cohort saved, the jobs recorded, the counts.
-    this.commits = new CommitTracker(ctx.storage.sql, () => this.commitFacts(), () => schema.exists);
+    this.commits = new CommitTracker(rows, () => this.commitFacts(), () => schema.exists);
     this.fanout = new FanoutRowRepository(rows);
     this.subscribers = new SubscriberStates(rows, this.commits.ledger, this.fanout);
     this.outbox = new Outbox(ctx.storage, SubscribersCallSchema, (call) => this.membership.send(call), () => schema.exists);

@@ -116,10 +116,7 @@ export const FanoutCostSchema = z.object({
   messagesPulled: Total.default(0),
   /** SQLite rows the estuaries wrote for pulls. */
   pullRowsWritten: Total.default(0),
-  /**
-   * SQLite rows the subscribers object wrote itself: progress, hot leases, the list, the commit
-   * policy's counts and sink positions, queue job rows (counted up to its last save).
-   */
+  /** SQLite rows the subscribers object wrote itself: progress, hot leases, the list (counted up to its last save). */
   subscriberRowsWritten: Total.default(0),
 });
 export type FanoutCost = z.infer<typeof FanoutCostSchema>;

@@ -19,7 +19,7 @@ export class PositionLedger {
   /** Changes not yet written: "position,required" -> delta. */
   private readonly deltas = new Map<string, number>();
 
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(private readonly sql: Pick<SqlStorage, "exec">) {}
 
   /** A subscriber left `from` (null: it is new) for `to` (null: it is gone). */
   moved(required: boolean, from: Counted | null, to: Counted | null, count = 1): void {

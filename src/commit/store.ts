@@ -6,7 +6,7 @@ import type { PositionGroup } from "./position";
 type GroupRow = { position: number; required: number; n: number };
 
 export class CommitStore {
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(private readonly sql: Pick<SqlStorage, "exec">) {}
 
   policy(): CommitPolicy {
     const row = this.sql.exec<{ mode: string; quorum: number | null }>("SELECT mode, quorum FROM commit_policy WHERE id = 1").toArray()[0];

@@ -25,7 +25,8 @@ export class CommitTracker {
   private readonly waiters: CommitWaiters;
 
   constructor(
-    sql: SqlStorage,
+    /** The owner's SQLite (through which the owner may count the rows written). */
+    sql: Pick<SqlStorage, "exec">,
     /** The fan-out facts, or null when the source has no fan-out state. */
     private readonly facts: () => FanoutFacts | null,
     /** Whether the object has written its schema (reads before that find nothing). */

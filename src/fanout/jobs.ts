@@ -24,7 +24,7 @@ type JobRow = { job_id: number; from_pos: number; to_pos: number; hold_pos: numb
 export class JobStore {
   private sequence = 0;
 
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(private readonly sql: Pick<SqlStorage, "exec">) {}
 
   /** Records a job about to be sent; its id, unique across restarts (time-based, never reused). */
   add(from: number, to: number, hold: number, estuaries: readonly JobEstuary[], now: number): number {

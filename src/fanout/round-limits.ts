@@ -38,3 +38,19 @@ export function sendBatches<T>(bodies: readonly T[], limits: Pick<RoundLimits, "
   if (batch.length > 0) batches.push(batch);
   return batches;
 }
+
+/** The calls out one run has made, against its limits' callsPerRun. */
+export class CallBudget {
+  private spent = 0;
+
+  constructor(readonly limits: RoundLimits) {}
+
+  spend(calls: number): void {
+    this.spent += calls;
+  }
+
+  /** Whether the run has spent its budget of calls out. */
+  exhausted(): boolean {
+    return this.spent >= this.limits.callsPerRun;
+  }
+}

@@ -1,6 +1,8 @@
 // StreamSubscribersDO: one per source stream. Owns the subscriber list and fan-out progress; its
-// RPC methods change them, and the rounds (rounds.ts) deliver each published range to every estuary.
-// Progress is durable (SQLite + alarm), so a lost publish, an eviction or a crash only delays delivery.
+// RPC methods compose the modules that change them: the list's lifecycle (membership.ts), the rounds
+// that deliver each published range to every estuary (rounds.ts), the reports of queue jobs
+// (job-reports.ts) and the commit policy (commit/tracker.ts). Progress is durable (SQLite + alarm),
+// so a lost publish, an eviction or a crash only delays delivery.
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import {
@@ -10,46 +12,59 @@ import {
   type SubscribeOutcome,
 } from "../contract/fanout";
 import { loadConfig, type Config } from "../config";
-import { streamStub, type Env } from "../env";
-import { fail, type Failure } from "../errors";
+import type { Env } from "../env";
+import type { Failure } from "../errors";
 import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
 import { Outbox } from "../storage/outbox";
-import { CLOSED } from "./breaker";
-import { FANOUT_OFF_KEY, sendSubscribersCall, SubscribersCallSchema, type SubscribersCall } from "./calls";
+import { SubscribersCallSchema, type SubscribersCall } from "./calls";
 import { CommitTracker, type FanoutFacts } from "../commit/tracker";
-import { addCost, NO_COST } from "./cost";
+import { addCost } from "./cost";
+import { FanoutRowRepository } from "./fanout-row";
+import { JobReports } from "./job-reports";
 import { JobStore } from "./jobs";
-import { FanoutRounds, pushesOnlyHot } from "./rounds";
-import { SubscribersRepository } from "./repository";
+import { Membership } from "./membership";
+import { pushesOnlyHot } from "./round";
+import { FanoutRounds } from "./rounds";
 import { SUBSCRIBERS_MIGRATIONS } from "./schema";
-
-/** Subscribers let go of per transaction when the source is deleted. */
-const DETACH_PAGE = 1_000;
+import { fanoutStatus } from "./status";
+import { SubscriberStates } from "./subscriber-states";
+import { WrittenRows } from "./written-rows";
 
 export class StreamSubscribersDO extends DurableObject<Env> {
-  private readonly repo: SubscribersRepository;
   private readonly schema: LazySchema;
-  private readonly outbox: Outbox<SubscribersCall>;
-  private readonly alarms: AlarmPlanner;
-  private readonly rounds: FanoutRounds;
-  private readonly commits: CommitTracker;
+  private readonly fanout: FanoutRowRepository;
+  private readonly subscribers: SubscriberStates;
   private readonly jobs: JobStore;
+  private readonly commits: CommitTracker;
+  private readonly outbox: Outbox<SubscribersCall>;
+  private readonly rounds: FanoutRounds;
+  private readonly membership: Membership;
+  private readonly jobReports: JobReports;
+  private readonly alarms: AlarmPlanner;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const schema = new LazySchema(ctx.storage, SUBSCRIBERS_MIGRATIONS);
     this.schema = schema;
-    this.jobs = new JobStore(ctx.storage.sql);
+    // The rows written through `rows` are booked as subscriberRowsWritten: the list, the commit
+    // policy's counts and sinks, the queue job rows. The outbox's are not: its calls follow the
+    // fan-out state going away, not its rounds.
+    const rows = new WrittenRows(ctx.storage.sql);
+    this.jobs = new JobStore(rows);
     // The committed offset from persisted facts only: the cohort saved, the jobs recorded, the counts.
-    this.commits = new CommitTracker(ctx.storage.sql, () => this.commitFacts(), () => schema.exists);
-    this.repo = new SubscribersRepository(ctx.storage.sql, this.commits.ledger);
-    this.outbox = new Outbox(ctx.storage, SubscribersCallSchema, (call) => this.send(call), () => schema.exists);
-    this.rounds = new FanoutRounds(env, ctx, this.repo, this.jobs, () => this.alarms.plan(), {
+    this.commits = new CommitTracker(rows, () => this.commitFacts(), () => schema.exists);
+    this.fanout = new FanoutRowRepository(rows);
+    this.subscribers = new SubscriberStates(rows, this.commits.ledger, this.fanout);
+    this.outbox = new Outbox(ctx.storage, SubscribersCallSchema, (call) => this.membership.send(call), () => schema.exists);
+    this.rounds = new FanoutRounds(env, ctx, this.fanout, this.subscribers, this.jobs, () => this.alarms.plan(), {
       sourceGone: (source) => this.sourceDeleted(source),
-      releaseIfEmpty: () => this.releaseIfEmpty(),
+      releaseIfEmpty: () => this.membership.releaseIfEmpty(),
       progressed: () => this.commits.changed(),
     });
+    const parts = { fanout: this.fanout, subscribers: this.subscribers, jobs: this.jobs, commits: this.commits, rounds: this.rounds };
+    this.membership = new Membership(env, ctx.storage, { ...parts, outbox: this.outbox });
+    this.jobReports = new JobReports(ctx.storage, parts);
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.rounds.dueAt(),
       () => (schema.exists ? this.rounds.nextLaggardAt() : null),
@@ -58,85 +73,22 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     ]);
   }
 
-  /**
-   * Adds estuaries (up to SUBSCRIBE_BATCH at once, one transaction); each is caught up from its
-   * position if that is not where the cohort stands. One outcome per estuary, in order.
-   */
+  /** Adds estuaries (up to SUBSCRIBE_BATCH at once, one transaction). One outcome per estuary, in order. */
   async subscribe(input: Subscribe): Promise<{ ok: true; outcomes: SubscribeOutcome[] } | Failure> {
     const req = SubscribeSchema.parse(input);
     this.schema.ensure();
-    let state = this.repo.load();
-    if (!state) {
-      // A first subscriber after the last one left: a pending "stop publishing" must not land after
-      // this "start publishing", so cancel it and let any one in flight finish first.
-      this.outbox.cancel(FANOUT_OFF_KEY);
-      await this.outbox.settled();
-      const source = await streamStub(this.env, req.source).setFanout(true);
-      if (!source) return fail("not_found", "source stream not found");
-      this.repo.create({ source: req.source, subscribers: 0, target: source.tail, cohort: source.tail, breaker: CLOSED, cost: NO_COST, lastError: null });
-      state = this.repo.load();
-      if (!state) return fail("not_found", "source stream not found");
-    }
-    const { cohort } = state;
-    let count = state.subscribers;
-    let backfills = false;
-    // A pulled audience counts a newcomer where it joined until it is read. A pushed one takes it in
-    // step at the cohort, unless a round in flight may be delivering a range it would miss; else it
-    // is caught up from where it joined.
-    const pulled = state.subscribers + req.estuaries.length > this.config().FANOUT_PULL_THRESHOLD;
-    const quiet = !this.rounds.busy();
-    const outcomes = this.ctx.storage.transactionSync(() => {
-      const added = req.estuaries.map(({ estuary, position, required }): SubscribeOutcome => {
-        if (this.repo.has(estuary)) return "existing";
-        if (count >= req.maxSubscribers) return "full";
-        const joining = pulled ? "held" : position === cohort && quiet ? "inStep" : "lagging";
-        this.repo.add(estuary, position, joining, required ?? true);
-        count++;
-        backfills ||= joining === "lagging";
-        return "added";
-      });
-      this.repo.counted(count - state.subscribers);
-      return added;
-    });
-    if (backfills) this.rounds.kick();
-    this.commits.changed();
-    return { ok: true, outcomes };
+    return this.membership.subscribe(req);
   }
 
   async unsubscribe(estuary: string): Promise<boolean> {
     if (!this.schema.exists) return false;
-    const removed = this.repo.remove(StreamKeySchema.parse(estuary));
-    if (removed && !this.releaseIfEmpty()) {
-      // At or below the pull threshold again, held subscribers are to be caught up: a round sees to it.
-      const state = this.repo.load();
-      if (state && !pushesOnlyHot(state, this.config())) this.rounds.kick();
-    }
-    this.commits.changed();
-    return removed;
+    return this.membership.unsubscribe(StreamKeySchema.parse(estuary));
   }
 
-  /**
-   * The source was deleted: its subscriptions end, and (through the outbox) estuaries forget its
-   * positions. A page at a time, so a million subscribers are never held in memory at once.
-   */
+  /** The source was deleted: its subscriptions end (membership.ts sourceDeleted). */
   async sourceDeleted(input: string): Promise<void> {
     const source = StreamKeySchema.parse(input);
-    if (!this.schema.exists) return;
-    let page: string[];
-    do {
-      page = this.ctx.storage.transactionSync(() => {
-        const taken = this.repo.takePage(DETACH_PAGE);
-        this.outbox.add(taken.map((estuary) => ({ call: { kind: "detachSource", estuary, source } })));
-        return taken;
-      });
-    } while (page.length === DETACH_PAGE);
-    this.ctx.storage.transactionSync(() => {
-      this.repo.clear();
-      this.jobs.clear();
-      this.commits.clear();
-    });
-    this.rounds.reset();
-    this.commits.changed();
+    if (this.schema.exists) this.membership.sourceDeleted(source);
   }
 
   /**
@@ -145,15 +97,15 @@ export class StreamSubscribersDO extends DurableObject<Env> {
    */
   async hot(input: HotLease): Promise<HotLeaseGrant | null> {
     const { estuary, applied } = HotLeaseSchema.parse(input);
-    const state = this.schema.exists ? this.repo.load() : null;
+    const state = this.schema.exists ? this.fanout.load() : null;
     if (!state) return null;
     const until = Date.now() + this.config().ESTUARY_HOT_MS;
     // The lease alone moves no position: the estuary counts where it is until a push or its pull says more.
-    if (!this.repo.setHot(estuary, until, applied)) return null;
+    if (!this.subscribers.setHot(estuary, until, applied)) return null;
     this.commits.changed();
     if (pushesOnlyHot(state, this.config())) {
       state.cost = addCost(state.cost, { pullChecks: 1 });
-      this.repo.save(state);
+      this.fanout.save(state);
     }
     return { until, target: state.target };
   }
@@ -161,11 +113,11 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   /** What an estuary's pull cost, reported after it applied what it pulled. */
   async recordPull(input: PullReport): Promise<void> {
     const report = PullReportSchema.parse(input);
-    const state = this.schema.exists ? this.repo.load() : null;
+    const state = this.schema.exists ? this.fanout.load() : null;
     if (!state) return;
     state.cost = addCost(state.cost, { pullReads: report.reads, messagesPulled: report.messages, pullRowsWritten: report.rowsWritten });
-    this.repo.pulledTo(report.estuary, report.applied);
-    this.repo.save(state);
+    this.subscribers.pulledTo(report.estuary, report.applied);
+    this.fanout.save(state);
     this.commits.changed();
   }
 
@@ -202,6 +154,8 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     if (this.schema.exists) this.commits.removeSink(z.string().min(1).max(128).parse(sinkId));
   }
 
+  // --- fan-out -----------------------------------------------------------------------------------
+
   /**
    * The source now reaches `tail`: the round that delivers it saves it with its progress (one row for
    * both). Until then it is held in memory only: if this object dies first, its alarm asks the
@@ -210,7 +164,7 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   async publish(input: Publish): Promise<void> {
     const { tail, appended } = PublishSchema.parse(input);
     if (!this.schema.exists) return;
-    const state = this.repo.load();
+    const state = this.fanout.load();
     if (!state) return;
     if (appended) this.rounds.carried(appended.from, tail, appended.messages);
     if (tail > state.target) state.target = tail;
@@ -221,64 +175,18 @@ export class StreamSubscribersDO extends DurableObject<Env> {
   /** Estuaries whose queued delivery was dead-lettered: caught up from the source by this object. */
   async repair(input: FanoutJob): Promise<void> {
     const job = FanoutJobSchema.parse(input);
-    if (!this.schema.exists || !this.repo.load()) return;
-    const now = Date.now();
-    this.ctx.storage.transactionSync(() => {
-      // Its estuaries hold no more than where the job started (for each, where it was counted then).
-      const record = job.jobId === undefined ? null : this.jobs.take(job.jobId);
-      for (const estuary of job.estuaries) this.repo.lowerTo(estuary, record?.hold ?? job.from, now);
-    });
-    this.rounds.kick();
-    this.commits.changed();
+    if (this.schema.exists) this.jobReports.repair(job);
   }
 
   /** A queue job's cost and first failure, reported by the consumer that ran it. */
   async recordJob(input: JobReport): Promise<void> {
     const report = JobReportSchema.parse(input);
-    const state = this.schema.exists ? this.repo.load() : null;
-    if (!state) return;
-    state.cost = addCost(state.cost, report.cost);
-    if (report.firstError) state.lastError = report.firstError;
-    const { done } = report;
-    if (done) {
-      const now = Date.now();
-      this.ctx.storage.transactionSync(() => {
-        const record = this.jobs.take(done.jobId);
-        // A repeated report, or one for a job already repaired or expired, changes no position.
-        if (record) for (const short of done.behind) this.repo.lowerTo(short.estuary, short.applied ?? record.hold, now);
-      });
-      if (done.behind.length > 0) this.rounds.kick();
-    }
-    // Saved once the round's last job is in (or at once with a failure to show): one row per round,
-    // not one per job. A report lost with an eviction only undercounts.
-    if (this.jobs.count() === 0 || report.failures > 0) this.repo.save(state);
-    this.commits.changed();
+    if (this.schema.exists) this.jobReports.record(report);
   }
 
   async status(): Promise<FanoutStatus | null> {
-    if (!this.schema.exists) return null;
-    const state = this.repo.load();
-    if (!state) return null;
-    const config = this.config();
-    const { subscribers } = state;
-    const hot = this.repo.hotCount(Date.now());
-    const pushed = pushesOnlyHot(state, config) ? hot : subscribers;
-    return {
-      source: state.source,
-      subscribers,
-      hot,
-      pushed,
-      pulled: subscribers - pushed,
-      mode: pushed > config.FANOUT_QUEUE_THRESHOLD ? "queue" : "inline",
-      breaker: state.breaker.state,
-      fannedOutPosition: state.cohort,
-      targetPosition: state.target,
-      pendingRepairs: this.repo.laggardCount(),
-      cost: state.cost,
-      lastError: state.lastError,
-      policy: this.commits.policy(),
-      committedPosition: this.commits.committed(state.target),
-    };
+    const state = this.schema.exists ? this.fanout.load() : null;
+    return state ? fanoutStatus(state, this.config(), this.subscribers, this.commits) : null;
   }
 
   override async alarm(): Promise<void> {
@@ -290,39 +198,12 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     this.alarms.plan();
   }
 
-  // --- internals --------------------------------------------------------------------------------
-
   private commitFacts(): FanoutFacts | null {
-    const state = this.repo.load();
+    const state = this.fanout.load();
     return state ? { cohort: state.cohort, target: state.target, holds: this.jobs.holds() } : null;
-  }
-
-  /**
-   * With no subscribers left, fan-out state goes, and (through the outbox, in the same transaction)
-   * the source stops publishing. True if released.
-   */
-  private releaseIfEmpty(): boolean {
-    const state = this.repo.load();
-    if (!state) return true;
-    if (state.subscribers > 0) return false;
-    this.ctx.storage.transactionSync(() => {
-      this.repo.clear();
-      this.jobs.clear();
-      this.outbox.add([{ call: { kind: "fanoutOff", source: state.source }, key: FANOUT_OFF_KEY }]);
-    });
-    // A source re-created later starts its positions again: nothing held may outlive this state.
-    this.rounds.reset();
-    return true;
-  }
-
-  /** Makes one outbox call. A "stop publishing" is skipped if a subscriber arrived since. */
-  private async send(call: SubscribersCall): Promise<void> {
-    if (call.kind === "fanoutOff" && this.repo.load()) return;
-    await sendSubscribersCall(this.env, call);
   }
 
   private config(): Config {
     return loadConfig(this.env);
   }
 }
-

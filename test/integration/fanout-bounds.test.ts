@@ -1,6 +1,7 @@
 // Fan-out that nothing pins and nothing spins: a queue job whose report is lost, or whose repair
 // after dead-lettering keeps failing, still ends with every estuary exact and the offset committed;
-// a run keeps to its budget of calls; a round that cannot make progress stops and waits.
+// a run keeps to its budget of calls; a round that cannot make progress stops and waits; a failing
+// estuary is retried less and less often.
 // Driven against the model world of fanout-model.ts (the real subscribers object, model neighbours).
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -132,6 +133,34 @@ describe("a run's bounds", () => {
       expect(status?.fannedOutPosition).toBe(3);
       expect(status?.lastError?.message).toContain("no progress");
       expect(world.calls).toBeLessThanOrEqual(2);
+    });
+  });
+});
+
+describe("a failing estuary", () => {
+  it("is retried later after each failure in a row, and caught up once it answers", async () => {
+    await inWorld(INLINE, async (world) => {
+      const names = ["flaky/e0", "flaky/e1", "flaky/e2"];
+      await subscribeAll(world, names);
+      const rounds = (world.subject as unknown as { rounds: FanoutRounds }).rounds;
+      const flaky = world.estuaries.get("flaky/e0");
+      if (!flaky) throw new Error("no model estuary");
+      flaky.failures = 3;
+      const waits: number[] = [];
+      await publish(world, 2);
+      for (let failure = 1; failure <= 3; failure++) {
+        const at = rounds.nextLaggardAt();
+        if (at === null) throw new Error(`no retry planned after failure ${failure}`);
+        waits.push(at - Date.now());
+        vi.setSystemTime(at);
+        await world.subject.alarm();
+        await world.settle();
+      }
+      expect(flaky.failures).toBe(0);
+      // Each wait doubles: the third is four times the first.
+      expect(waits).toEqual([1_000, 2_000, 4_000]);
+      expectExact(world, names);
+      expect((await world.subject.status())?.pendingRepairs).toBe(0);
     });
   });
 });

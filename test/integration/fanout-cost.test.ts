@@ -1,10 +1,12 @@
 // Fan-out cost counters: what each inline round and each queue job really spends, as reported on the
 // source's status route (the figures behind cost per delivered message).
-import { createMessageBatch } from "cloudflare:test";
+import { createMessageBatch, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { subscribersStub } from "../../src/env";
 import worker from "../../src/index";
 import { createSource, eventually, publish, queueJobForDirectEstuaries, readJson, subscribe } from "./estuary-support";
+import { FanoutWorld, SOURCE } from "./fanout-model";
 import { call } from "./worker";
 
 const P = "cost";
@@ -64,5 +66,48 @@ describe("fan-out cost counters", () => {
     expect(after.messagesDelivered - before.messagesDelivered).toBe(2);
     expect(after.sourceReads - before.sourceReads).toBe(1);
     expect(after.rpcs - before.rpcs).toBe(3);
+  });
+
+  it("count every row the subscribers object writes in subscriberRowsWritten: its list, the commit policy's counts, queue job rows", async () => {
+    await runInDurableObject(subscribersStub(env, "cost-rows"), async (_instance, state) => {
+      // Every row the object writes, as SQLite counts it.
+      let written = 0;
+      const sql = state.storage.sql;
+      const exec = sql.exec.bind(sql);
+      sql.exec = ((query: string, ...bindings: unknown[]) => {
+        const cursor = exec(query, ...bindings);
+        written += cursor.rowsWritten;
+        return cursor;
+      }) as typeof sql.exec;
+      const world = new FanoutWorld(state, { FANOUT_PULL_THRESHOLD: "10", FANOUT_QUEUE_THRESHOLD: "1" });
+      const subscribeAt = async (name: string, position: number) => {
+        world.attach(name, position);
+        await world.subject.subscribe({ source: SOURCE, estuaries: [{ estuary: name, position }], maxSubscribers: 100 });
+        await world.settle();
+      };
+      /** Publishes, and runs the round's queue job: its report is the round's last save. */
+      const publishAndReport = async (count: number) => {
+        world.append(count);
+        await world.subject.publish({ source: SOURCE, tail: world.tail });
+        await world.settle();
+        while (world.queue.length > 0) await world.consume(0, false);
+        await world.settle();
+      };
+      const booked = async () => (await world.subject.status())?.cost.subscriberRowsWritten ?? 0;
+
+      await subscribeAt("rows/e0", 0);
+      await subscribeAt("rows/e1", 0);
+      await publishAndReport(3);
+      // Both points are just after a save: each books the rows written before its own, so the rows
+      // booked between them are the rows written between them.
+      const [bookedBefore, writtenBefore] = [await booked(), written];
+
+      // A laggard (its row, its position counts as it catches up) and a queue job (its row, written
+      // and taken out) on top of the saves of the fanout row.
+      await subscribeAt("rows/e2", 1);
+      await publishAndReport(2);
+      expect(world.estuaries.get("rows/e2")?.log).toEqual([1, 2, 3, 4]);
+      expect(await booked()).toBe(bookedBefore + (written - writtenBefore));
+    });
   });
 });

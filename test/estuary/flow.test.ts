@@ -495,6 +495,7 @@ describe("estuary and status routes", () => {
       committedOffset: emptyTail,
       lastError: null,
       sinks: [],
+      commitHeldBy: [],
     });
 
     const estuaries = [unique("status-a"), unique("status-b")];
@@ -519,6 +520,7 @@ describe("estuary and status routes", () => {
       committedOffset: tail,
       lastError: null,
       sinks: [],
+      commitHeldBy: [],
     });
     await expectError(await fetch(`${server.baseUrl}/v1/estuary/subscribers/${project}/${unique("none")}`), 404, "not_found");
   });

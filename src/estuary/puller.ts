@@ -4,7 +4,9 @@
 // falls between the pull and the first push. A push and a pull racing for the same range apply it
 // once: both go through the receiver, which applies a range only from the position it holds.
 import { FANOUT_SLICE_BYTES, type Delivery, type DeliveryOutcome, type HotLeaseGrant, type PullReport } from "../contract/fanout";
-import { streamStub, subscribersStub, type Env } from "../env";
+import type { Env } from "../env";
+import { subscribersStub } from "../fanout/stub";
+import { streamStub } from "../stream/stub";
 import { mapLimit } from "../map-limit";
 
 /** A lease counts as pushing only until this fraction of it is left, so it is renewed before it ends. */

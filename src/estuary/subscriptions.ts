@@ -3,7 +3,9 @@
 import type { Config } from "../config";
 import { ApiError } from "../errors";
 import { streamPathOf, type StreamAddress } from "../protocol/stream-address";
-import { streamStub, subscribersStub, type Env } from "../env";
+import type { Env } from "../env";
+import { subscribersStub } from "../fanout/stub";
+import { streamStub } from "../stream/stub";
 import { formatOffset, type OffsetQuery } from "../protocol/offsets";
 import { NO_COST, type CommitPolicy, type FanoutStatus } from "../contract/fanout";
 import { mapLimit } from "../map-limit";

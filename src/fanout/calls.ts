@@ -1,7 +1,8 @@
 // The calls a subscribers object makes to other objects because of a change it committed, made
 // through its outbox (storage/outbox.ts) until they succeed; each is idempotent.
 import { z } from "zod";
-import { streamStub, type Env } from "../env";
+import type { Env } from "../env";
+import { streamStub } from "../stream/stub";
 
 const Key = z.string().min(1).max(300);
 

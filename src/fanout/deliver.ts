@@ -1,6 +1,7 @@
 // Hands a range of a source to estuaries. Shared by the inline path and the queue consumer.
 // Safe to repeat: estuaries drop what they already applied, and report gaps to be filled from the source.
-import { streamStub, type Env } from "../env";
+import type { Env } from "../env";
+import { streamStub } from "../stream/stub";
 import { FANOUT_SLICE_BYTES, type DeliveryError, type DeliveryOutcome, type FanoutCost } from "../contract/fanout";
 import type { Segment } from "../contract/segments";
 import { mapLimit } from "../map-limit";

@@ -5,7 +5,8 @@
 import type { Subscribe, SubscribeOutcome } from "../contract/fanout";
 import type { CommitTracker } from "../commit/tracker";
 import { loadConfig, type Config } from "../config";
-import { streamStub, type Env } from "../env";
+import type { Env } from "../env";
+import { streamStub } from "../stream/stub";
 import { fail, type Failure } from "../errors";
 import type { Outbox } from "../storage/outbox";
 import { CLOSED } from "./breaker";

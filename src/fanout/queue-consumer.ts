@@ -2,7 +2,8 @@
 // A job names a source range and up to ESTUARIES_PER_JOB estuaries; the range is read once and
 // delivered to each.
 import { FanoutJobSchema, type DeliveryError, type FanoutCost, type FanoutJob } from "../contract/fanout";
-import { subscribersStub, type Env } from "../env";
+import type { Env } from "../env";
+import { subscribersStub } from "./stub";
 import { addCost, NO_COST } from "./cost";
 import { deliverSlice, readSource, reportFailures, roundFailure, totalCost } from "./deliver";
 

@@ -3,7 +3,8 @@
 // the breaker and within a budget of calls out per run. Every step is durable in the subscribers
 // object's SQLite, and its alarm resumes a round that an eviction or a crash cut short.
 import { loadConfig, type Config } from "../config";
-import { streamStub, type Env } from "../env";
+import type { Env } from "../env";
+import { streamStub } from "../stream/stub";
 import { admit, recordFailure, recordSuccess, retryAt } from "./breaker";
 import { advanceCohort } from "./cohort-advance";
 import type { FanoutRowRepository } from "./fanout-row";

@@ -1,6 +1,7 @@
 // Per-isolate cache of project auth data, so token checks cost no RPC on the hot path.
 // A rotated-out secret or changed CORS list takes effect within AUTH_CACHE_MS.
-import { projectStub, type Env } from "../env";
+import type { Env } from "../env";
+import { projectStub } from "./stub";
 import type { ProjectAuth } from "./project-do";
 
 const cache = new Map<string, { value: ProjectAuth | null; fetchedAt: number }>();

@@ -3,7 +3,10 @@
 import type { Config } from "../config";
 import type { CommitPolicy } from "../contract/fanout";
 import { sinkObjectName } from "../contract/sinks";
-import { sinkStub, streamStub, subscribersStub, type Env } from "../env";
+import type { Env } from "../env";
+import { subscribersStub } from "../fanout/stub";
+import { sinkStub } from "./stub";
+import { streamStub } from "../stream/stub";
 import { ApiError } from "../errors";
 import { mapLimit } from "../map-limit";
 import { parseOffset, type OffsetQuery } from "../protocol/offsets";

@@ -1,7 +1,8 @@
 // Reading a sink's next batch from its source: the in-flight batch again (exactly its range), or a
 // new batch from the delivered position. Reads name the generation the sink was made for, so a
 // source deleted and created again under the same name is never read as if it were the old one.
-import { streamStub, type Env } from "../env";
+import type { Env } from "../env";
+import { streamStub } from "../stream/stub";
 import { cutBatch, MAX_BATCH_BYTES, type Batch } from "./batch";
 import type { SinkRecord } from "./repository";
 

@@ -4,7 +4,12 @@
 import { z } from "zod";
 import { IncarnationSchema, SubscriptionIdSchema, type Watcher } from "../contract/subscriptions";
 import { sinkObjectName } from "../contract/sinks";
-import { projectStub, sinkStub, streamStub, subscribersStub, subscriptionStub, type Env } from "../env";
+import type { Env } from "../env";
+import { subscribersStub } from "../fanout/stub";
+import { projectStub } from "../projects/stub";
+import { sinkStub } from "../sinks/stub";
+import { streamStub } from "./stub";
+import { subscriptionStub } from "../subscriptions/stub";
 import { parseAddress } from "../protocol/stream-address";
 import type { AppliedPosition, StreamMeta } from "./repository";
 

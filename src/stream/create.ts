@@ -1,5 +1,6 @@
 // PUT: creates a stream, or a fork that inherits its source's data below the fork point.
-import { streamStub, type Env } from "../env";
+import type { Env } from "../env";
+import { streamStub } from "./stub";
 import { fail } from "../errors";
 import { DEFAULT_CONTENT_TYPE, isJsonMode } from "../protocol/content-type";
 import type { AlarmPlanner } from "../storage/alarm-planner";

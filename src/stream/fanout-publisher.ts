@@ -2,7 +2,8 @@
 // object how far the stream now reaches, through the after-commit notifier every follower of a stream
 // uses (waitUntil plus a safety-net alarm), so the append is never slowed or failed by it.
 import { CARRY_BYTES, type Publish } from "../contract/fanout";
-import { subscribersStub, type Env } from "../env";
+import type { Env } from "../env";
+import { subscribersStub } from "../fanout/stub";
 import { AfterCommitNotifier } from "./after-commit-notifier";
 import type { Committed } from "./log";
 import type { StreamMeta } from "./repository";

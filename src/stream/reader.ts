@@ -1,5 +1,6 @@
 // Reading a stream's positions: its own rows, and below a fork point its source's, via RPC.
-import { streamStub, type Env } from "../env";
+import type { Env } from "../env";
+import { streamStub } from "./stub";
 import { fail, type Failure } from "../errors";
 import { concatBytes } from "../bytes";
 import { messagesOf } from "../contract/segments";

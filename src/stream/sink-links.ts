@@ -3,7 +3,8 @@
 // so a sink, however slow or failing its receiver, never delays an append. Sinks read the data
 // themselves (readSlice); a notice only says how far the stream reaches.
 import { MAX_SINKS_PER_SOURCE, sinkObjectName } from "../contract/sinks";
-import { sinkStub, type Env } from "../env";
+import type { Env } from "../env";
+import { sinkStub } from "../sinks/stub";
 import { fail, type Failure } from "../errors";
 import { mapLimit } from "../map-limit";
 import { AfterCommitNotifier } from "./after-commit-notifier";

@@ -4,7 +4,9 @@
 // Watchers are set when a subscription links the stream (`watch`) or when the stream's creation,
 // registered with its project's registry, matches a subscription's glob (`register`).
 import type { AppendedOutcome, Watcher } from "../contract/subscriptions";
-import { projectStub, subscriptionStub, type Env } from "../env";
+import type { Env } from "../env";
+import { projectStub } from "../projects/stub";
+import { subscriptionStub } from "../subscriptions/stub";
 import { mapLimit } from "../map-limit";
 import { AfterCommitNotifier } from "./after-commit-notifier";
 import type { StreamRepository, StreamMeta } from "./repository";

@@ -1,7 +1,8 @@
 // Signs webhook bodies with the deployment's Ed25519 key: `webhook-signature: t=<unix s>,kid=<kid>,
 // ed25519=<base64url>` over the bytes `<t>.<body>`. The key is fetched once per isolate from
 // WebhookKeyDO and kept in memory.
-import { webhookKeyStub, type Env } from "../env";
+import type { Env } from "../env";
+import { webhookKeyStub } from "./stub";
 import { base64url } from "./tokens";
 
 let cached: Promise<{ kid: string; key: CryptoKey }> | null = null;

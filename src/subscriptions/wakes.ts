@@ -7,7 +7,8 @@
 // pending. All of it is stored, and due times are alarm tasks.
 import type { AppendedOutcome } from "../contract/subscriptions";
 import { MAX_GLOB_LINKS, relativePath } from "../contract/subscriptions";
-import { streamStub, type Env } from "../env";
+import type { Env } from "../env";
+import { streamStub } from "../stream/stub";
 import { formatOffset } from "../protocol/offsets";
 import type { Outbox } from "../storage/outbox";
 import type { SubscriptionCall } from "./calls";

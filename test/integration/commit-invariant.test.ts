@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CommitPolicy } from "../../src/contract/fanout";
-import { subscribersStub } from "../../src/env";
+import { subscribersStub } from "../../src/fanout/stub";
 import { FanoutWorld, SOURCE } from "./fanout-model";
 
 const ESTUARIES = ["model/e0", "model/e1", "model/e2", "model/e3", "model/e4"];

@@ -5,7 +5,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { sinkObjectName } from "../../src/contract/sinks";
-import { sinkStub } from "../../src/env";
+import { sinkStub } from "../../src/sinks/stub";
 import { formatOffset } from "../../src/protocol/offsets";
 import type { FanoutStatusBody } from "../../src/routes/estuary/schemas";
 import type { SinkDO } from "../../src/sinks/sink-do";

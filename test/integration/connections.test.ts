@@ -5,7 +5,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
-import { projectStub } from "../../src/env";
+import { projectStub } from "../../src/projects/stub";
 import type { Env } from "../../src/env";
 import { eventually, failOutboxCalls, pendingCalls } from "./estuary-support";
 import { call, expectError, streamObject } from "./worker";

@@ -3,7 +3,7 @@
 // The test config sets FANOUT_PULL_THRESHOLD to 3: a source with 4 subscribers pushes only to hot ones.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { streamStub } from "../../src/env";
+import { streamStub } from "../../src/stream/stub";
 import { cutBatch } from "../../src/sinks/batch";
 import { buildBody } from "../../src/sinks/envelope";
 import { createSource, estuaryObject, eventually, publish, pushedAll, readJson, settled } from "./estuary-support";

@@ -2,7 +2,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { streamStub, subscribersStub } from "../../src/env";
+import { subscribersStub } from "../../src/fanout/stub";
+import { streamStub } from "../../src/stream/stub";
 import type { Delivery } from "../../src/contract/fanout";
 import type { StreamSubscribersDO } from "../../src/fanout/subscribers-do";
 import type { EstuaryDescription } from "../../src/estuary/description";

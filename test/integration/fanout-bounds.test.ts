@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { subscribersStub } from "../../src/env";
+import { subscribersStub } from "../../src/fanout/stub";
 import type { FanoutRounds } from "../../src/fanout/rounds";
 import { FanoutWorld, SOURCE } from "./fanout-model";
 

@@ -3,7 +3,7 @@
 import { createMessageBatch, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { subscribersStub } from "../../src/env";
+import { subscribersStub } from "../../src/fanout/stub";
 import worker from "../../src/index";
 import { createSource, eventually, publish, queueJobForDirectEstuaries, readJson, subscribe } from "./estuary-support";
 import { FanoutWorld, SOURCE } from "./fanout-model";

@@ -3,7 +3,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { projectStub, subscribersStub } from "../../src/env";
+import { subscribersStub } from "../../src/fanout/stub";
+import { projectStub } from "../../src/projects/stub";
 import { call, streamObject } from "./worker";
 
 function tables(stub: DurableObjectStub<Rpc.DurableObjectBranded>): Promise<string[]> {

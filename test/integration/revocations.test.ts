@@ -3,7 +3,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { projectStub } from "../../src/env";
+import { projectStub } from "../../src/projects/stub";
 import type { ProjectDO } from "../../src/projects/project-do";
 
 interface Inspectable {

@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { sinkObjectName } from "../../src/contract/sinks";
-import { sinkStub } from "../../src/env";
+import { sinkStub } from "../../src/sinks/stub";
 import type { SinkDetail } from "../../src/sinks/commands";
 import type { SinkDO } from "../../src/sinks/sink-do";
 import { eventually, failOutboxCalls } from "./estuary-support";

@@ -4,7 +4,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { subscriptionStub } from "../../src/env";
+import { subscriptionStub } from "../../src/subscriptions/stub";
 import type { SubscriptionDO } from "../../src/subscriptions/subscription-do";
 import { eventually } from "./estuary-support";
 import { call, streamObject } from "./worker";

@@ -4,7 +4,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { subscriptionStub } from "../../src/env";
+import { subscriptionStub } from "../../src/subscriptions/stub";
 import { postWake, WEBHOOK_MAX_ATTEMPTS, type DeliveryResult } from "../../src/subscriptions/delivery";
 import type { SubscriptionState } from "../../src/subscriptions/repository";
 import type { SubscriptionDO } from "../../src/subscriptions/subscription-do";

@@ -4,7 +4,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { subscriptionStub, webhookKeyStub } from "../../src/env";
+import { subscriptionStub, webhookKeyStub } from "../../src/subscriptions/stub";
 import { STREAM_MIGRATIONS } from "../../src/stream/schema";
 import { applyMigrations } from "../../src/storage/migrations";
 import { signatureHeader } from "../../src/subscriptions/signing";

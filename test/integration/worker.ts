@@ -2,7 +2,7 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
-import { streamStub } from "../../src/env";
+import { streamStub } from "../../src/stream/stub";
 import type { StreamDO } from "../../src/stream/stream-do";
 
 const ORIGIN = "https://streams.test";

@@ -15,9 +15,14 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** A file's folder under src ("stream", "routes", ...); files at the top level are their own unit. */
+/**
+ * A file's folder under src ("stream", "routes", ...); files at the top level are their own unit, and
+ * so is each object's stub helper (`stream/stub.ts`): the address of an object, which any side may use
+ * to call it without depending on the folder behind it.
+ */
 function unitOf(file: string): string {
   const rel = relative(src, file);
+  if (rel.endsWith("/stub.ts")) return rel;
   return rel.includes("/") ? rel.slice(0, rel.indexOf("/")) : rel;
 }
 
@@ -83,6 +88,14 @@ function findCycle(graph: Map<string, Set<string>>): string[] | null {
 describe("the source's architecture", () => {
   it("has no runtime import cycle between folders", () => {
     expect(findCycle(folderGraph(true))).toBeNull();
+  });
+
+  it("keeps env.ts the bindings type only, and each stub helper a leaf that imports nothing but types", () => {
+    const graph = folderGraph();
+    expect([...(graph.get("env.ts") ?? [])]).toEqual(["contract"]);
+    const stubs = sourceFiles(src).filter((file) => file.endsWith("/stub.ts"));
+    expect(stubs.map((file) => relative(src, file)).sort()).toEqual(["fanout/stub.ts", "projects/stub.ts", "sinks/stub.ts", "stream/stub.ts", "subscriptions/stub.ts"]);
+    for (const file of stubs) expect(importsOf(file, true), relative(src, file)).toEqual([]);
   });
 
   it("lets only the app import the routes: no object, domain or contract module depends on HTTP handlers", () => {

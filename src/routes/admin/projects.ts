@@ -1,7 +1,7 @@
 // /v1/admin/projects...: create a project, read or update it, add and revoke secrets, mint tokens.
 // Admin only (guard.ts). A secret value is returned once, when it is created, and never again.
 import { sign } from "hono/jwt";
-import { projectStub } from "../../env";
+import { projectStub } from "../../projects/stub";
 import { ApiError } from "../../errors";
 import type { AppContext } from "../../http/context";
 import { readJson } from "../../http/json-body";

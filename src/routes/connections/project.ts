@@ -2,7 +2,7 @@
 // scope in the project, with a token not limited to some streams). Answered by the ProjectDO from
 // its streams' reports; no stream is woken.
 import { requireWholeProject } from "../../auth/access";
-import { projectStub } from "../../env";
+import { projectStub } from "../../projects/stub";
 import type { AppContext } from "../../http/context";
 import type { ProjectConnectionsBody } from "./schemas";
 

@@ -1,6 +1,6 @@
 // GET /v1/connections/{project}/{stream}: the stream's open connections by kind (read scope on the stream).
 import { requireToken } from "../../auth/access";
-import { streamStub } from "../../env";
+import { streamStub } from "../../stream/stub";
 import type { AppContext } from "../../http/context";
 import { orThrow } from "../streams/response";
 import type { StreamConnectionsBody } from "./schemas";

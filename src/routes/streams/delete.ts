@@ -1,7 +1,7 @@
 // DELETE /v1/stream/{project}/{stream}: delete (soft-delete while forks still read the data).
 import type { AppContext } from "../../http/context";
 import { requireToken } from "../../auth/access";
-import { streamStub } from "../../env";
+import { streamStub } from "../../stream/stub";
 import { orThrow } from "./response";
 
 export async function deleteStream(c: AppContext): Promise<Response> {

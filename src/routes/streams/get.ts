@@ -3,7 +3,7 @@
 import type { AppContext } from "../../http/context";
 import { requireAccess } from "../../auth/access";
 import { loadConfig } from "../../config";
-import { streamStub } from "../../env";
+import { streamStub } from "../../stream/stub";
 import { nextCursor } from "../../protocol/cursor";
 import { parseReadQuery } from "./headers";
 import { denyPrivate, orThrow, streamHeaders } from "./response";

@@ -1,7 +1,7 @@
 // HEAD /v1/stream/{project}/{stream}: metadata only; never slides the TTL.
 import type { AppContext } from "../../http/context";
 import { requireAccess } from "../../auth/access";
-import { streamStub } from "../../env";
+import { streamStub } from "../../stream/stub";
 import { denyPrivate, orThrow, streamHeaders } from "./response";
 
 export async function headStream(c: AppContext): Promise<Response> {

@@ -4,7 +4,7 @@ import { readBody } from "../../http/body";
 import { parseStreamPath } from "../../protocol/stream-address";
 import { requireToken } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
-import { streamStub } from "../../env";
+import { streamStub } from "../../stream/stub";
 import { MAX_APPEND_BYTES } from "./limits";
 import { parseClosed, parseContentType, parseExpiry, parseForkHeaders, parsePublic } from "./headers";
 import { orThrow, streamHeaders } from "./response";

@@ -5,7 +5,7 @@
 import type { Access } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
 import { loadConfig } from "../../config";
-import { streamStub } from "../../env";
+import { streamStub } from "../../stream/stub";
 import { ApiError } from "../../errors";
 import type { AppContext } from "../../http/context";
 import { originAllowed } from "../../http/security";

@@ -2,7 +2,7 @@
 // {"wake_id","generation","acks"?,"done"?}: answer the current wake. Authorized by the callback
 // token as a Bearer token (not a project token): 401 TOKEN_INVALID / TOKEN_EXPIRED, 409 FENCED for
 // a wake that is not the current one, 409 INVALID_OFFSET for a bad ack.
-import { subscriptionStub } from "../../env";
+import { subscriptionStub } from "../../subscriptions/stub";
 import type { AppContext } from "../../http/context";
 import { DsError, dsFail } from "../../subscriptions/errors";
 import { orThrow, readDsJson, WakeAnswerSchema } from "./schemas";

@@ -1,7 +1,7 @@
 // POST /v1/stream/__ds/subscriptions/{id}/claim {"worker"}: a pull-wake worker claims the pending wake
 // and gets its callback token and lease. Auth on: `read` in the subscription's project,
 // with a token reaching every stream the subscription covers.
-import { subscriptionStub } from "../../env";
+import { subscriptionStub } from "../../subscriptions/stub";
 import type { AppContext } from "../../http/context";
 import { reachOf } from "./access";
 import { ClaimSchema, orThrow, readDsJson } from "./schemas";

@@ -1,6 +1,6 @@
 // DELETE /v1/stream/__ds/subscriptions/{id}: remove the subscription (204, also when there was none). Auth on: `manage`,
 // with a token reaching every stream it covers.
-import { subscriptionStub } from "../../env";
+import { subscriptionStub } from "../../subscriptions/stub";
 import type { AppContext } from "../../http/context";
 import { reachOf } from "./access";
 import { orThrow } from "./schemas";

@@ -1,5 +1,5 @@
 // GET /v1/stream/__ds/subscriptions/{id}: the subscription, its links and acked offsets. Auth on: `manage`, with a token reaching every stream it covers.
-import { subscriptionStub } from "../../env";
+import { subscriptionStub } from "../../subscriptions/stub";
 import type { AppContext } from "../../http/context";
 import { reachOf } from "./access";
 import { orThrow, present } from "./schemas";

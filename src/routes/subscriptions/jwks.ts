@@ -1,5 +1,5 @@
 // GET /v1/stream/__ds/jwks.json: the public keys webhook signatures verify with. Anyone may read it.
-import { webhookKeyStub } from "../../env";
+import { webhookKeyStub } from "../../subscriptions/stub";
 import type { AppContext } from "../../http/context";
 
 export async function serveJwks(c: AppContext): Promise<Response> {

@@ -2,7 +2,7 @@
 // Auth on: `manage` in the caller's project, with a token reaching every stream it covers.
 import { enforceRateLimit } from "../../auth/rate-limit";
 import { loadConfig } from "../../config";
-import { subscriptionStub } from "../../env";
+import { subscriptionStub } from "../../subscriptions/stub";
 import type { AppContext } from "../../http/context";
 import { normalizeConfig } from "../../subscriptions/config";
 import { reachOf, requireCoverage } from "./access";

@@ -1,7 +1,7 @@
 // POST /v1/stream/__ds/subscriptions/{id}/streams {"streams"}: link explicit streams (204).
 // DELETE /v1/stream/__ds/subscriptions/{id}/streams/{path}: unlink one (204). Auth on: `manage`,
 // with a token reaching every stream the subscription covers, and those it adds.
-import { subscriptionStub } from "../../env";
+import { subscriptionStub } from "../../subscriptions/stub";
 import type { AppContext } from "../../http/context";
 import { DsError, dsFail } from "../../subscriptions/errors";
 import { parseStreamRef } from "../../subscriptions/paths";

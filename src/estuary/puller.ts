@@ -5,7 +5,7 @@
 // once: both go through the receiver, which applies a range only from the position it holds.
 import { FANOUT_SLICE_BYTES, type Delivery, type DeliveryOutcome, type HotLeaseGrant, type PullReport } from "../contract/fanout";
 import type { Env } from "../env";
-import { subscribersStub } from "../fanout/stub";
+import { fanoutStub } from "../fanout/stub";
 import { streamStub } from "../stream/stub";
 import { mapLimit } from "../map-limit";
 
@@ -92,7 +92,7 @@ export class EstuaryPuller {
   private async pull(source: string): Promise<void> {
     const estuary = this.target.name();
     if (estuary === null) return;
-    const grant: HotLeaseGrant | null = await subscribersStub(this.env, source).hot({ source, estuary, applied: this.target.appliedFrom(source) });
+    const grant: HotLeaseGrant | null = await fanoutStub(this.env, source).hot({ source, estuary, applied: this.target.appliedFrom(source) });
     if (!grant) return; // Not subscribed (yet, or any more): nothing to pull, nothing pushes.
     const report: PullReport = { estuary, applied: 0, reads: 0, messages: 0, rowsWritten: 0 };
     let caughtUp = false;
@@ -131,7 +131,7 @@ export class EstuaryPuller {
 
   private async report(source: string, report: PullReport): Promise<void> {
     try {
-      await subscribersStub(this.env, source).recordPull(report);
+      await fanoutStub(this.env, source).recordPull(report);
     } catch (error) {
       console.warn(`reporting a pull's cost to the subscribers of ${source} failed`, error);
     }

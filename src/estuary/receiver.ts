@@ -12,8 +12,8 @@ import { planDelivery } from "./inbox";
 import { EstuaryPuller } from "./puller";
 import { EstuarySources } from "./sources";
 
-/** One of an estuary's subscriptions, as it describes them. */
-export interface EstuarySubscriptionView extends AppliedPosition {
+/** One of an estuary's links to a source (an estuary subscription), as it describes them. */
+export interface EstuaryLinkView extends AppliedPosition {
   envelope: "raw" | "cloudevents";
   typePrefix?: string;
 }
@@ -98,7 +98,7 @@ export class EstuaryReceiver {
   }
 
   /** The sources of an active estuary with how far each is applied and its envelope; null if this is not one. */
-  list(): EstuarySubscriptionView[] | null {
+  list(): EstuaryLinkView[] | null {
     const meta = this.log.meta;
     if (!meta || meta.status !== "active" || !meta.estuary) return null;
     return this.sources.list().map((position) => {

@@ -3,7 +3,7 @@
 // delivered to each.
 import { FanoutJobSchema, type DeliveryError, type FanoutCost, type FanoutJob } from "../contract/fanout";
 import type { Env } from "../env";
-import { subscribersStub } from "./stub";
+import { fanoutStub } from "./stub";
 import { addCost, NO_COST } from "./cost";
 import { deliverSlice, readSource, reportFailures, roundFailure, totalCost } from "./deliver";
 
@@ -35,7 +35,7 @@ async function consumeJob(message: Message<unknown>, env: Env, deadLetters: bool
   try {
     // A dead-lettered job is handed back to its source's subscribers object, which repairs the
     // estuaries from the durable source on its own schedule: nothing is dropped.
-    if (deadLetters) await subscribersStub(env, parsed.data.source).repair(parsed.data);
+    if (deadLetters) await fanoutStub(env, parsed.data.source).repair(parsed.data);
     else if (!(await runJob(parsed.data, env))) {
       message.retry();
       return;
@@ -70,7 +70,7 @@ async function runJob(job: FanoutJob, env: Env): Promise<boolean> {
     // A lost report undercounts, and the job's record there expires into repairs, so its own
     // failure is logged and not retried.
     const done = delivered && job.jobId !== undefined ? { jobId: job.jobId, behind: report.behind } : undefined;
-    await subscribersStub(env, job.source)
+    await fanoutStub(env, job.source)
       .recordJob({ cost: report.cost, failures: report.failures, firstError: report.firstError, done })
       .catch((error: unknown) => console.warn(`reporting a fan-out job of ${job.source} failed`, error));
   }
@@ -99,7 +99,7 @@ async function deliverJob(job: FanoutJob, env: Env, report: Report): Promise<boo
     report.cost = addCost(report.cost, totalCost(results));
     const firstError = reportFailures(job.source, results);
     const gone = results.filter((result) => result.kind === "unsubscribed").map((result) => result.estuary);
-    for (const estuary of gone) await subscribersStub(env, job.source).unsubscribe(estuary);
+    for (const estuary of gone) await fanoutStub(env, job.source).unsubscribe(estuary);
     if (firstError) {
       report.failures += results.filter((result) => result.kind === "failed").length;
       report.firstError ??= firstError;

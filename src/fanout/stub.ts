@@ -3,6 +3,6 @@ import type { Env } from "../env";
 import type { StreamSubscribersDO } from "./subscribers-do";
 
 /** One StreamSubscribersDO per source stream, under the same name as the source's StreamDO. */
-export function subscribersStub(env: Env, source: string): DurableObjectStub<StreamSubscribersDO> {
+export function fanoutStub(env: Env, source: string): DurableObjectStub<StreamSubscribersDO> {
   return env.SUBSCRIBERS.getByName(source);
 }

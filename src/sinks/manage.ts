@@ -4,7 +4,7 @@ import type { Config } from "../config";
 import type { CommitPolicy } from "../contract/fanout";
 import { sinkObjectName } from "../contract/sinks";
 import type { Env } from "../env";
-import { subscribersStub } from "../fanout/stub";
+import { fanoutStub } from "../fanout/stub";
 import { sinkStub } from "./stub";
 import { streamStub } from "../stream/stub";
 import { ApiError } from "../errors";
@@ -45,14 +45,14 @@ export async function createSink(env: Env, config: Config, source: StreamAddress
   // It counts for the source's commit policy from where it starts (or, confirmed again, from where
   // it has got: that also repairs a registration an earlier attempt did not finish).
   const position = made.created ? start.start : offsetPosition(made.view.deliveredOffset);
-  await subscribersStub(env, source.key).sinkAdded({ sinkId: sink.id, required: sink.config.required, position });
+  await fanoutStub(env, source.key).sinkAdded({ sinkId: sink.id, required: sink.config.required, position });
   return made.created ? { created: true, view: made.view, secret: made.secret } : { created: false, view: made.view };
 }
 
 export async function removeSink(env: Env, source: StreamAddress, sinkId: string): Promise<void> {
   const unlinked = await streamStub(env, source.key).unlinkSink(sinkId);
   const removed = await sinkStub(env, sinkObjectName(source.key, sinkId)).remove();
-  await subscribersStub(env, source.key).sinkRemoved(sinkId);
+  await fanoutStub(env, source.key).sinkRemoved(sinkId);
   if (!unlinked && !removed) throw notFound(sinkId);
 }
 

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { SinkNoticeSchema, type SinkNotice } from "../contract/sinks";
 import { loadConfig } from "../config";
 import type { Env } from "../env";
-import { subscribersStub } from "../fanout/stub";
+import { fanoutStub } from "../fanout/stub";
 import { fail } from "../errors";
 import { formatOffset } from "../protocol/offsets";
 import { streamPathOf } from "../protocol/stream-address";
@@ -244,7 +244,7 @@ export class SinkDO extends DurableObject<Env> {
    */
   private async reportDelivered(sink: SinkRecord): Promise<void> {
     try {
-      await subscribersStub(this.env, sink.source).sinkDelivered({ sinkId: sink.sinkId, required: sink.config.required, position: sink.delivered });
+      await fanoutStub(this.env, sink.source).sinkDelivered({ sinkId: sink.sinkId, required: sink.config.required, position: sink.delivered });
     } catch (error) {
       console.warn(`reporting sink ${sink.sinkId} of ${sink.source} to its commit policy failed`, error);
     }

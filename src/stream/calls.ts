@@ -5,7 +5,7 @@ import { z } from "zod";
 import { IncarnationSchema, SubscriptionIdSchema, type Watcher } from "../contract/subscriptions";
 import { sinkObjectName } from "../contract/sinks";
 import type { Env } from "../env";
-import { subscribersStub } from "../fanout/stub";
+import { fanoutStub } from "../fanout/stub";
 import { projectStub } from "../projects/stub";
 import { sinkStub } from "../sinks/stub";
 import { streamStub } from "./stub";
@@ -43,9 +43,9 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
     case "releaseFork":
       return streamStub(env, call.source).releaseFork({ fork: call.fork, generation: call.generation });
     case "sourceDeleted":
-      return subscribersStub(env, call.source).sourceDeleted(call.source);
+      return fanoutStub(env, call.source).sourceDeleted(call.source);
     case "unsubscribe":
-      await subscribersStub(env, call.source).unsubscribe(call.estuary);
+      await fanoutStub(env, call.source).unsubscribe(call.estuary);
       return;
     case "reportSockets": {
       const { project, stream } = parseAddress(call.stream);

@@ -3,7 +3,7 @@
 // uses (waitUntil plus a safety-net alarm), so the append is never slowed or failed by it.
 import { CARRY_BYTES, type Publish } from "../contract/fanout";
 import type { Env } from "../env";
-import { subscribersStub } from "../fanout/stub";
+import { fanoutStub } from "../fanout/stub";
 import { AfterCommitNotifier } from "./after-commit-notifier";
 import type { Committed } from "./log";
 import type { StreamMeta } from "./repository";
@@ -40,7 +40,7 @@ export class FanoutPublisher {
   /** Tells the subscribers object how far the stream now reaches; false if that call failed. */
   private async publish(name: string, tail: number, appended?: Appended): Promise<boolean> {
     try {
-      await subscribersStub(this.env, name).publish({ source: name, tail, appended });
+      await fanoutStub(this.env, name).publish({ source: name, tail, appended });
       return true;
     } catch (error) {
       console.warn(`publish to subscribers of ${name} failed; the alarm will retry`, error);

@@ -11,7 +11,7 @@ import { SinkIdSchema } from "../contract/sinks";
 import { WatcherSchema, type Watcher } from "../contract/subscriptions";
 import type { Env } from "../env";
 import { fail, type Failure } from "../errors";
-import { EstuaryReceiver, type EstuarySubscriptionView } from "../estuary/receiver";
+import { EstuaryReceiver, type EstuaryLinkView } from "../estuary/receiver";
 import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
 import { Outbox } from "../storage/outbox";
@@ -175,7 +175,7 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   /** The sources this estuary is subscribed to, with how far each has been applied and its envelope. */
-  async estuarySources(): Promise<EstuarySubscriptionView[] | null> {
+  async estuarySources(): Promise<EstuaryLinkView[] | null> {
     return this.estuary.list();
   }
 

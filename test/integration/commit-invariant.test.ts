@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CommitPolicy } from "../../src/contract/fanout";
-import { subscribersStub } from "../../src/fanout/stub";
+import { fanoutStub } from "../../src/fanout/stub";
 import { FanoutWorld, SOURCE } from "./fanout-model";
 
 const ESTUARIES = ["model/e0", "model/e1", "model/e2", "model/e3", "model/e4"];
@@ -163,7 +163,7 @@ describe("the committed offset", () => {
     vi.spyOn(console, "error").mockImplementation(() => undefined);
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(command, fc.boolean()), { minLength: 5, maxLength: 40 }), async (commands) => {
-        const stub = subscribersStub(env, `model-scratch-${runs++}`);
+        const stub = fanoutStub(env, `model-scratch-${runs++}`);
         await runInDurableObject(stub, async (_instance, state) => {
           const world = new FanoutWorld(state, VARS);
           const subscribed = new Map<string, Subscription>();

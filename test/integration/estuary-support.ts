@@ -2,7 +2,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { subscribersStub } from "../../src/fanout/stub";
+import { fanoutStub } from "../../src/fanout/stub";
 import { streamStub } from "../../src/stream/stub";
 import type { Delivery } from "../../src/contract/fanout";
 import type { StreamSubscribersDO } from "../../src/fanout/subscribers-do";
@@ -148,7 +148,7 @@ export function estuaryObject(project: string, estuaryId: string): DurableObject
 }
 
 export function subscribersObject(project: string, source: string) {
-  return subscribersStub(env, `${project}/${source}`);
+  return fanoutStub(env, `${project}/${source}`);
 }
 
 export interface Fault {

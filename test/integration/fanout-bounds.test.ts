@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { subscribersStub } from "../../src/fanout/stub";
+import { fanoutStub } from "../../src/fanout/stub";
 import type { FanoutRounds } from "../../src/fanout/rounds";
 import { FanoutWorld, SOURCE } from "./fanout-model";
 
@@ -16,7 +16,7 @@ const INLINE = { FANOUT_PULL_THRESHOLD: "10", FANOUT_QUEUE_THRESHOLD: "10" };
 let worlds = 0;
 
 async function inWorld(vars: Record<string, string>, body: (world: FanoutWorld) => Promise<void>): Promise<void> {
-  await runInDurableObject(subscribersStub(env, `bounds-${worlds++}`), (_instance, state) => body(new FanoutWorld(state, vars)));
+  await runInDurableObject(fanoutStub(env, `bounds-${worlds++}`), (_instance, state) => body(new FanoutWorld(state, vars)));
 }
 
 async function subscribeAll(world: FanoutWorld, names: string[]): Promise<void> {

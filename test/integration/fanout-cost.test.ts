@@ -3,7 +3,7 @@
 import { createMessageBatch, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { subscribersStub } from "../../src/fanout/stub";
+import { fanoutStub } from "../../src/fanout/stub";
 import worker from "../../src/index";
 import { createSource, eventually, publish, queueJobForDirectEstuaries, readJson, subscribe } from "./estuary-support";
 import { FanoutWorld, SOURCE } from "./fanout-model";
@@ -69,7 +69,7 @@ describe("fan-out cost counters", () => {
   });
 
   it("count every row the subscribers object writes in subscriberRowsWritten: its list, the commit policy's counts, queue job rows", async () => {
-    await runInDurableObject(subscribersStub(env, "cost-rows"), async (_instance, state) => {
+    await runInDurableObject(fanoutStub(env, "cost-rows"), async (_instance, state) => {
       // Every row the object writes, as SQLite counts it.
       let written = 0;
       const sql = state.storage.sql;

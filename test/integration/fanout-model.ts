@@ -54,7 +54,7 @@ export class FanoutWorld {
     this.env = {
       ...vars,
       STREAMS: { getByName: (name: string) => (name === SOURCE ? this.sourceStub() : this.estuaryStub(name)) },
-      SUBSCRIBERS: { getByName: () => this.subscribersStub() },
+      SUBSCRIBERS: { getByName: () => this.fanoutStub() },
       FANOUT_QUEUE: {
         sendBatch: async (messages: { body: FanoutJob }[]) => {
           for (const message of messages) this.queue.push({ job: message.body, attempts: 0 });
@@ -156,7 +156,7 @@ export class FanoutWorld {
     };
   }
 
-  private subscribersStub() {
+  private fanoutStub() {
     const subject = () => this.subject;
     return {
       recordJob: async (report: Parameters<StreamSubscribersDO["recordJob"]>[0]) => {

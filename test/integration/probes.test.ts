@@ -3,7 +3,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { subscribersStub } from "../../src/fanout/stub";
+import { fanoutStub } from "../../src/fanout/stub";
 import { projectStub } from "../../src/projects/stub";
 import { call, streamObject } from "./worker";
 
@@ -28,7 +28,7 @@ describe("read-only probes", () => {
   it("of a source's fan-out status or an estuary store nothing", async () => {
     expect((await call("/v1/estuary/subscribers/probe/nothing")).status).toBe(404);
     expect((await call("/v1/estuary/probe/nothing")).status).toBe(404);
-    expect(await tables(subscribersStub(env, "probe/nothing"))).toEqual([]);
+    expect(await tables(fanoutStub(env, "probe/nothing"))).toEqual([]);
   });
 
   it("of a project's auth data store nothing", async () => {

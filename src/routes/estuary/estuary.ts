@@ -1,7 +1,7 @@
 // GET and DELETE /v1/estuary/{project}/{estuaryId}: describe an estuary, or remove it entirely.
 import type { AppContext } from "../../http/context";
 import { requireToken } from "../../auth/access";
-import { deleteEstuary, describeEstuary } from "../../estuary/subscriptions";
+import { deleteEstuary, describeEstuary } from "../../estuary/manage";
 
 export async function getEstuary(c: AppContext): Promise<Response> {
   const estuary = c.get("address");

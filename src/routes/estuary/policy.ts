@@ -2,7 +2,7 @@
 // is decided from its subscriptions (manage scope on the source). Answers the policy and the
 // committed offset under it.
 import { requireToken } from "../../auth/access";
-import { setCommitPolicy } from "../../estuary/subscriptions";
+import { setCommitPolicy } from "../../estuary/manage";
 import type { AppContext } from "../../http/context";
 import { formatOffset } from "../../protocol/offsets";
 import { CommitPolicyBodySchema, readJson } from "./schemas";

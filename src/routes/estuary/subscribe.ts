@@ -8,7 +8,7 @@ import { enforceRateLimit } from "../../auth/rate-limit";
 import { loadConfig } from "../../config";
 import { DEFAULT_TYPE_PREFIX } from "../../protocol/cloudevents";
 import { addressOf, type StreamAddress } from "../../protocol/stream-address";
-import { subscribe, type SubscribeResult } from "../../estuary/subscriptions";
+import { subscribe, type SubscribeResult } from "../../estuary/manage";
 import { MAX_BULK_JSON_BODY_BYTES } from "../../http/json-body";
 import { z } from "zod";
 import { parseFrom, readJson, SubscribeBodySchema } from "./schemas";

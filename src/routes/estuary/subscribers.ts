@@ -1,7 +1,7 @@
 // GET /v1/estuary/subscribers/{project}/{stream}: the source's fan-out status, with its data sinks'
 // state and the sinks holding its committed offset (read scope on the source).
 import { requireToken } from "../../auth/access";
-import { fanoutStatus } from "../../estuary/subscriptions";
+import { fanoutStatus } from "../../estuary/manage";
 import type { AppContext } from "../../http/context";
 import { commitHeldBy, listSinks } from "../../sinks/manage";
 import { toStatusBody } from "./schemas";

@@ -3,7 +3,7 @@
 import type { AppContext } from "../../http/context";
 import { requireProjectScope, requireToken } from "../../auth/access";
 import { addressOf } from "../../protocol/stream-address";
-import { unsubscribe } from "../../estuary/subscriptions";
+import { unsubscribe } from "../../estuary/manage";
 import { z } from "zod";
 import { readJson, UnsubscribeBodySchema } from "./schemas";
 import { parseBody } from "./sink-schemas";

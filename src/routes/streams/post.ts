@@ -3,7 +3,7 @@ import type { AppContext } from "../../http/context";
 import { readBody } from "../../http/body";
 import { requireToken } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
-import { subscribersStub } from "../../fanout/stub";
+import { fanoutStub } from "../../fanout/stub";
 import { streamStub } from "../../stream/stub";
 import { formatOffset } from "../../protocol/offsets";
 import { MAX_APPEND_BYTES } from "./limits";
@@ -46,7 +46,7 @@ export async function appendToStream(c: AppContext): Promise<Response> {
  */
 async function committed(c: AppContext, tail: number, timeoutMs: number): Promise<boolean> {
   try {
-    return await subscribersStub(c.env, c.get("address").key).awaitCommit({ position: tail, timeoutMs });
+    return await fanoutStub(c.env, c.get("address").key).awaitCommit({ position: tail, timeoutMs });
   } catch (error) {
     console.warn("waiting for an append to be committed failed", error);
     return false;

@@ -1,10 +1,11 @@
-// Subscription use cases: each coordinates the source's StreamDO, the estuary's StreamDO and the
-// source's StreamSubscribersDO. Handlers call exactly one of these.
+// Estuary use cases (an estuary linked to a source, its description and removal, the source's commit
+// policy and fan-out status): each coordinates the source's StreamDO, the estuary's StreamDO and the
+// source's fan-out object (StreamSubscribersDO). Handlers call exactly one of these.
 import type { Config } from "../config";
 import { ApiError } from "../errors";
 import { streamPathOf, type StreamAddress } from "../protocol/stream-address";
 import type { Env } from "../env";
-import { subscribersStub } from "../fanout/stub";
+import { fanoutStub } from "../fanout/stub";
 import { streamStub } from "../stream/stub";
 import { formatOffset, type OffsetQuery } from "../protocol/offsets";
 import { NO_COST, type CommitPolicy, type FanoutStatus } from "../contract/fanout";
@@ -67,7 +68,7 @@ export async function subscribe(
   const added =
     ready.length === 0
       ? { ok: true as const, outcomes: [] }
-      : await subscribersStub(env, source.key).subscribe({
+      : await fanoutStub(env, source.key).subscribe({
           source: source.key,
           estuaries: ready.map(({ estuary, attached }) => ({ estuary: estuary.key, position: attached.applied, required })),
           maxSubscribers: config.MAX_SUBSCRIBERS_PER_SOURCE,
@@ -95,7 +96,7 @@ export async function subscribe(
 }
 
 export async function unsubscribe(env: Env, source: StreamAddress, estuary: StreamAddress): Promise<void> {
-  const removed = await subscribersStub(env, source.key).unsubscribe(estuary.key);
+  const removed = await fanoutStub(env, source.key).unsubscribe(estuary.key);
   await streamStub(env, estuary.key).detachSource(source.key);
   if (!removed) throw new ApiError("not_found", "the estuary is not subscribed to this stream");
 }
@@ -134,13 +135,13 @@ export async function setCommitPolicy(
 ): Promise<{ policy: CommitPolicy; committedPosition: number }> {
   const head = await streamStub(env, source.key).head();
   if (!head.ok) throw ApiError.from(head);
-  const subscribers = subscribersStub(env, source.key);
+  const subscribers = fanoutStub(env, source.key);
   await subscribers.setPolicy(policy);
   return subscribers.commitState(head.tail);
 }
 
 export async function fanoutStatus(env: Env, source: StreamAddress): Promise<FanoutStatus> {
-  const subscribers = subscribersStub(env, source.key);
+  const subscribers = fanoutStub(env, source.key);
   const status = await subscribers.status();
   if (status) return status;
   const head = await streamStub(env, source.key).head();

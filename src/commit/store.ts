@@ -20,12 +20,29 @@ export class CommitStore {
 
   /** A sink starts counting (created, or created again) at `position`. */
   registerSink(sink: SinkPosition): void {
-    this.sql.exec("INSERT OR REPLACE INTO sinks (sink_id, required, delivered_pos) VALUES (?, ?, ?)", sink.sinkId, sink.required ? 1 : 0, sink.position);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO sinks (sink_id, required, delivered_pos, incarnation) VALUES (?, ?, ?, ?)",
+      sink.sinkId,
+      sink.required ? 1 : 0,
+      sink.position,
+      sink.incarnation,
+    );
   }
 
-  /** A sink delivered up to `position`; a late report never moves it back, nor brings back a removed sink. */
+  /**
+   * A sink delivered up to `position`; a late report never moves it back, nor brings back a removed
+   * sink, nor moves a sink created again under the same id (another incarnation).
+   */
   sinkDelivered(sink: SinkPosition): boolean {
-    return this.sql.exec("UPDATE sinks SET delivered_pos = MAX(delivered_pos, ?) WHERE sink_id = ?", sink.position, sink.sinkId).rowsWritten > 0;
+    return (
+      this.sql.exec(
+        "UPDATE sinks SET delivered_pos = MAX(delivered_pos, ?), incarnation = ? WHERE sink_id = ? AND (incarnation = ? OR incarnation IS NULL)",
+        sink.position,
+        sink.incarnation,
+        sink.sinkId,
+        sink.incarnation,
+      ).rowsWritten > 0
+    );
   }
 
   removeSink(sinkId: string): void {

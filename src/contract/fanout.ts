@@ -171,7 +171,12 @@ export const AwaitCommitSchema = z.object({ position: Count, timeoutMs: z.number
 export type AwaitCommit = z.infer<typeof AwaitCommitSchema>;
 
 /** A data sink -> its source's subscribers object: how far it has delivered, for the commit policy. */
-export const SinkPositionSchema = z.object({ sinkId: z.string().min(1).max(128), required: z.boolean(), position: Count });
+/**
+ * A sink's position for its source's commit policy. `incarnation` is new each time the sink is created:
+ * a report from an earlier incarnation (in flight while the sink was deleted and created again) must
+ * not raise the new one's position.
+ */
+export const SinkPositionSchema = z.object({ sinkId: z.string().min(1).max(128), incarnation: z.string().min(1).max(64), required: z.boolean(), position: Count });
 export type SinkPosition = z.infer<typeof SinkPositionSchema>;
 
 /** The fan-out status of a source, as the status route, the tests and the benchmark read it. */

@@ -102,4 +102,13 @@ export const SUBSCRIBERS_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE fanout DROP COLUMN queued_at;
     `,
   },
+  {
+    id: 7,
+    sql: `
+      -- Which creation of a sink its position belongs to (commit/store.ts): a report from a sink
+      -- deleted and created again under the same id must not move the new one. NULL for sinks
+      -- registered before; the first report adopts its incarnation.
+      ALTER TABLE sinks ADD COLUMN incarnation TEXT;
+    `,
+  },
 ];

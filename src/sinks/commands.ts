@@ -77,6 +77,6 @@ export const SinkDetailSchema = SinkViewSchema.extend({
 export type SinkDetail = z.infer<typeof SinkDetailSchema>;
 
 export type CreateSinkResult =
-  | { ok: true; created: true; view: SinkView; secret: string }
-  | { ok: true; created: false; view: SinkView }
+  | { ok: true; created: true; view: SinkView; secret: string; incarnation: string }
+  | { ok: true; created: false; view: SinkView; incarnation: string }
   | Failure;

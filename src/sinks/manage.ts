@@ -45,7 +45,7 @@ export async function createSink(env: Env, config: Config, source: StreamAddress
   // It counts for the source's commit policy from where it starts (or, confirmed again, from where
   // it has got: that also repairs a registration an earlier attempt did not finish).
   const position = made.created ? start.start : offsetPosition(made.view.deliveredOffset);
-  await fanoutStub(env, source.key).sinkAdded({ sinkId: sink.id, required: sink.config.required, position });
+  await fanoutStub(env, source.key).sinkAdded({ sinkId: sink.id, incarnation: made.incarnation, required: sink.config.required, position });
   return made.created ? { created: true, view: made.view, secret: made.secret } : { created: false, view: made.view };
 }
 

@@ -50,7 +50,7 @@ export class SinkDO extends DurableObject<Env> {
     const cmd = CreateSinkSchema.parse(input);
     const existing = this.sink;
     if (existing && existing.sourceGeneration === cmd.sourceGeneration) {
-      if (JSON.stringify(existing.config) === JSON.stringify(cmd.config)) return { ok: true, created: false, view: await this.view(existing) };
+      if (JSON.stringify(existing.config) === JSON.stringify(cmd.config)) return { ok: true, created: false, view: await this.view(existing), incarnation: existing.incarnation };
       return fail("conflict", `sink ${cmd.sinkId} exists with another configuration; delete it first`);
     }
     // A sink left from an earlier generation of the source (its removal still on the way) is replaced.
@@ -80,7 +80,7 @@ export class SinkDO extends DurableObject<Env> {
     this.sink = sink;
     this.pending = true;
     this.alarms.plan();
-    return { ok: true, created: true, view: await this.view(sink), secret: sink.secret };
+    return { ok: true, created: true, view: await this.view(sink), secret: sink.secret, incarnation: sink.incarnation };
   }
 
   /** From the source after a commit (and its safety-net alarm): it now reaches `tail`. */
@@ -244,7 +244,8 @@ export class SinkDO extends DurableObject<Env> {
    */
   private async reportDelivered(sink: SinkRecord): Promise<void> {
     try {
-      await fanoutStub(this.env, sink.source).sinkDelivered({ sinkId: sink.sinkId, required: sink.config.required, position: sink.delivered });
+      const { sinkId, incarnation, delivered: position } = sink;
+      await fanoutStub(this.env, sink.source).sinkDelivered({ sinkId, incarnation, required: sink.config.required, position });
     } catch (error) {
       console.warn(`reporting sink ${sink.sinkId} of ${sink.source} to its commit policy failed`, error);
     }

@@ -10,11 +10,22 @@ import { subscriptionStub } from "../subscriptions/stub";
 import { mapLimit } from "../map-limit";
 import { AfterCommitNotifier } from "./after-commit-notifier";
 import type { StreamRepository, StreamMeta } from "./repository";
+
 /** Watchers told side by side. */
 const NOTIFY_CONCURRENCY = 16;
+/**
+ * Watchers told per invocation: a tenth of the platform's 10,000 subrequests (PLATFORM.md), the same
+ * budget the subscription objects keep. A stream watched by more is told in turns: the rest from its
+ * safety-net alarm, each alarm its own invocation with its own budget.
+ */
+export const WATCHER_CALLS_PER_INVOCATION = 1_000;
 
 export class StreamWatchers {
   private list: Watcher[] = [];
+  /** Watchers not yet told the latest tail (in memory: a new instance tells everyone again). */
+  private untold: Watcher[] = [];
+  /** Calls per invocation; replaceable so tests can set it small. */
+  budget = WATCHER_CALLS_PER_INVOCATION;
   private readonly notifier: AfterCommitNotifier;
 
   constructor(
@@ -47,17 +58,21 @@ export class StreamWatchers {
     if (!this.list.some((w) => w.subscription === watcher.subscription && w.incarnation === watcher.incarnation)) return;
     this.repo.deleteWatcher(watcher.subscription, watcher.incarnation);
     this.list = this.list.filter((w) => w.subscription !== watcher.subscription);
+    this.untold = this.untold.filter((w) => w.subscription !== watcher.subscription);
   }
 
   /** The table was wiped with the stream's data. */
   cleared(): void {
     this.list = [];
+    this.untold = [];
     this.notifier.cleared();
   }
 
-  /** Call after a commit to the stream. */
+  /** Call after a commit to the stream: every watcher is to be told its new tail. */
   published(meta: StreamMeta): void {
-    if (this.list.length > 0) this.notifier.published(meta);
+    if (this.list.length === 0) return;
+    this.untold = [...this.list];
+    this.notifier.published(meta);
   }
 
   /** On every alarm: tell the watchers the tail again (idempotent); keep the safety net if that failed. */
@@ -84,9 +99,15 @@ export class StreamWatchers {
     if (!(await this.notify(meta))) throw new Error(`could not tell the subscriptions watching ${stream}`);
   }
 
-  /** Tells every watcher the tail; drops those that no longer watch. False if any call failed. */
+  /**
+   * Tells the next `budget` untold watchers the tail (a repeat with nobody untold tells everyone
+   * again); drops those that no longer watch. False while some are untold or a call failed, which
+   * keeps the safety net armed for the rest.
+   */
   private async notify(meta: StreamMeta): Promise<boolean> {
-    const outcomes = await mapLimit([...this.list], NOTIFY_CONCURRENCY, async (watcher) => {
+    if (this.untold.length === 0) this.untold = [...this.list];
+    const batch = this.untold.splice(0, this.budget);
+    const outcomes = await mapLimit(batch, NOTIFY_CONCURRENCY, async (watcher) => {
       try {
         const outcome: AppendedOutcome = await subscriptionStub(this.env, watcher.subscription).streamAppended({
           stream: meta.name,
@@ -97,9 +118,10 @@ export class StreamWatchers {
         return true;
       } catch (error) {
         console.warn(`telling subscription ${watcher.subscription} about ${meta.name} failed; the alarm will retry`, error);
+        this.untold.push(watcher);
         return false;
       }
     });
-    return outcomes.every(Boolean);
+    return outcomes.every(Boolean) && this.untold.length === 0;
   }
 }

@@ -192,13 +192,30 @@ describe("delivery", () => {
     await createStream("sink-isolation");
     let release = () => {};
     const hung = new Promise<Response>((resolve) => (release = () => resolve(new Response(null, { status: 503 }))));
-    await standIn("sink-isolation", "stuck", receiver(() => hung).fetcher);
+    // Named so that the healthy sink comes last wherever the stream goes through its sinks in order.
+    const broken = receiver(() => new Response(null, { status: 500 }));
+    const stuck = receiver(() => hung);
     const healthy = receiver();
-    await standIn("sink-isolation", "fine", healthy.fetcher);
-    await subscribeSink("sink-isolation", { sink: { id: "stuck", url: "https://stuck.example/" } });
-    await subscribeSink("sink-isolation", { sink: { id: "fine", url: "https://fine.example/" } });
-    for (let n = 1; n <= 3; n++) await append("sink-isolation", [{ n }]);
-    await eventually(async () => expect(deduplicated(healthy.requests, () => true)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]));
+    await standIn("sink-isolation", "broken", broken.fetcher);
+    await standIn("sink-isolation", "hung", stuck.fetcher);
+    await standIn("sink-isolation", "ok", healthy.fetcher);
+    for (const [id, url] of [["broken", "https://broken.example/"], ["hung", "https://hung.example/"], ["ok", "https://ok.example/"]]) {
+      expect((await subscribeSink("sink-isolation", { sink: { id, url } })).status).toBe(201);
+    }
+    await append("sink-isolation", [{ n: 1 }]);
+    // Both bad receivers were really called: one holds its request open, the other refused it.
+    await eventually(async () => {
+      expect(stuck.requests.length).toBeGreaterThanOrEqual(1);
+      expect(broken.requests.length).toBeGreaterThanOrEqual(1);
+      expect(deduplicated(healthy.requests, () => true)).toEqual([{ n: 1 }]);
+    }, 3_000);
+    // With that request still open, appends answer and reach the healthy sink.
+    for (let n = 2; n <= 3; n++) await append("sink-isolation", [{ n }]);
+    await eventually(async () => expect(deduplicated(healthy.requests, () => true)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]), 3_000);
+    expect(stuck.requests).toHaveLength(1);
+    const failing = await detail("sink-isolation", "broken");
+    expect(failing.state).toBe("retrying");
+    expect(failing.lastError?.message).toBe("receiver answered 500");
     release();
   });
 });

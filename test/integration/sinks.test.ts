@@ -142,15 +142,29 @@ describe("delivery", () => {
 
   it("waits for a 429's Retry-After before trying again", async () => {
     await createStream("sink-429");
-    const { fetcher } = receiver(() => new Response(null, { status: 429, headers: { "Retry-After": "120" } }));
+    const { requests, fetcher } = receiver(() => new Response(null, { status: 429, headers: { "Retry-After": "120" } }));
     await standIn("sink-429", "wh", fetcher);
-    await subscribeSink("sink-429", { sink: { id: "wh", url: "https://receiver.example/hook" } });
+    expect((await subscribeSink("sink-429", { sink: { id: "wh", url: "https://receiver.example/hook" } })).status).toBe(201);
     await append("sink-429", [{ n: 1 }]);
     await eventually(async () => expect((await detail("sink-429", "wh")).state).toBe("retrying"));
     const sink = await detail("sink-429", "wh");
     const attempt = sink.attempts[0];
     expect(attempt?.status).toBe(429);
-    expect(Date.parse(sink.nextAttemptAt ?? "") - Date.parse(attempt?.at ?? "")).toBe(120_000);
+    const due = Date.parse(sink.nextAttemptAt ?? "");
+    expect(due - Date.parse(attempt?.at ?? "")).toBe(120_000);
+
+    // Neither new data nor the sink's alarm firing early makes it try before then.
+    await append("sink-429", [{ n: 2 }]);
+    const stub = sinkStub(env, sinkObjectName("default/sink-429", "wh"));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(requests).toHaveLength(1);
+    expect((await detail("sink-429", "wh")).attempts).toHaveLength(1);
+    // Once the time has come, the same alarm does try again.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(due + 1);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(requests).toHaveLength(2);
+    expect(requests[1]?.id).toBe(requests[0]?.id);
   });
 
   it("a 503 with Retry-After: 0 or a past date waits out the backoff: the receiver is not hammered", async () => {

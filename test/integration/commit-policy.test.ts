@@ -9,7 +9,7 @@ import { sinkStub } from "../../src/sinks/stub";
 import { formatOffset } from "../../src/protocol/offsets";
 import type { FanoutStatusBody } from "../../src/routes/estuary/schemas";
 import type { SinkDO } from "../../src/sinks/sink-do";
-import { estuaryObject, eventually, failDeliveries } from "./estuary-support";
+import { deliveredOffset, estuaryObject, eventually, failDeliveries } from "./estuary-support";
 import { call, expectError } from "./worker";
 
 const json = { "Content-Type": "application/json" };
@@ -126,6 +126,28 @@ describe("commit policy", () => {
     fault.heal();
     await eventually(async () => expect((await status("commit-est")).committedOffset).toBe(held.tail), 15_000);
     expect((await append("commit-est", 10_000)).committed).toBe("true");
+  });
+
+  it("an optional estuary that fails holds nothing back under `required`, and holds the offset under `all`", async () => {
+    // Two healthy estuaries beside the failing one, so the failure is one of three deliveries: a
+    // round in which half of them fail is retried as a whole instead (see fanout/cohort-advance.ts).
+    const estuaries = [
+      { id: "commit-opt-opt", required: false },
+      { id: "commit-opt-a", required: true },
+      { id: "commit-opt-b", required: true },
+    ];
+    await source("commit-opt", { estuaries });
+    const fault = await failDeliveries([estuaryObject("default", "commit-opt-opt")]);
+    expect((await append("commit-opt", 3_000)).committed).toBe("true");
+    // The optional estuary really was failed, and holds nothing of the source.
+    expect(fault.refused).toBeGreaterThan(0);
+    expect(await deliveredOffset("default", "commit-opt-opt", "commit-opt")).toBe(formatOffset(0));
+    // The same setup under `all` counts the optional estuary, so the offset waits for it.
+    expect((await setPolicy("commit-opt", { mode: "all" })).status).toBe(200);
+    const held = await append("commit-opt", 300);
+    expect(held.committed).toBe("false");
+    expect((await status("commit-opt")).committedOffset < held.tail).toBe(true);
+    fault.heal();
   });
 
   it("a stream without subscriptions commits at once; appends without the header never wait", async () => {

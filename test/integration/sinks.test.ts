@@ -142,15 +142,29 @@ describe("delivery", () => {
 
   it("waits for a 429's Retry-After before trying again", async () => {
     await createStream("sink-429");
-    const { fetcher } = receiver(() => new Response(null, { status: 429, headers: { "Retry-After": "120" } }));
+    const { requests, fetcher } = receiver(() => new Response(null, { status: 429, headers: { "Retry-After": "120" } }));
     await standIn("sink-429", "wh", fetcher);
-    await subscribeSink("sink-429", { sink: { id: "wh", url: "https://receiver.example/hook" } });
+    expect((await subscribeSink("sink-429", { sink: { id: "wh", url: "https://receiver.example/hook" } })).status).toBe(201);
     await append("sink-429", [{ n: 1 }]);
     await eventually(async () => expect((await detail("sink-429", "wh")).state).toBe("retrying"));
     const sink = await detail("sink-429", "wh");
     const attempt = sink.attempts[0];
     expect(attempt?.status).toBe(429);
-    expect(Date.parse(sink.nextAttemptAt ?? "") - Date.parse(attempt?.at ?? "")).toBe(120_000);
+    const due = Date.parse(sink.nextAttemptAt ?? "");
+    expect(due - Date.parse(attempt?.at ?? "")).toBe(120_000);
+
+    // Neither new data nor the sink's alarm firing early makes it try before then.
+    await append("sink-429", [{ n: 2 }]);
+    const stub = sinkStub(env, sinkObjectName("default/sink-429", "wh"));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(requests).toHaveLength(1);
+    expect((await detail("sink-429", "wh")).attempts).toHaveLength(1);
+    // Once the time has come, the same alarm does try again.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(due + 1);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect(requests).toHaveLength(2);
+    expect(requests[1]?.id).toBe(requests[0]?.id);
   });
 
   it("a 503 with Retry-After: 0 or a past date waits out the backoff: the receiver is not hammered", async () => {
@@ -192,13 +206,30 @@ describe("delivery", () => {
     await createStream("sink-isolation");
     let release = () => {};
     const hung = new Promise<Response>((resolve) => (release = () => resolve(new Response(null, { status: 503 }))));
-    await standIn("sink-isolation", "stuck", receiver(() => hung).fetcher);
+    // Named so that the healthy sink comes last wherever the stream goes through its sinks in order.
+    const broken = receiver(() => new Response(null, { status: 500 }));
+    const stuck = receiver(() => hung);
     const healthy = receiver();
-    await standIn("sink-isolation", "fine", healthy.fetcher);
-    await subscribeSink("sink-isolation", { sink: { id: "stuck", url: "https://stuck.example/" } });
-    await subscribeSink("sink-isolation", { sink: { id: "fine", url: "https://fine.example/" } });
-    for (let n = 1; n <= 3; n++) await append("sink-isolation", [{ n }]);
-    await eventually(async () => expect(deduplicated(healthy.requests, () => true)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]));
+    await standIn("sink-isolation", "broken", broken.fetcher);
+    await standIn("sink-isolation", "hung", stuck.fetcher);
+    await standIn("sink-isolation", "ok", healthy.fetcher);
+    for (const [id, url] of [["broken", "https://broken.example/"], ["hung", "https://hung.example/"], ["ok", "https://ok.example/"]]) {
+      expect((await subscribeSink("sink-isolation", { sink: { id, url } })).status).toBe(201);
+    }
+    await append("sink-isolation", [{ n: 1 }]);
+    // Both bad receivers were really called: one holds its request open, the other refused it.
+    await eventually(async () => {
+      expect(stuck.requests.length).toBeGreaterThanOrEqual(1);
+      expect(broken.requests.length).toBeGreaterThanOrEqual(1);
+      expect(deduplicated(healthy.requests, () => true)).toEqual([{ n: 1 }]);
+    }, 3_000);
+    // With that request still open, appends answer and reach the healthy sink.
+    for (let n = 2; n <= 3; n++) await append("sink-isolation", [{ n }]);
+    await eventually(async () => expect(deduplicated(healthy.requests, () => true)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]), 3_000);
+    expect(stuck.requests).toHaveLength(1);
+    const failing = await detail("sink-isolation", "broken");
+    expect(failing.state).toBe("retrying");
+    expect(failing.lastError?.message).toBe("receiver answered 500");
     release();
   });
 });

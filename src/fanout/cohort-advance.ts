@@ -60,8 +60,9 @@ export async function advanceCohort(round: RoundContext, state: FanoutState, con
       state.lastError = reportFailures(state.source, results) ?? state.lastError;
       const failed = results.filter((result) => result.kind === "failed").length;
       // Most deliveries failing means the downstream is unwell: count it against the breaker and
-      // retry the whole round later. A few failing estuaries are repaired on their own instead.
-      if (failed > 0 && failed * 2 >= members.length) return false;
+      // retry the whole round later. Fewer than most (one of two included) are repaired on their own,
+      // so a failing estuary never holds back a healthy one, nor its share of the commit policy.
+      if (failed > 0 && failed * 2 > members.length) return false;
       settle(subscribers, results, members, state.cohort, slice.next);
     }
     state.cohort = slice.next;

@@ -129,8 +129,7 @@ describe("commit policy", () => {
   });
 
   it("an optional estuary that fails holds nothing back under `required`, and holds the offset under `all`", async () => {
-    // Two healthy estuaries beside the failing one, so the failure is one of three deliveries: a
-    // round in which half of them fail is retried as a whole instead (see fanout/cohort-advance.ts).
+    // Two healthy estuaries beside the failing one: the test below covers one failing of two.
     const estuaries = [
       { id: "commit-opt-opt", required: false },
       { id: "commit-opt-a", required: true },
@@ -147,6 +146,18 @@ describe("commit policy", () => {
     const held = await append("commit-opt", 300);
     expect(held.committed).toBe("false");
     expect((await status("commit-opt")).committedOffset < held.tail).toBe(true);
+    fault.heal();
+  });
+
+  it("one failing estuary of two is repaired on its own: the healthy required one commits, nothing trips the breaker", async () => {
+    await source("commit-pair", { estuaries: [{ id: "commit-pair-opt", required: false }, { id: "commit-pair-req", required: true }] });
+    const fault = await failDeliveries([estuaryObject("default", "commit-pair-opt")]);
+    const appended = await append("commit-pair", 3_000);
+    expect(appended.committed).toBe("true");
+    expect(fault.refused).toBeGreaterThan(0);
+    const after = await status("commit-pair");
+    expect(after.breaker).toBe("closed");
+    expect(after.fannedOutOffset).toBe(appended.tail);
     fault.heal();
   });
 

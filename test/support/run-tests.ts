@@ -30,12 +30,16 @@ const VITEST_CONFIGS = [
 // about this project; other warnings still print.
 const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, "--disable-warning=ExperimentalWarning"].filter(Boolean).join(" ") };
 
-/** Runs one vitest config with the counts reporter; its counts, or null if it wrote none. */
+/**
+ * Runs one vitest config with the counts reporter; its counts, or null if it wrote none. Console output
+ * of passing tests is dropped: fault-injection tests log their expected failures by the hundred, and a
+ * green run should not read like a red one; a failing test's logs still print.
+ */
 export function runVitest(config: string, output: "inherit" | "ignore" = "inherit"): StepResult {
   const dir = mkdtempSync(join(tmpdir(), "vitest-counts-"));
   const file = join(dir, "counts.json");
   try {
-    const run = spawnSync(process.execPath, [vitest, "run", "--config", config, "--reporter=default", `--reporter=${reporter}`], {
+    const run = spawnSync(process.execPath, [vitest, "run", "--config", config, "--reporter=default", `--reporter=${reporter}`, "--silent=passed-only"], {
       cwd: projectRoot,
       stdio: output,
       env: { ...env, COUNTS_FILE: file },

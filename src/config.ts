@@ -1,5 +1,6 @@
 // Runtime tunables, read from `env` vars and validated once per isolate.
 import { z } from "zod";
+import { joinIssues, plainErrorMap } from "./validation";
 
 const ConfigSchema = z.object({
   /** How long a long-poll read waits for data before answering 204. */
@@ -57,8 +58,8 @@ const cache = new WeakMap<object, Config>();
 export function loadConfig(env: object): Config {
   let config = cache.get(env);
   if (!config) {
-    const parsed = ConfigSchema.safeParse(env);
-    if (!parsed.success) throw new Error(`invalid configuration: ${z.prettifyError(parsed.error)}`);
+    const parsed = ConfigSchema.safeParse(env, { error: plainErrorMap("the configuration") });
+    if (!parsed.success) throw new Error(`invalid configuration: ${joinIssues(parsed.error)}`);
     config = parsed.data;
     cache.set(env, config);
   }

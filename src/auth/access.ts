@@ -23,6 +23,8 @@ export type Access = { kind: "granted" } | { kind: "public-only"; denial: ApiErr
 
 const GRANTED: Access = { kind: "granted" };
 
+const JWT_SHAPE = /^[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+$/;
+
 const RANK: Record<Scope, number> = { read: 1, write: 2, manage: 3 };
 
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
@@ -35,10 +37,11 @@ async function identify(c: AppContext): Promise<Caller> {
   if (config.AUTH_MODE === "off") return { kind: "unrestricted" };
   const header = c.req.header("Authorization") ?? socketToken(c);
   if (header === undefined) return { kind: "anonymous" };
-  const match = /^Bearer ([A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+)$/.exec(header);
-  const token = match?.[1];
-  const project = token ? claimedProject(token) : null;
-  if (!token || !project) throw unauthorized("Authorization must be a Bearer token (a project JWT), or ?token= on a WebSocket upgrade");
+  const token = /^Bearer (.+)$/.exec(header)?.[1];
+  if (token === undefined) throw unauthorized("Authorization must be a Bearer token (a project JWT), or ?token= on a WebSocket upgrade");
+  // A Bearer token that is not a JWT at all is a different mistake from a wrong scheme: say which.
+  const project = JWT_SHAPE.test(token) ? claimedProject(token) : null;
+  if (!project) throw unauthorized("the bearer token is not a valid JWT (a project token has three base64url parts and a sub claim)");
   const auth = await projectAuth(c.env, project, config.AUTH_CACHE_MS);
   if (!auth) throw unauthorized("token is not valid");
   const principal = await verifyToken(token, auth);

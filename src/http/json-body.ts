@@ -1,7 +1,8 @@
 // Small JSON request bodies (estuary and admin routes), parsed and validated with zod.
-import { z } from "zod";
+import type { z } from "zod";
 import { ApiError } from "../errors";
 import { readBody } from "./body";
+import { parseOr400 } from "../validation";
 
 export const MAX_JSON_BODY_BYTES = 16 * 1024;
 /** A bulk subscribe names up to 1,000 ids of up to 128 characters each. */
@@ -15,7 +16,5 @@ export async function readJson<T extends z.ZodType>(request: Request, schema: T,
   } catch {
     throw new ApiError("bad_request", "request body must be JSON");
   }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ApiError("bad_request", z.prettifyError(parsed.error));
-  return parsed.data;
+  return parseOr400(schema, value);
 }

@@ -2,6 +2,7 @@
 // described by them (the OpenAPI document is generated from both).
 import { z } from "zod";
 import { ApiError } from "../../errors";
+import { parseOr400 } from "../../validation";
 import { SinkIdSchema } from "../../contract/sinks";
 import { ENVELOPES } from "../../protocol/cloudevents";
 import { CommitHoldSchema, SinkDetailSchema, SinkViewSchema } from "../../sinks/commands";
@@ -42,9 +43,7 @@ export function isSinkBody(value: unknown): boolean {
 }
 
 export function parseBody<T extends z.ZodType>(value: unknown, schema: T): z.infer<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ApiError("bad_request", z.prettifyError(parsed.error));
-  return parsed.data;
+  return parseOr400(schema, value);
 }
 
 export function parseSinkId(value: string | undefined): string {

@@ -3,6 +3,7 @@
 // (sent together, not both, needs another) live here.
 import type { z } from "zod";
 import { ApiError } from "../../errors";
+import { parseOr400 } from "../../validation";
 import type { OffsetQuery } from "../../protocol/offsets";
 import type { ProducerHeaders } from "../../stream/producer";
 import {
@@ -27,11 +28,9 @@ function invalid(message: string): ApiError {
   return new ApiError("bad_request", message);
 }
 
-/** The schema's value, or a 400 with the message of its first issue (each check carries its own). */
+/** The schema's value, or a 400 with its issues' messages (each check carries its own, naming the header). */
 function valueOf<S extends z.ZodType>(schema: S, raw: string): z.output<S> {
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw invalid(parsed.error.issues[0]?.message ?? "invalid value");
-  return parsed.data;
+  return parseOr400(schema, raw, "the value");
 }
 
 /** The request's Content-Type, if any; malformed or oversized ones are 400. */

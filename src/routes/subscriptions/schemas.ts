@@ -1,12 +1,12 @@
 // The reserved subscription APIs' JSON bodies, as zod schemas: requests are validated with them,
 // responses are described by them (the OpenAPI document is generated from both).
 import { z } from "zod";
-import { ApiError } from "../../errors";
 import type { AppContext } from "../../http/context";
 import { AckSchema, ClaimSchema, WakeAnswerSchema } from "../../subscriptions/commands";
 import { DsError, type DsFailure } from "../../subscriptions/errors";
 import { SubscriptionBodySchema } from "../../subscriptions/config";
 import { readJson } from "../../http/json-body";
+import { parseOr400 } from "../../validation";
 import type { SubscriptionView } from "../../subscriptions/commands";
 import { signingKid } from "../../subscriptions/signing";
 
@@ -57,9 +57,7 @@ export const JwksSchema = z.object({
 export async function readDsJson<T extends z.ZodType>(c: AppContext, schema: T): Promise<z.infer<T>> {
   const request = c.req.raw;
   if (request.headers.get("content-length") === "0" || request.body === null) {
-    const parsed = schema.safeParse({});
-    if (!parsed.success) throw new ApiError("bad_request", z.prettifyError(parsed.error));
-    return parsed.data;
+    return parseOr400(schema, {});
   }
   return readJson(request, schema);
 }

@@ -213,7 +213,8 @@ export class SinkDO extends DurableObject<Env> {
   private settle(sink: SinkRecord, batch: InFlight, id: string, outcome: PostOutcome, now: number): void {
     let next: SinkRecord;
     if (outcome.ok) {
-      next = { ...sink, delivered: batch.to, batch: null, state: "active", failures: 0, failingSince: null, nextAttemptAt: null };
+      // Healthy again: lastError describes the sink's present trouble; past failures stay in its attempts.
+      next = { ...sink, delivered: batch.to, batch: null, state: "active", failures: 0, failingSince: null, nextAttemptAt: null, lastError: null };
     } else {
       const failures = sink.failures + 1;
       const failingSince = sink.failingSince ?? now;

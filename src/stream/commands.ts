@@ -43,6 +43,9 @@ const OffsetQuerySchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("at"), position: Count }),
 ]);
 
+/** A live read's name, chosen by the Worker (a random UUID). */
+export const ReaderIdSchema = z.string().min(1).max(64);
+
 export const ReadCommandSchema = z.object({
   offset: OffsetQuerySchema,
   /** 0 for catch-up; otherwise wait up to this long at the tail for new data. */
@@ -51,6 +54,8 @@ export const ReadCommandSchema = z.object({
   requirePublic: z.boolean().optional(),
   /** Which kind of live reader waits at the tail, for the connection counts (default long-poll). */
   live: z.enum(["long-poll", "sse"]).optional(),
+  /** Names a live read so `releaseRead` can end its wait when its client goes away. */
+  readerId: ReaderIdSchema.optional(),
 });
 export type ReadCommand = z.infer<typeof ReadCommandSchema>;
 

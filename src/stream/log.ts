@@ -163,7 +163,7 @@ export class StreamLog {
 
     let current = meta;
     if (start === current.tail && cmd.waitMs > 0 && !current.closed) {
-      await this.waiters.wait(cmd.waitMs, cmd.live ?? "long-poll");
+      await this.waiters.wait(cmd.waitMs, cmd.live ?? "long-poll", cmd.readerId);
       const after = live(Date.now());
       if (!after.ok) return after;
       current = after.meta;

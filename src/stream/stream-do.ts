@@ -17,7 +17,7 @@ import { LazySchema } from "../storage/migrations";
 import { Outbox } from "../storage/outbox";
 import { sendStreamCall, StreamCallSchema, type StreamCall } from "./calls";
 import {
-  AppendCommandSchema, AttachSourceSchema, CreateCommandSchema, HeadCommandSchema, ReadCommandSchema,
+  AppendCommandSchema, AttachSourceSchema, CreateCommandSchema, HeadCommandSchema, ReadCommandSchema, ReaderIdSchema,
   RegisterForkSchema, ReleaseForkSchema, SliceRequestSchema, type AppendCommand, type AppendResult,
   type AttachResult, type AttachSource, type ConnectionsResult, type CreateCommand, type CreateResult,
   type DeleteResult, type HeadCommand, type HeadResult, type ReadCommand, type ReadResult, type RegisterFork,
@@ -116,6 +116,11 @@ export class StreamDO extends DurableObject<Env> {
     if (!pulled.ok) return pulled;
     // A reader that waited was connected all along: the wait's end slides the TTL like its start.
     return this.log.read(pulled.meta, cmd, (at) => this.live(at, true));
+  }
+
+  /** The client of the live read `readerId` went away: its wait ends now, and read() slides the TTL from here. */
+  async releaseRead(readerId: string): Promise<void> {
+    this.log.waiters.release(ReaderIdSchema.parse(readerId));
   }
 
   async head(input?: HeadCommand): Promise<HeadResult> {

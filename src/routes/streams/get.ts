@@ -7,6 +7,7 @@ import { streamStub } from "../../stream/stub";
 import { nextCursor } from "../../protocol/cursor";
 import { parseReadQuery } from "./headers";
 import { denyPrivate, orThrow, streamHeaders } from "./response";
+import { liveRead } from "./departure";
 import { sseResponse } from "./sse";
 import { openWebSocket } from "./websocket";
 
@@ -28,12 +29,13 @@ export async function readStream(c: AppContext): Promise<Response> {
   if (query.live === "sse") {
     // Fail before committing to a 200 event stream if the stream is missing or the offset is bad.
     const first = orDeny(await stub.read({ offset: query.offset, waitMs: 0, requirePublic, live: "sse" }));
-    return sseResponse(stub, first, { clientCursor: query.cursor, requirePublic }, config);
+    return sseResponse(stub, first, { clientCursor: query.cursor, requirePublic, read: liveRead(c, stub) }, config);
   }
 
   const longPoll = query.live === "long-poll";
   const waitMs = longPoll ? config.LONG_POLL_TIMEOUT_MS : 0;
-  const result = orDeny(await stub.read({ offset: query.offset, waitMs, requirePublic, live: longPoll ? "long-poll" : undefined }));
+  const readerId = longPoll ? liveRead(c, stub).readerId : undefined;
+  const result = orDeny(await stub.read({ offset: query.offset, waitMs, requirePublic, live: longPoll ? "long-poll" : undefined, readerId }));
   const headers = streamHeaders({ contentType: result.contentType, closed: result.closed && result.upToDate }, result.next);
   if (result.upToDate) headers.set("Stream-Up-To-Date", "true");
 

@@ -1,5 +1,7 @@
 // SSE transport (protocol §5.7): a loop of long-poll reads against the StreamDO, framed as events.
-// Each batch is an `event: data` followed at once by an `event: control`.
+// Each batch is an `event: data` followed at once by an `event: control`. While a read waits, a
+// comment every SSE_HEARTBEAT_MS lets the runtime notice a departed client (a disconnect shows only
+// when a write meets it), and the departure ends the object's wait (departure.ts).
 import type { Config } from "../../config";
 import type { ReadResult } from "../../stream/commands";
 import { sseCarriesText } from "../../protocol/content-type";
@@ -7,16 +9,26 @@ import { nextCursor } from "../../protocol/cursor";
 import { formatOffset } from "../../protocol/offsets";
 import type { StreamDO } from "../../stream/stream-do";
 import { toBase64 } from "../../bytes";
+import type { LiveRead } from "./departure";
 
 type ReadOk = Extract<ReadResult, { ok: true }>;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const LINE_BREAK = /\r\n|\r|\n/;
+/**
+ * How often a waiting SSE connection writes a comment: a client that left is noticed within a beat
+ * or two (the first write after a disconnect may still be buffered). Costs the Worker a few bytes
+ * of output and no call to the object.
+ */
+export const SSE_HEARTBEAT_MS = 1_000;
+const KEEP_ALIVE = encoder.encode(": keep-alive\n\n");
 
 export interface SseOptions {
   clientCursor: string | undefined;
   requirePublic: boolean;
+  /** Names the reads and learns of the client's departure. */
+  read: LiveRead;
 }
 
 export function sseResponse(stub: DurableObjectStub<StreamDO>, first: ReadOk, options: SseOptions, config: Config): Response {
@@ -31,7 +43,7 @@ export function sseResponse(stub: DurableObjectStub<StreamDO>, first: ReadOk, op
 async function pump(
   stub: DurableObjectStub<StreamDO>,
   first: ReadOk,
-  { clientCursor, requirePublic }: SseOptions,
+  { clientCursor, requirePublic, read }: SseOptions,
   config: Config,
   textual: boolean,
   writer: WritableStreamDefaultWriter<Uint8Array>,
@@ -53,14 +65,18 @@ async function pump(
         frame += ": keep-alive\n\n";
       }
       await writer.write(encoder.encode(frame));
-      if (closedAtEnd || Date.now() >= deadline) break;
+      if (closedAtEnd || Date.now() >= deadline || read.departed) break;
       const waitMs = Math.max(1, Math.min(config.LONG_POLL_TIMEOUT_MS, deadline - Date.now()));
-      const next = await stub.read({ offset: { kind: "at", position: result.next }, waitMs, requirePublic, live: "sse" });
-      if (!next.ok) break;
+      const heartbeat = setInterval(() => void writer.write(KEEP_ALIVE).catch(read.release), SSE_HEARTBEAT_MS);
+      const next = await stub
+        .read({ offset: { kind: "at", position: result.next }, waitMs, requirePublic, live: "sse", readerId: read.readerId })
+        .finally(() => clearInterval(heartbeat));
+      if (!next.ok || read.departed) break;
       result = next;
     }
   } catch {
     // The client went away (write failed) or the object was reset; either way the stream ends.
+    read.release();
   } finally {
     await writer.close().catch(() => undefined);
   }

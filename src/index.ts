@@ -6,6 +6,7 @@ import { consumeFanout } from "./fanout/queue-consumer";
 export { StreamDO } from "./stream/stream-do";
 export { StreamSubscribersDO } from "./fanout/subscribers-do";
 export { ProjectDO } from "./projects/project-do";
+export { ProjectDirectoryDO } from "./projects/directory-do";
 export { SubscriptionDO } from "./subscriptions/subscription-do";
 export { WebhookKeyDO } from "./subscriptions/webhook-key-do";
 export { SinkDO } from "./sinks/sink-do";

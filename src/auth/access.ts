@@ -4,7 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { loadConfig } from "../config";
 import { ApiError } from "../errors";
 import type { AppContext, AppEnv } from "../http/context";
-import type { StreamAddress } from "../protocol/stream-address";
+import { DEFAULT_PROJECT, STREAM_PREFIX, type StreamAddress } from "../protocol/stream-address";
 import { projectAuth } from "../projects/cache";
 import { reachesEveryStream, reachesStream } from "./reach";
 import { claimedProject, verifyToken, type Principal, type Scope } from "./token";
@@ -89,10 +89,20 @@ export function requireWholeProject(c: AppContext, project: string, scope: Scope
 }
 
 function tokenDenial(principal: Principal, address: StreamAddress, scope: Scope): ApiError | null {
-  if (principal.project !== address.project) return forbidden("the token is for another project");
+  if (principal.project !== address.project) return forbidden(otherProject(principal.project, address));
   if (!holds(principal, scope)) return forbidden(`the token lacks the ${scope} scope`);
   if (!reachesStream(principal, address)) return forbidden("the token is limited to other streams");
   return null;
+}
+
+/**
+ * `/v1/stream/acme` is stream acme of project default, which a caller holding an acme token easily
+ * takes for "project acme": say so, rather than a bare "another project" that reads as a bug.
+ */
+function otherProject(tokenProject: string, address: StreamAddress): string {
+  if (address.project !== DEFAULT_PROJECT || address.stream !== tokenProject) return "the token is for another project";
+  const path = `${STREAM_PREFIX}${tokenProject}`;
+  return `this token is for project ${tokenProject}; ${path} is stream ${tokenProject} of project ${DEFAULT_PROJECT} — use ${path}/{stream}`;
 }
 
 function holds(principal: Principal, scope: Scope): boolean {

@@ -1,7 +1,8 @@
 // ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins, the open
 // WebSockets its streams report (connections.ts), the sweeps that close the sockets of a revoked
 // secret's tokens (revocations.ts, the object's one alarm), and the project's stream registry for
-// subscriptions (registry.ts). Secrets leave this object only to the Worker's
+// subscriptions and listings (registry.ts). Its creation is recorded in the deployment's project
+// directory through its outbox (calls.ts). Secrets leave this object only to the Worker's
 // token verifier and, once, to the admin who created them.
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
@@ -14,7 +15,10 @@ import { CorsOriginsSchema } from "./cors-origins";
 import { fail, type Failure } from "../errors";
 import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
-import { StreamRegistry } from "./registry";
+import { Outbox } from "../storage/outbox";
+import { ProjectCallSchema, sendProjectCall, type ProjectCall } from "./calls";
+import { MAX_PAGE, StreamKindSchema, type Page, type StreamKind } from "./listing";
+import { StreamRegistry, type ListedStream } from "./registry";
 import { ProjectRepository, type SigningKey } from "./repository";
 import { Revocations } from "./revocations";
 import { PROJECT_MIGRATIONS } from "./schema";
@@ -37,6 +41,7 @@ export interface ProjectAuth {
 
 const StreamNameSchema = z.string().min(1).max(128);
 const GenerationSchema = z.number().int().min(0);
+const StreamPageRequestSchema = z.object({ after: StreamNameSchema.nullable(), limit: z.number().int().min(1).max(MAX_PAGE) });
 
 export type NewSecret = { ok: true; kid: string; secret: string } | Failure;
 
@@ -45,6 +50,7 @@ export class ProjectDO extends DurableObject<Env> {
   private readonly registry: StreamRegistry;
   private readonly revocations: Revocations;
   private readonly alarms: AlarmPlanner;
+  private readonly outbox: Outbox<ProjectCall>;
   private schema!: LazySchema;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -52,7 +58,8 @@ export class ProjectDO extends DurableObject<Env> {
     this.repo = new ProjectRepository(ctx.storage.sql);
     this.registry = new StreamRegistry(ctx.storage.sql);
     this.revocations = new Revocations(this.repo, (stream, kid) => this.closeSockets(stream, kid));
-    this.alarms = new AlarmPlanner(ctx.storage, [() => (this.schema.exists ? this.revocations.nextDue() : null)]);
+    this.outbox = new Outbox(ctx.storage, ProjectCallSchema, (call) => sendProjectCall(env, call), () => this.schema.exists);
+    this.alarms = new AlarmPlanner(ctx.storage, [() => (this.schema.exists ? this.revocations.nextDue() : null), () => this.outbox.nextDue()]);
     void ctx.blockConcurrencyWhile(async () => {
       this.schema = new LazySchema(ctx.storage, PROJECT_MIGRATIONS);
     });
@@ -62,8 +69,17 @@ export class ProjectDO extends DurableObject<Env> {
     this.schema.ensure();
     if (this.repo.load()) return fail("conflict", "project already exists");
     const origins = CorsOriginsSchema.parse(corsOrigins);
-    this.repo.save({ name, createdAt: Date.now(), corsOrigins: origins });
-    return this.addSecret();
+    const createdAt = Date.now();
+    const key = this.ctx.storage.transactionSync(() => {
+      this.repo.save({ name, createdAt, corsOrigins: origins });
+      this.outbox.add([{ call: { kind: "listProject", project: name, createdAt } }]);
+      return this.newKey();
+    });
+    this.alarms.plan();
+    // Made now so the project is listed when the creation answers; the alarm retries a failure.
+    await this.outbox.drain();
+    this.alarms.plan();
+    return { ok: true, kid: key.kid, secret: key.secret };
   }
 
   async addSecret(): Promise<NewSecret> {
@@ -71,9 +87,14 @@ export class ProjectDO extends DurableObject<Env> {
     if (this.repo.keys().length >= MAX_SECRETS) {
       return fail("conflict", `a project has at most ${MAX_SECRETS} secrets; revoke one first`);
     }
+    const key = this.newKey();
+    return { ok: true, kid: key.kid, secret: key.secret };
+  }
+
+  private newKey(): SigningKey {
     const key: SigningKey = { kid: `k_${randomToken(6)}`, secret: randomToken(32), createdAt: Date.now() };
     this.repo.addKey(key);
-    return { ok: true, kid: key.kid, secret: key.secret };
+    return key;
   }
 
   /** Tokens it signed stop working, and the WebSockets opened with them close (revocations.ts). */
@@ -122,12 +143,23 @@ export class ProjectDO extends DurableObject<Env> {
     return this.schema.exists ? this.repo.connections() : { webSockets: 0, streamsWithWebSockets: 0 };
   }
 
-  /** A stream of this project was created: recorded; answers the subscriptions that watch it. */
-  async registerStream(stream: string, generation: number): Promise<Watcher[]> {
+  /** A stream of this project was created: recorded with its kind; answers the subscriptions that watch it. */
+  async registerStream(stream: string, generation: number, kind: StreamKind): Promise<Watcher[]> {
     const name = StreamNameSchema.parse(stream);
     const created = GenerationSchema.parse(generation);
+    const made = StreamKindSchema.parse(kind);
     this.schema.ensure();
-    return this.registry.addStream(name, created);
+    return this.registry.addStream(name, created, made);
+  }
+
+  /**
+   * A page of the project's streams, from the registry alone (no stream is asked). Not found when
+   * the project was never created and no stream ever registered (a mistyped name).
+   */
+  async listStreams(input: { after: string | null; limit: number }): Promise<({ ok: true } & Page<ListedStream>) | Failure> {
+    const { after, limit } = StreamPageRequestSchema.parse(input);
+    if (!this.schema.exists || (!this.repo.load() && this.registry.isEmpty())) return fail("not_found", "project not found");
+    return { ok: true, ...this.registry.listStreams(after, limit) };
   }
 
   async unregisterStream(stream: string, generation: number): Promise<void> {
@@ -150,6 +182,7 @@ export class ProjectDO extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.alarms.fired();
     if (this.schema.exists) await this.revocations.run(Date.now());
+    await this.outbox.drain();
     this.alarms.plan();
   }
 

@@ -1,5 +1,6 @@
 // ProjectDO's schema, as an append-only list of migrations. Never edit an applied entry.
 import type { Migration } from "../storage/migrations";
+import { OUTBOX_TABLE_V1 } from "../storage/outbox";
 
 export const PROJECT_MIGRATIONS: readonly Migration[] = [
   {
@@ -47,5 +48,19 @@ export const PROJECT_MIGRATIONS: readonly Migration[] = [
       -- over the streams holding sockets, deleted when it is done. after: the last stream told.
       CREATE TABLE revocation_sweeps (id INTEGER PRIMARY KEY, kid TEXT NOT NULL, due_at INTEGER NOT NULL, after TEXT);
     `,
+  },
+  {
+    id: 5,
+    sql: `
+      -- A stream's kind ('plain' or 'estuary'), as it registered, so listings never ask the stream.
+      -- Rows registered before kinds were recorded stay NULL, listed as 'unknown': the registry
+      -- cannot know what they are without waking them, and guessing 'plain' would be wrong for estuaries.
+      ALTER TABLE registry_streams ADD COLUMN kind TEXT;
+    `,
+  },
+  {
+    id: 6,
+    // Calls this project owes other objects because of a change it committed (the project directory).
+    sql: OUTBOX_TABLE_V1,
   },
 ];

@@ -89,9 +89,12 @@ export class StreamWatchers {
       const meta = current();
       return meta && meta.status === "active" && meta.generation === generation ? meta : null;
     };
-    if (!live()) return;
+    const created = live();
+    if (!created) return;
     const slash = stream.indexOf("/");
-    const found = await projectStub(this.env, stream.slice(0, slash)).registerStream(stream.slice(slash + 1), generation);
+    // The kind goes with it, so the project's listing never needs to ask the stream.
+    const kind = created.estuary ? "estuary" : "plain";
+    const found = await projectStub(this.env, stream.slice(0, slash)).registerStream(stream.slice(slash + 1), generation, kind);
     // Deleted (or re-created) while the registry answered: that deletion unregisters it.
     const meta = live();
     if (!meta || found.length === 0) return;

@@ -133,6 +133,7 @@ describe("the source's architecture", () => {
     const objects = sourceFiles(src).filter((file) => /extends DurableObject</.test(readFileSync(file, "utf8")));
     expect(objects.map((file) => relative(src, file)).sort()).toEqual([
       "fanout/subscribers-do.ts",
+      "projects/directory-do.ts",
       "projects/project-do.ts",
       "sinks/sink-do.ts",
       "stream/stream-do.ts",

@@ -9,7 +9,9 @@ import { buildApp } from "../../src/app";
 import { ERROR_CODES, statusOf } from "../../src/errors";
 import type { ProjectConnections } from "../../src/projects/connections";
 import type { ProjectView } from "../../src/projects/project-do";
-import type { ProjectViewSchema } from "../../src/routes/admin/bodies";
+import type { ListedProject } from "../../src/projects/directory";
+import type { ListedStream } from "../../src/projects/registry";
+import type { ProjectListSchema, ProjectViewSchema, StreamListSchema } from "../../src/routes/admin/bodies";
 import type { ProjectConnectionsSchema, StreamConnectionsSchema } from "../../src/routes/connections/schemas";
 import { openApiDocument } from "../../src/routes/openapi";
 import { READ_QUERY, REQUEST_HEADERS, RESPONSE_HEADERS } from "../../src/routes/streams/schemas";
@@ -137,6 +139,19 @@ describe("the OpenAPI document", () => {
 
   it("describes the project view with the shape the ProjectDO returns", () => {
     expectTypeOf<z.infer<typeof ProjectViewSchema>>().toEqualTypeOf<ProjectView>();
+  });
+
+  it("describes the listings' page query and the shapes the registries return", () => {
+    for (const path of ["/v1/admin/projects", "/v1/admin/projects/{project}/streams"]) {
+      const list = paths[path]?.get as { parameters: Json[]; security: Json[] };
+      expect(list.security).toEqual([{ adminToken: [] }]);
+      expect(list.parameters.map((p) => [p.name, p.in, p.required])).toEqual([
+        ["limit", "query", false],
+        ["after", "query", false],
+      ]);
+    }
+    expectTypeOf<z.infer<typeof ProjectListSchema>["projects"][number]>().toEqualTypeOf<ListedProject>();
+    expectTypeOf<z.infer<typeof StreamListSchema>["streams"][number]>().toEqualTypeOf<ListedStream>();
   });
 
   it("describes the connection counts with the shapes the objects return", () => {

@@ -1,5 +1,7 @@
-// With auth on, every stream (WebSocket upgrades included), estuary, data sink, connection, subscription (`__ds`) and admin route refuses bad tokens (401) and out-of-bounds ones (403) and changes nothing.
+// With auth on, every stream (WebSocket upgrades included), estuary, data sink, connection, subscription (`__ds`) and admin route (the listings included) refuses bad tokens (401) and out-of-bounds ones (403) and changes nothing.
+import { inspectRoutes } from "hono/dev";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../src/app";
 import { pollUntil, stopServer, unique } from "../estuary/harness";
 import type { DevServer } from "../support/wrangler-dev";
 import {
@@ -467,7 +469,11 @@ describe("the subscription routes", () => {
 
 describe("the admin API", () => {
   const ADMIN_ROUTES: [string, string, unknown][] = [
+    ["GET", "/projects", undefined],
+    ["GET", "/projects?limit=1000", undefined],
     ["POST", "/projects", { project: "planted-project" }],
+    ["GET", `/projects/${A}/streams`, undefined],
+    ["GET", `/projects/${A}/streams?after=${ORDERS}&limit=1`, undefined],
     ["GET", `/projects/${A}`, undefined],
     ["PATCH", `/projects/${A}`, { corsOrigins: ["https://evil.example"] }],
     ["POST", `/projects/${A}/secrets`, undefined],
@@ -497,6 +503,31 @@ describe("the admin API", () => {
     expect((await admin.request("GET", "/projects/planted-project")).status).toBe(404);
   });
 
+  it("lists every admin route the app serves", () => {
+    const shape = (path: string) => path.split("?")[0]?.replace(/:\w+|KID/g, "{}").replace(A, "{}");
+    const served = inspectRoutes(buildApp())
+      .filter((route) => !route.isMiddleware && route.path.startsWith("/v1/admin/") && !route.path.endsWith("*"))
+      .map((route) => `${route.method} ${shape(route.path)}`);
+    const listed = new Set(ADMIN_ROUTES.map(([method, path]) => `${method} ${shape(`/v1/admin${path}`)}`));
+    expect(served).toContain("GET /v1/admin/projects/{}/streams");
+    for (const route of served) expect.soft(listed.has(route), `${route} is not in ADMIN_ROUTES`).toBe(true);
+  });
+
+  it("lists projects and their streams to the admin without secret values", async () => {
+    const projects = await admin.request("GET", "/projects?limit=1000");
+    expect(projects.status).toBe(200);
+    const names = (parseJson(projects.body) as { projects: { project: string }[] }).projects.map((p) => p.project);
+    expect(names).toEqual(expect.arrayContaining([A, B]));
+    expect(names).not.toContain("planted-project");
+    const streams = await admin.request("GET", `/projects/${A}/streams?limit=1000`);
+    expect(streams.status).toBe(200);
+    expect((parseJson(streams.body) as { streams: { stream: string }[] }).streams.map((s) => s.stream)).toContain(ORDERS);
+    for (const outcome of [projects, streams]) {
+      expect(outcome.body).not.toContain(tokens.secret);
+      expect(outcome.body).not.toContain(tokens.otherSecret);
+    }
+  });
+
   it("never shows a secret value when describing a project", async () => {
     const extra = await admin.addSecret(B);
     const { view, text } = await admin.describe(A);
@@ -506,6 +537,19 @@ describe("the admin API", () => {
     expect(other.view.secrets).toHaveLength(2);
     expect(other.text).not.toContain(tokens.otherSecret);
     expect(other.text).not.toContain(extra.secret);
+  });
+});
+
+describe("a project's token on /v1/stream/{project}", () => {
+  it("is refused there (stream A of project default) with a message saying so, and creates nothing", async () => {
+    const outcome = await call({ method: "PUT", path: `/v1/stream/${A}`, headers: JSON_HEADERS }, `Bearer ${tokens.manage}`);
+    count(outcome);
+    expectRefusal(outcome, "PUT", 403, "PUT /v1/stream/A with A's token");
+    expect(outcome.body).toContain(`/v1/stream/${A} is stream ${A} of project default`);
+    expect(outcome.body).toContain(`use /v1/stream/${A}/{stream}`);
+    const listed = await admin.request("GET", `/projects/default/streams?after=${A.slice(0, -1)}&limit=10`);
+    expect(listed.status).toBe(200);
+    expect((parseJson(listed.body) as { streams: { stream: string }[] }).streams.map((s) => s.stream)).not.toContain(A);
   });
 });
 

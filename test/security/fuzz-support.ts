@@ -386,6 +386,21 @@ export const queryString = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom("?", "?&", "?offset", "?offset=", "?=x", "?offset=%zz", "?offset=-1&offset=-1", "?live=sse&live=sse&offset=-1", "?offset=+1", "?%00=%00") },
 );
 
+/** The listings' page query (?limit=, ?after=): valid and malformed values, unknown and repeated keys. */
+const limitValue = fc.oneof(fc.constantFrom("1", "100", "1000", "0", "1001", "-1", "1.5", "1e3", "", " 1", "01", "abc", "Infinity"), digits(8), headerValue(12));
+const afterValue = fc.oneof(fc.constantFrom("a", "z", "..", ".", "a/b", "", "__ds", "%", "x".repeat(129)), headerValue(30));
+
+export const pageQueryString = fc
+  .array(fc.oneof(limitValue.map((v) => ["limit", v] as const), afterValue.map((v) => ["after", v] as const), fc.tuple(headerValue(10), headerValue(10))), { maxLength: 3 })
+  .map((params) => (params.length === 0 ? "" : `?${params.map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`).join("&")}`));
+
+/** Page queries the listings must refuse with 400 (or 401/404 without the admin token). */
+const junkPageQuery = fc.oneof(
+  limitValue.filter((v) => !/^[1-9][0-9]{0,3}$/.test(v) || Number(v) > 1000).map((v) => `?limit=${encodeURIComponent(v)}`),
+  afterValue.filter((v) => !/^[A-Za-z0-9._~-]{1,128}$/.test(v) || v === "." || v === "..").map((v) => `?after=${encodeURIComponent(v)}`),
+  fc.constantFrom("?limit=1&limit=2", "?after=a&after=b", "?colour=red", "?limit=10&x=", "?LIMIT=10"),
+);
+
 // --- header values ------------------------------------------------------------------------------
 
 const mediaType = fc.oneof(
@@ -606,7 +621,7 @@ export function pathArb(targets: Targets) {
     .tuple(fc.constantFrom(...ROUTE_PREFIXES), fc.constantFrom(...targets.scratch), fresh("e-"))
     .map(([prefix, name, other]) => (prefix === "/v1/estuary/" ? `${prefix}${targets.project}/${other}` : `${prefix}${targets.project}/${name}`));
   const admin = fc
-    .tuple(fc.option(fc.oneof(fresh("ap-"), segment)), fc.constantFrom("", "/tokens", "/secrets", "/secrets/k_x", "/secrets/", "/x/y"))
+    .tuple(fc.option(fc.oneof(fresh("ap-"), segment)), fc.constantFrom("", "/tokens", "/secrets", "/secrets/k_x", "/secrets/", "/streams", "/streams/", "/x/y"))
     .map(([project, rest]) => (project === null ? "/v1/admin/projects" : `/v1/admin/projects/${project}${rest}`));
   const odd = fc.oneof(
     fc.constantFrom("/", "//", "/v1", "/v1/", "/v1/stream", "/v2/stream/x", "/V1/STREAM/x", "/v1//stream/x", "//v1/stream/x", "/v1/stream/./x", "/v1/stream/a/../../x", "/v1/estuary", "/v1/admin"),
@@ -843,6 +858,13 @@ function coherentRequest(targets: Targets) {
     headers: { "Content-Type": "application/json" },
     body: [method === "POST" ? JSON.stringify({ project: name }) : body],
   }));
+  const listing = fc.tuple(fc.option(fc.oneof(fresh("ap-"), fc.constant(targets.project), fc.constant("default"))), pageQueryString).map(([name, query]): Route => ({
+    method: "GET",
+    path: name === null ? "/v1/admin/projects" : `/v1/admin/projects/${name}/streams`,
+    query,
+    headers: {},
+    body: [],
+  }));
   const route = fc.oneof(
     { weight: 5, arbitrary: append },
     { weight: 4, arbitrary: create },
@@ -857,6 +879,7 @@ function coherentRequest(targets: Targets) {
     { weight: 1, arbitrary: bulk },
     { weight: 1, arbitrary: connections },
     { weight: 1, arbitrary: admin },
+    { weight: 1, arbitrary: listing },
     { weight: 2, arbitrary: reserved },
   );
   // One in three gets a few random protocol headers on top.
@@ -1160,6 +1183,8 @@ export function guardRequest(guard: Guard, targets: Targets, otherGuardPaths: st
     build("offset beyond the tail", "GET", streamPath, fc.constant({}), fc.constant<BodyPiece[]>([]), fc.tuple(fc.bigInt({ min: BigInt(guard.tail + 1), max: 2n ** 53n - 1n }), fc.constantFrom("", "&live=long-poll", "&live=sse")).map(
       ([position, live]) => `?offset=${formatOffset(position)}${live}`)),
     build("method the streams do not support", "PATCH", streamPath, fc.constant({}), anyBody),
+    build("junk page query on the stream listing", "GET", fc.constant(`/v1/admin/projects/${project}/streams`), fc.constant({}), fc.constant<BodyPiece[]>([]), junkPageQuery),
+    build("junk page query on the project listing", "GET", fc.constant("/v1/admin/projects"), fc.constant({}), fc.constant<BodyPiece[]>([]), junkPageQuery),
   ];
   if (guard.json) {
     kinds.push(build("invalid JSON append", "POST", streamPath, rightType.map((type) => ({ "Content-Type": type })), invalidJsonBody.map((bytes): BodyPiece[] => [bytes])));

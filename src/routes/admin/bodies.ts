@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { isValidName, RESERVED_NAME } from "../../protocol/stream-address";
 import { CorsOriginsSchema } from "../../projects/cors-origins";
+import { DEFAULT_PAGE, ListedKindSchema, MAX_PAGE } from "../../projects/listing";
 import { StreamLimitsSchema } from "../../auth/reach";
 import { MAX_TOKEN_LIFETIME_SECONDS, SCOPES } from "../../auth/token";
 
@@ -41,4 +42,38 @@ export const ProjectViewSchema = z.object({
 export const MintedTokenSchema = z.object({
   token: z.string().meta({ description: "An HS256 JWT signed with the project's newest secret." }),
   expiresAt: z.iso.datetime(),
+});
+
+// --- the listings: GET /v1/admin/projects and /v1/admin/projects/{project}/streams ---------------
+
+export const LimitParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,3}$/, `limit must be an integer from 1 to ${MAX_PAGE}`)
+  .transform(Number)
+  .pipe(z.number().max(MAX_PAGE, `limit must be an integer from 1 to ${MAX_PAGE}`))
+  .meta({ description: `At most this many entries (1-${MAX_PAGE}; default ${DEFAULT_PAGE}).`, examples: ["100"] });
+
+export const AfterParam = z
+  .string()
+  .refine(isValidName, "after must be a name (1-128 characters of A-Z a-z 0-9 . _ ~ -), as given in next")
+  .meta({ description: "Start after this name: the `next` of the previous page. Omitted: from the first name." });
+
+/** The query of both listings; anything else in it is refused, so a mistyped parameter is not silently ignored. */
+export const PageQuerySchema = z.strictObject({ limit: LimitParam.default(DEFAULT_PAGE), after: AfterParam.optional() });
+
+const Next = z.string().nullable().meta({ description: "Pass as `after` for the next page; null on the last page." });
+
+export const ProjectListSchema = z.object({
+  projects: z.array(z.object({ project: z.string(), createdAt: z.iso.datetime() })),
+  next: Next,
+});
+
+export const StreamListSchema = z.object({
+  streams: z.array(
+    z.object({
+      stream: z.string(),
+      kind: ListedKindSchema.meta({ description: "plain: made by a client; estuary: made by an estuary subscription; unknown: registered before kinds were recorded." }),
+    }),
+  ),
+  next: Next,
 });

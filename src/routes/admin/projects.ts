@@ -7,7 +7,7 @@ import type { AppContext } from "../../http/context";
 import { readJson } from "../../http/json-body";
 import { CreateProjectSchema, MintTokenSchema, ProjectNameSchema, UpdateProjectSchema } from "./bodies";
 
-function projectParam(c: AppContext): string {
+export function projectParam(c: AppContext): string {
   const parsed = ProjectNameSchema.safeParse(c.req.param("project"));
   if (!parsed.success) throw new ApiError("bad_request", "invalid project name");
   return parsed.data;

@@ -1,15 +1,19 @@
-// The admin routes in the OpenAPI document: projects, secrets and tokens, with the bodies of
-// admin/bodies.ts. Every one needs the deployment's ADMIN_TOKEN and answers 404 while it is unset.
+// The admin routes in the OpenAPI document: projects, secrets and tokens, and the listings, with the
+// bodies and query schemas of admin/bodies.ts. Every one needs the deployment's ADMIN_TOKEN and answers 404 while it is unset.
 import {
+  AfterParam,
   CreateProjectSchema,
+  LimitParam,
   MintedTokenSchema,
   MintTokenSchema,
   NewProjectSchema,
   NewSecretSchema,
+  ProjectListSchema,
   ProjectViewSchema,
+  StreamListSchema,
   UpdateProjectSchema,
 } from "../admin/bodies";
-import { jsonBody, jsonResponse, noBody, type Operation, type Section } from "./build";
+import { jsonBody, jsonResponse, noBody, parameter, type Operation, type Section } from "./build";
 
 const ERRORS = ["unauthorized", "not_found", "headers_too_large"] as const;
 
@@ -18,12 +22,22 @@ function admin(operation: Omit<Operation, "auth" | "errors"> & { errors: Operati
 }
 
 export function adminSection(): Section {
+  const page = [parameter("limit", "query", LimitParam), parameter("after", "query", AfterParam)];
   return {
-    tag: { name: "admin", description: "Projects, their signing secrets and tokens." },
+    tag: { name: "admin", description: "Projects, their signing secrets and tokens; what exists." },
     routes: [
       {
         path: "/v1/admin/projects",
         operations: {
+          get: admin({
+            id: "listProjects",
+            summary: "Projects created through the admin API, a page in name order",
+            description:
+              "From the deployment's project directory. The default project exists without being created and is listed only if it was created. Unknown, repeated or malformed query parameters get 400.",
+            parameters: page,
+            responses: { 200: jsonResponse("A page of projects.", "ProjectList") },
+            errors: ["bad_request"],
+          }),
           post: admin({
             id: "createProject",
             summary: "Create a project; the answer holds its first signing secret",
@@ -48,6 +62,20 @@ export function adminSection(): Section {
             body: jsonBody("UpdateProjectRequest"),
             responses: { 200: jsonResponse("The updated project.", "ProjectView") },
             errors: ["bad_request", "too_large"],
+          }),
+        },
+      },
+      {
+        path: "/v1/admin/projects/:project/streams",
+        operations: {
+          get: admin({
+            id: "listStreams",
+            summary: "The project's streams with their kinds, a page in name order",
+            description:
+              "From the project's stream registry, which streams join when created and leave when deleted or expired; no stream is asked. 404 for a project never created that holds no streams. Unknown, repeated or malformed query parameters get 400.",
+            parameters: page,
+            responses: { 200: jsonResponse("A page of streams.", "StreamList") },
+            errors: ["bad_request"],
           }),
         },
       },
@@ -89,6 +117,8 @@ export function adminSection(): Section {
       NewSecret: { schema: NewSecretSchema, io: "output" },
       ProjectView: { schema: ProjectViewSchema, io: "output" },
       MintedToken: { schema: MintedTokenSchema, io: "output" },
+      ProjectList: { schema: ProjectListSchema, io: "output" },
+      StreamList: { schema: StreamListSchema, io: "output" },
     },
   };
 }

@@ -32,8 +32,8 @@ export async function probeRead(streamUrl, headers) {
  * Whether the project lets this page's origin in. Same-origin GET and HEAD carry no Origin header,
  * so the server cannot judge them; an OPTIONS request carries it, and the server answers
  * Access-Control-Allow-Origin only for origins in the project's corsOrigins (or any, with auth off),
- * the same list that decides the upgrade. The page's no-referrer policy would make that Origin
- * "null", hence the request's own policy.
+ * the same list that decides the upgrade. Under the Fetch standard a no-referrer policy (this
+ * page's) sends such a request with `Origin: null`, hence the request's own policy.
  * @param {string} streamUrl @returns {Promise<Diagnosis | null>} null when the origin is allowed or it cannot tell.
  */
 export async function probeOrigin(streamUrl) {

@@ -95,6 +95,25 @@ describe.skipIf(!chromiumPath)("the console's refusals under --env production", 
     await page.close();
   });
 
+  it("does not blame an allowed origin when an upgrade fails for another reason (an offset past the end)", async () => {
+    const stream = `allowed-${crypto.randomUUID().slice(0, 8)}`;
+    await createStream(stream, await token(["write"]));
+    await admin("PATCH", `/v1/admin/projects/${PROJECT}`, { corsOrigins: [server.baseUrl] });
+    const page = await browser.newPage();
+    await page.goto(`${server.baseUrl}/console/`);
+    await page.fill("#path", `${PROJECT}/${stream}`);
+    await page.fill("#offset", "9999999999999999_9999999999999999");
+    await page.fill("#token", await token(["read"]));
+    await page.click("#open");
+    // Two failed upgrades, each diagnosed: the origin is allowed, so the client keeps retrying.
+    await page.locator("#log li", { hasText: "reconnecting" }).nth(1).waitFor({ timeout: WAIT_MS });
+    const log = await page.$$eval("#log li", (items) => items.map((item) => item.textContent ?? ""));
+    expect(log.some((entry) => entry.includes("not allowed"))).toBe(false);
+    expect(await page.getAttribute("#status", "data-state")).not.toBe("refused");
+    await admin("PATCH", `/v1/admin/projects/${PROJECT}`, { corsOrigins: [] });
+    await page.close();
+  });
+
   it("shows the server's JSON error for a token that does not cover the stream, and opens no socket", async () => {
     const stream = `forbidden-${crypto.randomUUID().slice(0, 8)}`;
     await createStream(stream, await token(["write"]));

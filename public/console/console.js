@@ -3,6 +3,7 @@
 // one message over HTTP, and shows the connection's status. Messages are shown with textContent
 // only, so a message can never inject markup into the page.
 import { openStream } from "/v1/client.js";
+import { diagnoseUpgrade, probeRead } from "./diagnose.js";
 
 /** @typedef {import("../v1/client.js").StreamHandle} StreamHandle */
 /** @typedef {import("../v1/client.js").Status} Status */
@@ -90,13 +91,16 @@ element("open-form").addEventListener("submit", async (event) => {
   messagesEl.replaceChildren();
   streamUrl = toStreamUrl(input("path").value);
   token = input("token").value.trim();
-  // The content type decides how frames look and what the append form sends; HEAD also tells a
-  // missing stream (404) or a refused token (401), which a browser's failed upgrade cannot.
-  const head = await fetch(streamUrl, { method: "HEAD", headers: authHeaders() });
-  if (!head.ok) return showStatus("error", `HEAD ${streamUrl}: ${head.status} ${head.statusText}`);
-  contentType = head.headers.get("Content-Type") ?? "application/octet-stream";
+  // The content type decides how frames look and what the append form sends; the read also tells a
+  // missing stream or a refused token, with the server's reason, which a failed upgrade cannot.
+  const read = await probeRead(streamUrl, authHeaders());
+  if (!read.ok) return showStatus(read.final ? "refused" : "error", read.message);
+  contentType = read.contentType;
   element("content-type").textContent = contentType;
-  handle = openStream(streamUrl, {
+  /** Whether the current connection opened: a failure before that may be a refused upgrade. */
+  let opened = false;
+  let diagnosing = false;
+  const opening = openStream(streamUrl, {
     offset: input("offset").value.trim() || "-1",
     token: token || undefined,
     pingIntervalMs: pingMs,
@@ -105,8 +109,23 @@ element("open-form").addEventListener("submit", async (event) => {
       showData(data);
       element("current-offset").textContent = frame.streamNextOffset;
     },
-    onStatus: (status) => showStatus(status.state, describe(status)),
+    onStatus(status) {
+      showStatus(status.state, describe(status));
+      if (status.state === "connecting") opened = false;
+      if (status.state === "open") opened = true;
+      if (status.state !== "reconnecting" || opened || diagnosing) return;
+      // The browser hides why an upgrade failed; ask over HTTP, and stop on what a retry cannot fix.
+      diagnosing = true;
+      void diagnoseUpgrade(streamUrl, authHeaders()).then((diagnosis) => {
+        diagnosing = false;
+        if (handle !== opening || !diagnosis || diagnosis.ok) return;
+        if (!diagnosis.final) return showStatus(status.state, `${describe(status)} · ${diagnosis.message}`);
+        stop();
+        showStatus("refused", diagnosis.message);
+      });
+    },
   });
+  handle = opening;
   input("append").disabled = false;
   input("close").disabled = false;
 });

@@ -117,12 +117,17 @@ export function openStream(url, options) {
     // A refused upgrade (404, 401, offset beyond the end) reaches a browser as a bare 1006, with no
     // status to read: it is retried with backoff like a network failure; `attempt` shows it.
     socket.onclose = (event) => ended(socket, event.code, event.reason);
+    // A browser follows `error` with close 1006, but Node 22's WebSocket fires only `error` on a
+    // refused upgrade and stays CONNECTING. So `error` ends the connection as that 1006 would; it
+    // detaches the socket, so the close that may follow is not handled twice. The socket is not
+    // close()d: on Node that fires `error` again, synchronously.
+    socket.onerror = () => ended(socket, 1006, "", { close: false });
   }
 
-  /** @param {WebSocket} socket @param {number} code @param {string} reason */
-  function ended(socket, code, reason) {
+  /** @param {WebSocket} socket @param {number} code @param {string} reason @param {{ close: boolean }} [how] */
+  function ended(socket, code, reason, how = { close: true }) {
     if (ws !== socket) return; // not the current socket (drop() detaches, this is a safety net)
-    drop();
+    drop(how);
     if (FINAL.has(state)) return;
     if (code === 1000 && streamClosed) return report({ state: "closed", code, reason });
     if (code === 4404) return report({ state: "gone", code, reason });
@@ -157,16 +162,16 @@ export function openStream(url, options) {
     }, pingIntervalMs);
   }
 
-  /** Forgets the current socket (closing it if still open) and its timers. */
-  function drop() {
+  /** Forgets the current socket (closing it if still open, unless it failed) and its timers. */
+  function drop({ close } = { close: true }) {
     clearInterval(pingTimer);
     clearTimeout(pongTimer);
     pongTimer = undefined;
     const socket = ws;
     ws = null;
     if (!socket) return;
-    socket.onopen = socket.onmessage = socket.onclose = null;
-    if (socket.readyState <= 1) socket.close(1000);
+    socket.onopen = socket.onmessage = socket.onclose = socket.onerror = null;
+    if (close && socket.readyState <= 1) socket.close(1000);
   }
 
   void connect();

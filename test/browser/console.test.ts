@@ -3,32 +3,11 @@
 // browser's connection: cut every TCP connection (and refuse new ones for a while), or stall the
 // WebSocket's so that no byte moves and only the client's missing pong can tell. Messages appended
 // meanwhile must show on the page exactly once, in order, after the client reconnects.
-import { existsSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWranglerDev, type DevServer } from "../support/wrangler-dev";
-
-const candidates = process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
-const chromiumPath = candidates.find((path) => existsSync(path));
-if (!chromiumPath) {
-  process.stdout.write(
-    `browser test skipped: no Chromium at ${candidates.join(" or ")} (install Debian's chromium package, or set CHROMIUM_PATH)\n`,
-  );
-}
-
-// Flags known to work on this project's machines: without the background-networking ones Chromium
-// keeps dialling Google's hosts, which a closed network refuses. Playwright gives each launch a
-// fresh temporary profile (--user-data-dir) of its own.
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { chromiumPath, launchChromium } from "./chromium";
 
 interface Pair {
   client: Socket;
@@ -123,7 +102,7 @@ beforeAll(async () => {
   if (!chromiumPath) return;
   server = await startWranglerDev();
   relay = await Relay.start(server.port);
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -11,6 +11,7 @@ class FakeSocket {
   onopen: (() => void) | null = null;
   onmessage: ((event: { data: unknown }) => void) | null = null;
   onclose: ((event: { code: number; reason: string }) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
   sent: string[] = [];
   closedWith: number | null = null;
 
@@ -37,6 +38,13 @@ class FakeSocket {
   }
   text(data: string): void {
     this.onmessage?.({ data });
+  }
+  /**
+   * The connection fails: an `error` event alone, the socket left CONNECTING, as Node 22's
+   * WebSocket does on a refused upgrade (a browser follows it with close 1006, see `end`).
+   */
+  fail(): void {
+    this.onerror?.({ type: "error" });
   }
   /** The server (or the network) ends the connection. */
   end(code: number, reason = ""): void {
@@ -158,6 +166,32 @@ describe("public/v1/client.js", () => {
       expect(latest().params.get("offset")).toBe(`o${offset}`);
     }
     expect(data).toEqual([[0], [1], [2], [3]]);
+  });
+
+  it("retries a connection that fails with only an error event, as Node 22 reports a refused upgrade, without closing it", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(1);
+    const { handle, statuses } = start();
+    const refused = latest();
+    refused.fail();
+    expect(handle.state).toBe("reconnecting");
+    expect(statuses.at(-1)).toMatchObject({ state: "reconnecting", code: 1006, attempt: 1, delayMs: 500 });
+    // Node's close() on a socket that failed while CONNECTING fires error again, synchronously.
+    expect(refused.closedWith).toBeNull();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(FakeSocket.all).toHaveLength(2);
+    latest().fail();
+    expect(statuses.at(-1)).toMatchObject({ state: "reconnecting", attempt: 2, delayMs: 1_000 });
+  });
+
+  it("handles a failure once when error and close both fire (browsers)", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(1);
+    const { statuses } = start();
+    latest().fail();
+    latest().end(1006);
+    expect(statuses.filter((s) => s.state === "reconnecting")).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(120_000);
+    // One retry timer only: the next connection is opened once, and waits to be played.
+    expect(FakeSocket.all).toHaveLength(2);
   });
 
   it("reports 4401 as token-expired without getToken, and with getToken reconnects with a fresh token", async () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { exitCodeOf, summaryLine, type RunCounts, type StepResult } from "./test-summary";
+import { exitCodeOf, summaryLine, type RunCounts, type StepResult } from "./test-summary.ts";
 
 const projectRoot = fileURLToPath(new URL("../../", import.meta.url));
 const vitest = join(projectRoot, "node_modules", "vitest", "vitest.mjs");

@@ -1,4 +1,5 @@
 // One signed POST of a batch to a sink's receiver, bounded in time, and its outcome.
+import { describeAnswer, describeFetchFailure } from "../fetch-failure";
 import { signatureHeaders } from "./signing";
 import { retryAfterMs } from "./retry";
 
@@ -45,12 +46,10 @@ export async function postBatch(fetcher: Fetcher, request: PostRequest, now = Da
       ok: false,
       status: response.status,
       latencyMs,
-      error: `receiver answered ${response.status}`,
+      error: describeAnswer(response.status),
       retryAfterMs: retryAfterMs(response.headers.get("retry-after"), Date.now()),
     };
   } catch (error) {
-    const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-    const message = timedOut ? `receiver did not answer within ${SINK_REQUEST_TIMEOUT_MS} ms` : error instanceof Error ? error.message : String(error);
-    return { ok: false, status: null, latencyMs: Date.now() - started, error: message.slice(0, 500), retryAfterMs: null };
+    return { ok: false, status: null, latencyMs: Date.now() - started, error: describeFetchFailure(error, request.url, SINK_REQUEST_TIMEOUT_MS), retryAfterMs: null };
   }
 }

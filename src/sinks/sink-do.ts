@@ -97,6 +97,7 @@ export class SinkDO extends DurableObject<Env> {
     const sink = this.sink;
     if (!sink) return null;
     const resumed: SinkRecord = { ...sink, state: "active", failures: 0, failingSince: null, nextAttemptAt: null };
+    if (sink.state !== "active") console.info(`${label(sink)} enabled again (was ${sink.state}), delivering from its delivered position`);
     this.repo.save(resumed);
     this.sink = resumed;
     this.pending = true;
@@ -170,7 +171,7 @@ export class SinkDO extends DurableObject<Env> {
     if (!read.ok && read.gone) {
       // The source this sink was made for was deleted (and maybe created again under its name): the
       // sink goes with it, as the source's own call to remove it would do, and sends nothing more.
-      console.warn(`sink ${sink.sinkId} of ${sink.source} removed: generation ${sink.sourceGeneration} of its source is gone (${read.message})`);
+      console.warn(`${label(sink)} removed: generation ${sink.sourceGeneration} of its source is gone (${read.message})`);
       this.wipe();
       return false;
     }
@@ -223,12 +224,15 @@ export class SinkDO extends DurableObject<Env> {
       const gone = outcome.status === 410;
       if (gone || now - failingSince >= disableAfter) {
         const why = gone ? "the receiver answered 410 Gone" : `failing without a break for ${disableAfter} ms`;
-        console.warn(`sink ${sink.sinkId} of ${sink.source} disabled: ${why}; last error: ${error.message}`);
+        console.warn(`${label(sink)} disabled: ${why}; last error: ${error.message}`);
         next = { ...sink, state: "disabled", failures, failingSince, nextAttemptAt: null, lastError: { at: now, message: `disabled: ${why}; ${error.message}` } };
       } else {
         next = { ...sink, state: "retrying", failures, failingSince, nextAttemptAt: now + nextDelayMs(failures, outcome.retryAfterMs), lastError: error };
+        // Said once as the trouble starts, not on every retry: the attempts keep each one.
+        if (sink.state === "active") console.warn(`${label(sink)} failing, retrying with backoff: ${error.message}`);
       }
     }
+    if (outcome.ok && sink.failures > 0) console.info(`${label(sink)} delivering again after ${sink.failures} failed attempts`);
     next.attemptSeq = sink.attemptSeq + 1;
     const attempt = { at: now, webhookId: id, from: batch.from, to: batch.to, status: outcome.status, latencyMs: outcome.latencyMs, error: outcome.error };
     this.ctx.storage.transactionSync(() => {
@@ -248,7 +252,7 @@ export class SinkDO extends DurableObject<Env> {
       const { sinkId, incarnation, delivered: position } = sink;
       await fanoutStub(this.env, sink.source).sinkDelivered({ sinkId, incarnation, required: sink.config.required, position });
     } catch (error) {
-      console.warn(`reporting sink ${sink.sinkId} of ${sink.source} to its commit policy failed`, error);
+      console.warn(`reporting ${label(sink)} to its commit policy failed`, error);
     }
   }
 
@@ -277,6 +281,11 @@ export class SinkDO extends DurableObject<Env> {
       lastError: sink.lastError && { at: new Date(sink.lastError.at).toISOString(), message: sink.lastError.message },
     };
   }
+}
+
+/** How the log names a sink (one per source and id). */
+function label(sink: SinkRecord): string {
+  return `sink ${sink.sinkId} of ${sink.source}`;
 }
 
 function failure(message: string): PostOutcome {

@@ -3,6 +3,7 @@
 // lengthen). The receiver may answer `{"done": true}` to finish the wake at once.
 import { backoffMs, retryAfterMs, type Backoff } from "../backoff";
 import type { Env } from "../env";
+import { describeAnswer, describeFetchFailure } from "../fetch-failure";
 import { signatureHeader } from "./signing";
 
 /** A receiver gets this long to answer; longer counts as a failed attempt. */
@@ -26,20 +27,27 @@ export type DeliveryResult = { ok: true; done: boolean } | { ok: false; error: s
 export type Fetcher = (url: string, init: RequestInit) => Promise<Response>;
 
 export async function postWake(env: Env, url: string, body: string, now: number, fetcher: Fetcher = (target, init) => fetch(target, init)): Promise<DeliveryResult> {
+  let signature: string;
+  try {
+    signature = await signatureHeader(env, body, now);
+  } catch (error) {
+    // Our own failure (the signing key could not be had), never the receiver's: said as such.
+    return { ok: false, error: `signing the wake failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 500), retryAfterMs: null };
+  }
   try {
     const response = await fetcher(url, {
       method: "POST",
-      headers: { "content-type": "application/json", "webhook-signature": await signatureHeader(env, body, now) },
+      headers: { "content-type": "application/json", "webhook-signature": signature },
       body,
       // A redirect could lead to an address the URL check refused: it counts as a failure.
       redirect: "manual",
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
     });
     const text = await readCapped(response);
-    if (!response.ok) return { ok: false, error: `receiver answered ${response.status}`, retryAfterMs: retryAfterMs(response.headers.get("retry-after"), Date.now()) };
+    if (!response.ok) return { ok: false, error: describeAnswer(response.status), retryAfterMs: retryAfterMs(response.headers.get("retry-after"), Date.now()) };
     return { ok: true, done: saysDone(text) };
   } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error), retryAfterMs: null };
+    return { ok: false, error: describeFetchFailure(error, url, DELIVERY_TIMEOUT_MS), retryAfterMs: null };
   }
 }
 

@@ -271,11 +271,13 @@ export class Wakes {
         return;
       }
       const delay = retryDelay(attempts, result.retryAfterMs);
-      console.warn(`webhook for subscription ${current.id} failed (attempt ${attempts}); retrying in ${delay} ms: ${result.error}`);
+      // Said once as the trouble starts (and once more if the wake is given up), not on every retry.
+      if (current.status === "active") console.warn(`webhook for subscription ${current.id} failing, retrying with backoff: ${result.error}`);
       this.save({ ...current, attempts, deliveryDueAt: Date.now() + delay, status: "failed", lastError: result.error.slice(0, 1_000) });
       this.replan();
       return;
     }
+    if (current.status === "failed") console.info(`webhook for subscription ${current.id} delivering again after ${current.attempts} failed attempts`);
     const delivered: SubscriptionState = { ...current, attempts: 0, deliveryDueAt: null, status: "active", lastError: null };
     if (result.done) {
       // The receiver finished the wake in its answer: everything in the snapshot is acked.

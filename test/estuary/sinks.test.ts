@@ -5,6 +5,7 @@
 // subscriptions), and retry state that survives a crash of the whole server.
 /// <reference types="node" />
 import { rm } from "node:fs/promises";
+import { createServer } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DevServer } from "../support/wrangler-dev";
@@ -29,8 +30,22 @@ afterAll(async () => {
   await receiver?.close();
 });
 
+/** A loopback port nothing listens on (taken from the OS, then let go). */
+async function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 interface SinkState {
   state: string;
+  lastError: { message: string } | null;
   deliveredOffset: string;
   attempts: { status: number | null; error: string | null; webhookId: string }[];
 }
@@ -180,6 +195,24 @@ describe("a receiver in trouble", () => {
     const sink = await sinkState(api.baseUrl, stream, "relief");
     expect(sink.state).toBe("retrying");
     expect(sink.attempts.length).toBeLessThanOrEqual(5);
+  });
+
+  it("a closed port or a name that never resolves is named in lastError, not the runtime's internal error", async () => {
+    const port = await closedPort();
+    const targets = { refused: `http://127.0.0.1:${port}/hook`, unresolved: "https://hooks.example.invalid/hook" };
+    const expected = {
+      refused: `connection refused by 127.0.0.1:${port}, or lost before it answered`,
+      unresolved: "could not reach the receiver (DNS lookup failed for hooks.example.invalid: a reserved name that never resolves)",
+    };
+    for (const [id, url] of Object.entries(targets)) {
+      const stream = unique(id);
+      await api.create(project, stream, JSON_TYPE);
+      await createSink(api.baseUrl, stream, { id, url });
+      await api.appendJson(project, stream, { n: 1 });
+      const sink = await pollUntil(`${id}: a failed attempt`, () => sinkState(api.baseUrl, stream, id), (state) => state.attempts.length > 0);
+      expect(sink).toMatchObject({ state: "retrying", lastError: { message: expected[id as keyof typeof expected] } });
+      expect(sink.attempts[0]).toMatchObject({ status: null, error: expected[id as keyof typeof expected] });
+    }
   });
 
   it("answering 503 with Retry-After: 0 gets a webhook subscription's wake retried on the backoff too", async () => {

@@ -176,18 +176,21 @@ element("open-form").addEventListener("submit", async (event) => {
   /** Whether the current connection opened: a failure before that may be a refused upgrade. */
   let opened = false;
   let diagnosing = false;
-  const opening = openStream(streamUrl, {
+  /** @type {StreamHandle | null} */
+  let opening = null;
+  opening = openStream(streamUrl, {
     offset: input("offset").value.trim() || "-1",
     token: tokens.stream || undefined,
     pingIntervalMs: pingMs,
     pongTimeoutMs: pingMs,
     onData(data, frame) {
       // The client moves its offset past a frame only after this returns: it is where the frame began.
-      showData(data, opening.offset, frame.streamNextOffset);
+      showData(data, opening?.offset ?? "-1", frame.streamNextOffset);
       element("current-offset").textContent = frame.streamNextOffset;
     },
     onStatus(status) {
-      if (handle !== opening) return;
+      // The first "connecting" comes before openStream returns; later ones only while it is shown.
+      if (opening && handle !== opening) return;
       showStatus(status.state, describe(status));
       if (status.state === "gone") return markGone("deleted or re-created (close code 4404)");
       if (status.state === "closed") {

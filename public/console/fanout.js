@@ -17,6 +17,8 @@ export function setUpFanout(element) {
   let key = null;
   /** @type {ReturnType<typeof setInterval> | undefined} */
   let timer;
+  /** Sinks whose attempts are unfolded: they stay unfolded (and reloaded) across refreshes. */
+  const unfolded = new Set();
 
   /** @param {string} id @param {unknown} value */
   const put = (id, value) => {
@@ -103,8 +105,11 @@ export function setUpFanout(element) {
     listEl.className = "attempts";
     attempts.append(summary, listEl);
     attempts.addEventListener("toggle", () => {
+      if (attempts.open) unfolded.add(sink.id);
+      else unfolded.delete(sink.id);
       if (attempts.open) void loadAttempts(source, sink.id, listEl);
     });
+    attempts.open = unfolded.has(sink.id);
     card.append(head, facts, attempts);
     return card;
   }
@@ -136,6 +141,7 @@ export function setUpFanout(element) {
       timer = undefined;
       for (const id of ["conn-ws", "conn-sse", "conn-longpoll", "sub-count", "sub-hot", "sub-pushed", "sub-pulled", "sub-mode", "sub-committed", "sub-policy", "sub-error"]) put(id, null);
       sinksEl.replaceChildren();
+      unfolded.clear();
       note.textContent = next ? "Loading…" : "Open a stream to see its fan-out.";
       if (!next) return;
       void refresh();

@@ -83,22 +83,46 @@ function enableStreamButtons(enabled) {
   element("delete-confirm").hidden = true;
 }
 
+const OFFSET = /^(\d{16})_(\d{16})$/;
+const encoder = new TextEncoder();
+
 /**
- * One message row: where to read it from (the offset its frame started at; a frame of several
- * messages shares it, each numbered), when it arrived here, and the message as text.
- * @param {string} text @param {{ from: string, next: string, index: number, count: number, at: Date }} where
+ * Each JSON message's own offset, where the frame's offsets allow it: a JSON stream's offset counts
+ * the bytes of its stored messages, stored as sent less the whitespace between tokens, which is what
+ * JSON.stringify gives back for most messages. Where the sizes do not add up to the frame's span (a
+ * number or escape JSON.parse rewrote) the offsets are not known, and null says so.
+ * @param {string} from @param {string} next @param {string[]} texts @returns {string[] | null}
+ */
+function messageOffsets(from, next, texts) {
+  const end = OFFSET.exec(next);
+  const start = from === "-1" ? end && [from, end[1], "0"] : OFFSET.exec(from);
+  if (!end || !start || start[1] !== end[1]) return null;
+  let position = Number(start[2]);
+  const offsets = texts.map((text) => {
+    const offset = `${end[1]}_${String(position).padStart(16, "0")}`;
+    position += encoder.encode(text).length;
+    return offset;
+  });
+  return position === Number(end[2]) ? offsets : null;
+}
+
+/**
+ * One message row: its offset (the offset to read from to receive it first; where a frame's offsets
+ * do not tell each message's, the frame's start, numbered), when it arrived here, and the message as text.
+ * @param {string} text @param {{ offset: string | null, from: string, next: string, index: number, count: number, at: Date }} where
  */
 function addMessage(text, where) {
   const item = document.createElement("li");
   item.className = "msg";
-  item.dataset.offset = where.from;
+  item.dataset.offset = where.offset ?? where.from;
   item.dataset.next = where.next;
   const meta = document.createElement("div");
   meta.className = "msg-meta";
   const offset = document.createElement("code");
   offset.className = "msg-offset";
-  offset.title = `read from this offset to receive it; the stream's next offset after it was ${where.next}`;
-  offset.textContent = `${where.from === "-1" ? "start (-1)" : where.from}${where.count > 1 ? ` #${where.index + 1}/${where.count}` : ""}`;
+  offset.title = where.offset ? "this message's offset: reading from it starts with this message" : `read from this offset to receive this frame; the next offset after it is ${where.next}`;
+  const from = where.from === "-1" ? "start (-1)" : where.from;
+  offset.textContent = where.offset ?? `${from}${where.count > 1 ? ` #${where.index + 1}/${where.count}` : ""}`;
   const time = document.createElement("time");
   time.className = "msg-time";
   time.dateTime = where.at.toISOString();
@@ -119,11 +143,17 @@ function showData(data, from, next) {
   const at = new Date();
   /** @type {string[]} */
   let texts = [];
-  if (Array.isArray(data)) texts = data.map((message) => JSON.stringify(message));
-  else if (data instanceof Uint8Array) {
+  /** @type {(string | null)[] | null} */
+  let offsets = null;
+  if (Array.isArray(data)) {
+    texts = data.map((message) => JSON.stringify(message));
+    offsets = messageOffsets(from, next, texts);
+  } else if (data instanceof Uint8Array) {
     if (data.length > 0) texts = [`${data.length} bytes: ${Array.from(data.slice(0, 32), (b) => b.toString(16).padStart(2, "0")).join(" ")}`];
   } else if (typeof data === "string" && data !== "") texts = [data];
-  texts.forEach((text, index) => addMessage(text, { from, next, index, count: texts.length, at }));
+  // A text or binary frame is one row, which starts at the frame's start.
+  if (!offsets && texts.length === 1 && from !== "-1") offsets = [from];
+  texts.forEach((text, index) => addMessage(text, { offset: offsets?.[index] ?? null, from, next, index, count: texts.length, at }));
 }
 
 function stop() {

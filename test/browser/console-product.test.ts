@@ -172,7 +172,8 @@ describe.skipIf(!chromiumPath)("the console as a product, in Chromium", () => {
 
   it("shows connections, an estuary subscriber and a failing sink's state; fits 420 px; writes the screenshots", async () => {
     const key = `default/${unique("orders")}`;
-    await createStream(key, [{ order: 1, item: "espresso beans", qty: 2 }]);
+    const orders = [1, 2, 3].map((order) => ({ order, item: order === 1 ? "espresso beans" : "oat milk", qty: order + 1 }));
+    await createStream(key, [orders[0]]);
     const estuary = unique("user-alice");
     const subscribed = await api("POST", `/v1/estuary/subscribe/${key}`, { estuaryId: estuary });
     expect(subscribed.status).toBeLessThan(300);
@@ -180,13 +181,21 @@ describe.skipIf(!chromiumPath)("the console as a product, in Chromium", () => {
     const sink = await api("POST", `/v1/estuary/subscribe/${key}`, { sink: { id: "billing-webhook", url: receiverUrl } });
     expect(sink.status).toBe(201);
     await sink.body?.cancel();
-    for (const order of [2, 3]) expect((await api("POST", `/v1/stream/${key}`, [{ order, item: "oat milk", qty: order }])).status).toBe(204);
+    for (const order of orders.slice(1)) expect((await api("POST", `/v1/stream/${key}`, [order])).status).toBe(204);
 
     const page = await openConsole();
     await page.fill("#admin-token", ADMIN_TOKEN);
     await page.click("#refresh-list");
     await openStream(page, key);
     await page.locator("#messages li").nth(2).waitFor({ timeout: WAIT_MS });
+    // One catch-up frame of three JSON messages: each row has its own offset, the stored bytes before it.
+    const tail = (await api("HEAD", `/v1/stream/${key}`)).headers.get("Stream-Next-Offset") ?? "";
+    const epoch = tail.split("_")[0];
+    const sizes = orders.map((order) => JSON.stringify(order).length);
+    const offsets = sizes.map((_, i) => `${epoch}_${String(sizes.slice(0, i).reduce((a, b) => a + b, 0)).padStart(16, "0")}`);
+    expect(`${epoch}_${String(sizes.reduce((a, b) => a + b, 0)).padStart(16, "0")}`).toBe(tail);
+    expect(await page.$$eval("#messages li", (items) => items.map((item) => item.getAttribute("data-offset")))).toEqual(offsets);
+    expect(await page.$$eval("#messages .msg-offset", (items) => items.map((item) => item.textContent))).toEqual(offsets);
 
     const refreshed = async (id: string) => {
       await page.click("#fanout-refresh");

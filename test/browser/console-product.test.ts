@@ -215,7 +215,7 @@ describe.skipIf(!chromiumPath)("the console as a product, in Chromium", () => {
 
     await page.setViewportSize({ width: 420, height: 900 });
     await page.fill("#message", JSON.stringify({ note: "a long message without spaces ".repeat(3).replaceAll(" ", "_") }));
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+    expect(await page.$eval("html", (html) => html.scrollWidth)).toBeLessThanOrEqual(420);
     await page.screenshot({ path: docs("console-420.png"), fullPage: true });
     await page.close();
   });
@@ -225,7 +225,7 @@ describe.skipIf(!chromiumPath)("the console as a product, in Chromium", () => {
     const unlabelled = await page.$$eval("input, select, textarea, button", (controls) =>
       controls
         .filter((control) => {
-          const labels = (control as HTMLInputElement).labels;
+          const labels = (control as { labels?: { length: number } | null }).labels;
           const named = (labels && labels.length > 0) || control.getAttribute("aria-label") || (control.tagName === "BUTTON" && control.textContent?.trim());
           return !named;
         })
@@ -237,7 +237,7 @@ describe.skipIf(!chromiumPath)("the console as a product, in Chromium", () => {
       expect(await page.getAttribute(`#${id}`, "aria-live")).toBe("polite");
     }
     expect(await page.locator('[aria-live="polite"] #status').count()).toBe(1);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420);
+    expect(await page.$eval("html", (html) => html.scrollWidth)).toBeLessThanOrEqual(420);
     await page.close();
   });
 });

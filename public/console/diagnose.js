@@ -65,7 +65,7 @@ export async function diagnoseUpgrade(streamUrl, headers) {
 }
 
 /** The server's `{"error":{"code","message"}}` as "code: message", or the body as it came. */
-function errorText(/** @type {string} */ body) {
+export function errorText(/** @type {string} */ body) {
   try {
     const { error } = JSON.parse(body);
     if (typeof error?.code === "string") return `${error.code}: ${error.message ?? ""}`;

@@ -90,7 +90,7 @@ describe.skipIf(!chromiumPath)("the console's refusals under --env production", 
     await page.click("#open");
     await page.locator('#status[data-state="open"]').waitFor({ timeout: WAIT_MS });
     await page.locator("#messages li").first().waitFor({ timeout: WAIT_MS });
-    expect(await page.$$eval("#messages li", (items) => items.map((item) => item.textContent))).toEqual([JSON.stringify({ n: 1 })]);
+    expect(await page.$$eval("#messages li .msg-body", (items) => items.map((item) => item.textContent))).toEqual([JSON.stringify({ n: 1 })]);
     await admin("PATCH", `/v1/admin/projects/${PROJECT}`, { corsOrigins: [] });
     await page.close();
   });

@@ -128,7 +128,7 @@ async function append(path: string, n: number): Promise<void> {
 const expected = (count: number) => Array.from({ length: count }, (_, i) => JSON.stringify({ n: i + 1 }));
 
 async function shown(page: Page): Promise<string[]> {
-  return page.$$eval("#messages li", (items) => items.map((item) => item.textContent ?? ""));
+  return page.$$eval("#messages li .msg-body", (items) => items.map((item) => item.textContent ?? ""));
 }
 
 async function log(page: Page): Promise<string[]> {

@@ -5,10 +5,9 @@
 // subscriptions), and retry state that survives a crash of the whole server.
 /// <reference types="node" />
 import { rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DevServer } from "../support/wrangler-dev";
+import { freePort, type DevServer } from "../support/wrangler-dev";
 import { startReceiver, type ReceivedRequest, type Receiver } from "../support/webhook-receiver";
 import { Api, pollUntil, startServer, stopServer, unique } from "./harness";
 
@@ -29,19 +28,6 @@ afterAll(async () => {
   await stopServer(server);
   await receiver?.close();
 });
-
-/** A loopback port nothing listens on (taken from the OS, then let go). */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 interface SinkState {
   state: string;
@@ -198,7 +184,7 @@ describe("a receiver in trouble", () => {
   });
 
   it("a closed port or a name that never resolves is named in lastError, not the runtime's internal error", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const targets = { refused: `http://127.0.0.1:${port}/hook`, unresolved: "https://hooks.example.invalid/hook" };
     const expected = {
       refused: `connection refused by 127.0.0.1:${port}, or lost before it answered`,

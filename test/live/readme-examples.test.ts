@@ -14,9 +14,8 @@
 /// <reference types="node" />
 import { spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWranglerDev, type DevServer } from "../support/wrangler-dev";
+import { freePort, startWranglerDev, type DevServer } from "../support/wrangler-dev";
 import { lineMatches, readmeBlocks, type Block } from "./readme-blocks";
 
 const README = new URL("../../README.md", import.meta.url);
@@ -43,17 +42,6 @@ afterAll(async () => {
   await server?.stop();
   if (server) await rm(server.persistDir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 interface Run {
   stdout: string;

@@ -40,7 +40,8 @@ function nodeBinary(): string {
   return join(projectRoot, "node_modules", ".bin", "node");
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nothing listens on: taken from the OS, then let go (a receiver may bind it, or a test may need it closed). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

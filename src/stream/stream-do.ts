@@ -66,6 +66,7 @@ export class StreamDO extends DurableObject<Env> {
       () => this.publisher.dueAt(),
       () => this.outbox.nextDue(),
       () => this.sockets.nextExpiry(),
+      () => this.sockets.catchUpDue(),
       () => this.watchers.dueAt(),
       () => (this.sockets.openCount() > 0 ? this.estuary.renewAt() : null),
       () => this.sinks.dueAt(),
@@ -273,6 +274,7 @@ export class StreamDO extends DurableObject<Env> {
     const now = Date.now();
     const current = this.live(now); // Before expireTokens: sockets closed now were open until now.
     this.sockets.expireTokens(now);
+    await this.sockets.catchUp();
     if (current.ok) await this.publisher.recheck(current.meta);
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
     await this.watchers.recheck(current.ok ? current.meta : null);
@@ -293,7 +295,7 @@ export class StreamDO extends DurableObject<Env> {
   private afterCommit(committed: Committed | undefined): void {
     const meta = this.log.meta;
     if (!committed || !meta) return;
-    this.sockets.wake();
+    this.sockets.committed();
     if (meta.fanout) this.publisher.published(meta, committed);
     this.watchers.published(meta);
     this.sinks.published(meta);

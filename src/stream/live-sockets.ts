@@ -1,7 +1,7 @@
 // WebSocket live reads (live=ws) on the Hibernation API. Each socket's whole state (how far it has
 // been sent, the stream generation it reads, its token's expiry) is its attachment, or its
 // attachment and the mark (socket-positions.ts), so the object may be evicted with sockets open:
-// the next commit (or the alarm) wakes it, and every socket continues from where it stands. Sending
+// the next commit wakes it, and every socket continues from where it stands. Sending
 // happens after the append answered (socket-broadcast.ts). Every change in the number of open
 // sockets is passed on (`counted`), for the project's connection totals.
 import { errorResponse, fail, type Failure } from "../errors";
@@ -35,7 +35,7 @@ export class LiveSockets {
     // Keepalives never wake the object: the runtime answers them from the hibernated state.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
     this.positions = new SocketPositions(() => log.repo);
-    this.broadcast = new SocketBroadcast(ctx, log, this.positions, replan, counted);
+    this.broadcast = new SocketBroadcast(ctx, log, this.positions, counted);
   }
 
   /** Accepts an upgrade forwarded by the Worker, or answers why not (the usual JSON error). */
@@ -69,24 +69,14 @@ export class LiveSockets {
     }
     this.counted(this.openCount());
     // Catch-up (or the first, empty frame) goes out once the 101 is answered.
-    this.broadcast.schedule(false);
+    this.broadcast.schedule();
     return new Response(null, { status: 101, webSocket: client });
   }
 
   /** After every commit: every socket is brought up to the tail once the append has answered. */
   committed(): void {
     if (this.ctx.getWebSockets().length === 0) return;
-    this.broadcast.schedule(true);
-  }
-
-  /** An alarm task: the safety-net pass after a commit (socket-broadcast.ts). */
-  catchUpDue(): number | null {
-    return this.broadcast.catchUpDue();
-  }
-
-  /** The alarm: sends whatever a lost pass did not (nothing, normally). */
-  catchUp(): Promise<void> {
-    return this.broadcast.catchUp();
+    this.broadcast.schedule();
   }
 
   count(): number {

@@ -2,22 +2,16 @@
 // A commit only schedules a pass (setTimeout 0: it runs once the RPC's answer is on its way, where a
 // microtask would still run before it); passes are single flight and loop while commits arrive, so
 // each socket gets frames in order and an append that lands during a pass is sent by the next one.
-// A pass starts from each socket's recorded position (socket-positions.ts), so a pass that never ran
-// (the object was evicted or crashed after the append answered) is made up by the next one: on the
-// next commit, or on the alarm each commit arms (`catchUpDue`).
+// A pass starts from each socket's recorded position (socket-positions.ts). A pass is never lost
+// with its sockets kept: the pending timer keeps the object from hibernating, and an instance that
+// dies (crash, restart, abort) disconnects its sockets, whose clients resume from the last
+// streamNextOffset they got. So no alarm backs the pass up.
 import { CLOSE, frameDataBytes, frameEncoding, renderFrame } from "../protocol/ws-frames";
 import type { StreamLog } from "./log";
 import { renderPayload } from "./payload";
 import type { StreamMeta } from "./repository";
 import type { SocketPositions, SocketState } from "./socket-positions";
 import { closeQuietly, sendQuietly } from "./socket-io";
-
-/**
- * After a commit, the alarm runs a pass this much later in case the scheduled one was lost with
- * the instance. Long enough that the scheduled pass has normally long run; short enough that a
- * reader whose pass was lost waits seconds, not until the next append.
- */
-export const CATCH_UP_MS = 2_000;
 
 interface Reader {
   ws: WebSocket;
@@ -28,26 +22,17 @@ export class SocketBroadcast {
   private scheduled = false;
   private running: Promise<void> | null = null;
   private again = false;
-  /** When the safety-net pass is due (an alarm task), if a commit armed one. */
-  private catchUpAt: number | null = null;
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly log: StreamLog,
     private readonly positions: SocketPositions,
-    /** Re-plans the object's alarm once the safety net moved. */
-    private readonly replan: () => void,
     /** Told the number of open sockets after each pass (it closes some). */
     private readonly counted: (open: number) => void,
   ) {}
 
-  /** Schedules a pass after the current event answered; `armSafetyNet` after a commit. */
-  schedule(armSafetyNet: boolean): void {
-    if (armSafetyNet && this.catchUpAt === null) {
-      // Planned in the same output gate as the commit, so it is durable with it.
-      this.catchUpAt = Date.now() + CATCH_UP_MS;
-      this.replan();
-    }
+  /** Schedules a pass to run after the current event has answered. */
+  schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
     const timer = new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -57,16 +42,6 @@ export class SocketBroadcast {
         return this.run();
       }),
     );
-  }
-
-  catchUpDue(): number | null {
-    return this.catchUpAt;
-  }
-
-  /** The alarm: a pass now (in a new instance it may be the first since the last commit). */
-  catchUp(): Promise<void> {
-    this.catchUpAt = null;
-    return this.run();
   }
 
   private run(): Promise<void> {

@@ -66,7 +66,6 @@ export class StreamDO extends DurableObject<Env> {
       () => this.publisher.dueAt(),
       () => this.outbox.nextDue(),
       () => this.sockets.nextExpiry(),
-      () => this.sockets.catchUpDue(),
       () => this.watchers.dueAt(),
       () => (this.sockets.openCount() > 0 ? this.estuary.renewAt() : null),
       () => this.sinks.dueAt(),
@@ -274,7 +273,6 @@ export class StreamDO extends DurableObject<Env> {
     const now = Date.now();
     const current = this.live(now); // Before expireTokens: sockets closed now were open until now.
     this.sockets.expireTokens(now);
-    await this.sockets.catchUp();
     if (current.ok) await this.publisher.recheck(current.meta);
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
     await this.watchers.recheck(current.ok ? current.meta : null);

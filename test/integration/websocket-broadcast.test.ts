@@ -1,11 +1,11 @@
 // The WebSocket broadcast runs after the append answered (src/stream/socket-broadcast.ts): under
 // bursts of appends, appends landing during a pass, and an object evicted before its pass ran,
 // every socket still gets every message once, in order, and can resume from its streamNextOffset.
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { StreamFrame } from "../../src/protocol/ws-frames";
 import type { StreamDO } from "../../src/stream/stream-do";
-import { streamObject } from "./worker";
+import { call, streamObject } from "./worker";
 import { append, type Client, create, open } from "./ws-client";
 
 /** Takes frames until one ends at `tail`; returns every message in them, and the frames. */

@@ -293,7 +293,7 @@ export class StreamDO extends DurableObject<Env> {
   private afterCommit(committed: Committed | undefined): void {
     const meta = this.log.meta;
     if (!committed || !meta) return;
-    this.sockets.wake();
+    this.sockets.committed();
     if (meta.fanout) this.publisher.published(meta, committed);
     this.watchers.published(meta);
     this.sinks.published(meta);

@@ -132,6 +132,11 @@ export type ReadResult =
 
 export type HeadResult = ({ ok: true } & StreamInfo) | Failure;
 
+/** Whether a catch-up page the Worker cached may still be served: the stream's current generation. */
+export const ReadCheckSchema = z.object({ requirePublic: z.boolean().optional() });
+export type ReadCheck = z.infer<typeof ReadCheckSchema>;
+export type ReadCheckResult = { ok: true; generation: number } | Failure;
+
 export type DeleteResult = { ok: true } | Failure;
 
 /** The stream's open connections: WebSockets, and SSE and long-poll readers waiting at the tail. */

@@ -20,7 +20,8 @@ import {
   AppendCommandSchema, AttachSourceSchema, CreateCommandSchema, HeadCommandSchema, ReadCommandSchema, ReaderIdSchema,
   RegisterForkSchema, ReleaseForkSchema, SliceRequestSchema, type AppendCommand, type AppendResult,
   type AttachResult, type AttachSource, type ConnectionsResult, type CreateCommand, type CreateResult,
-  type DeleteResult, type HeadCommand, type HeadResult, type ReadCommand, type ReadResult, type RegisterFork,
+  type DeleteResult, type HeadCommand, type HeadResult, type ReadCheck, type ReadCheckResult, type ReadCommand,
+  ReadCheckSchema, type ReadResult, type RegisterFork,
   type RegisterForkResult, type ReleaseFork, type SliceRequest, type SliceResult,
 } from "./commands";
 import { confirmExisting, createStream } from "./create";
@@ -107,15 +108,23 @@ export class StreamDO extends DurableObject<Env> {
   async read(input: ReadCommand): Promise<ReadResult> {
     const cmd = ReadCommandSchema.parse(input);
     const now = Date.now();
-    const current = this.live(now);
-    if (cmd.requirePublic && !(current.ok && current.meta.public)) return tokenRequired();
-    if (!current.ok) return current;
-    this.log.touch(current.meta, now);
+    const admitted = this.admitRead(cmd.requirePublic, now);
+    if (!admitted.ok) return admitted;
     await this.estuary.pullBeforeRead(now + cmd.waitMs);
     const pulled = this.live(Date.now());
     if (!pulled.ok) return pulled;
     // A reader that waited was connected all along: the wait's end slides the TTL like its start.
     return this.log.read(pulled.meta, cmd, (at) => this.live(at, true));
+  }
+
+  /**
+   * A catch-up page the Worker holds in its cache is served only if its generation is still this
+   * stream's: the same checks and TTL slide as read(), without touching the log or sending a page.
+   */
+  async readCheck(input: ReadCheck): Promise<ReadCheckResult> {
+    const cmd = ReadCheckSchema.parse(input);
+    const admitted = this.admitRead(cmd.requirePublic, Date.now());
+    return admitted.ok ? { ok: true, generation: admitted.meta.generation } : admitted;
   }
 
   /** The client of the live read `readerId` went away: its wait ends now, and read() slides the TTL from here. */
@@ -282,6 +291,15 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   /** The active stream, or why there is none (expiry enforced here too; live readers slide it: StreamLog.status). */
+  /** Every read's admission (read, readCheck): exists, public if the caller needs that, TTL slid. */
+  private admitRead(requirePublic: boolean | undefined, now: number): Live {
+    const current = this.live(now);
+    if (requirePublic && !(current.ok && current.meta.public)) return tokenRequired();
+    if (!current.ok) return current;
+    this.log.touch(current.meta, now);
+    return current;
+  }
+
   private live(now: number, held = false): Live {
     const status = this.log.status(now, held);
     if (status.ok || !("expired" in status)) return status;

@@ -10,6 +10,7 @@ import { denyPrivate, orThrow, streamHeaders } from "./response";
 import { liveRead } from "./departure";
 import { sseResponse } from "./sse";
 import { openWebSocket } from "./websocket";
+import { PAGE_CACHE_HEADER, PageCache } from "./page-cache";
 
 /** Immutable ranges may be cached briefly; the tail must be revalidated (ETag makes that cheap). */
 const CACHE_RANGE = "public, max-age=60, stale-while-revalidate=300";
@@ -32,6 +33,18 @@ export async function readStream(c: AppContext): Promise<Response> {
     return sseResponse(stub, first, { clientCursor: query.cursor, requirePublic, read: liveRead(c, stub) }, config);
   }
 
+  // Catch-up reads may be answered from the Worker's cache (page-cache.ts); live ones never are.
+  const pages = query.live === undefined && query.offset.kind !== "now" ? new PageCache(c, address.key, query.offset) : null;
+  const page = pages && (await pages.lookup());
+  if (page) {
+    const check = orDeny(await stub.readCheck({ requirePublic }));
+    if (check.generation === page.generation) {
+      page.headers.set("Cache-Control", CACHE_RANGE);
+      page.headers.set(PAGE_CACHE_HEADER, "hit");
+      return conditional(c, page.headers, page.body);
+    }
+  }
+
   const longPoll = query.live === "long-poll";
   const waitMs = longPoll ? config.LONG_POLL_TIMEOUT_MS : 0;
   const readerId = longPoll ? liveRead(c, stub).readerId : undefined;
@@ -49,12 +62,18 @@ export async function readStream(c: AppContext): Promise<Response> {
 
   if (query.now) {
     headers.set("Cache-Control", "no-store");
-  } else {
-    const closedMark = result.closed && result.upToDate ? ":c" : "";
-    const etag = `"${result.generation}:${result.start}:${result.next}${closedMark}"`;
-    headers.set("ETag", etag);
-    headers.set("Cache-Control", result.upToDate ? CACHE_TAIL : CACHE_RANGE);
-    if (c.req.header("If-None-Match") === etag) return new Response(null, { status: 304, headers });
+    return new Response(result.body, { status: 200, headers });
   }
-  return new Response(result.body, { status: 200, headers });
+  const closedMark = result.closed && result.upToDate ? ":c" : "";
+  headers.set("ETag", `"${result.generation}:${result.start}:${result.next}${closedMark}"`);
+  headers.set("Cache-Control", result.upToDate ? CACHE_TAIL : CACHE_RANGE);
+  // A page that ends before the tail never changes while this generation lives.
+  if (pages && !result.upToDate) pages.store(result.generation, headers, result.body);
+  return conditional(c, headers, result.body);
+}
+
+/** 304 when the client already holds this page (If-None-Match), else the page. */
+function conditional(c: AppContext, headers: Headers, body: BodyInit): Response {
+  if (c.req.header("If-None-Match") === headers.get("ETag")) return new Response(null, { status: 304, headers });
+  return new Response(body, { status: 200, headers });
 }

@@ -262,15 +262,6 @@ export class StreamRepository {
     this.write("INSERT OR REPLACE INTO socket_report (id, open) VALUES (1, ?)", open);
   }
 
-  /** Where the caught-up WebSockets stand (socket-positions.ts), or null before any was. */
-  socketMark(): { generation: number; position: number } | null {
-    return this.sql.exec<{ generation: number; position: number }>("SELECT generation, position FROM socket_mark WHERE id = 1").toArray()[0] ?? null;
-  }
-
-  saveSocketMark(generation: number, position: number): void {
-    this.write("INSERT OR REPLACE INTO socket_mark (id, generation, position) VALUES (1, ?, ?)", generation, position);
-  }
-
   /** Subscriptions watching this stream (src/stream/watchers.ts). */
   watchers(): { subscription: string; incarnation: string }[] {
     return this.sql.exec<{ subscription: string; incarnation: string }>("SELECT subscription, incarnation FROM watchers").toArray();

@@ -147,12 +147,4 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE estuary_sources ADD COLUMN envelope TEXT;
     `,
   },
-  {
-    id: 12,
-    sql: `
-      -- Where the WebSockets that are caught up stand (socket-positions.ts): one row instead of a
-      -- rewritten attachment per socket per append.
-      CREATE TABLE socket_mark (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL, position INTEGER NOT NULL);
-    `,
-  },
 ];

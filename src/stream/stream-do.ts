@@ -311,7 +311,7 @@ export class StreamDO extends DurableObject<Env> {
   private afterCommit(committed: Committed | undefined): void {
     const meta = this.log.meta;
     if (!committed || !meta) return;
-    this.sockets.committed();
+    this.sockets.wake();
     if (meta.fanout) this.publisher.published(meta, committed);
     this.watchers.published(meta);
     this.sinks.published(meta);

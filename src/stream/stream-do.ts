@@ -1,9 +1,8 @@
 // StreamDO: one Durable Streams stream in SQLite. A list of RPC methods, each validating its input
 // and delegating to the module that owns the job: the log (log.ts, create.ts, removal.ts), forks,
-// the estuary side (estuary/receiver.ts), fan-out publishing, watching subscriptions (watchers.ts),
-// data sinks (sink-links.ts), WebSocket live reads (live-sockets.ts, socket-report.ts), calls to
-// other objects (outbox, calls.ts) and the one alarm (storage/alarm-planner.ts). The only request
-// the Worker forwards here is a WebSocket upgrade.
+// the estuary side (estuary/receiver.ts), the followers of its tail (followers.ts), WebSocket live
+// reads (live-sockets.ts, socket-report.ts), calls to other objects (outbox, calls.ts) and the one
+// alarm (storage/alarm-planner.ts). The only request the Worker forwards here is a WebSocket upgrade.
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { DeliverySchema, StreamKeySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
@@ -17,37 +16,34 @@ import { LazySchema } from "../storage/migrations";
 import { Outbox } from "../storage/outbox";
 import { sendStreamCall, StreamCallSchema, type StreamCall } from "./calls";
 import {
-  AppendCommandSchema, AttachSourceSchema, CreateCommandSchema, HeadCommandSchema, ReadCommandSchema, ReaderIdSchema,
-  RegisterForkSchema, ReleaseForkSchema, SliceRequestSchema, type AppendCommand, type AppendResult,
-  type AttachResult, type AttachSource, type ConnectionsResult, type CreateCommand, type CreateResult,
-  type DeleteResult, type HeadCommand, type HeadResult, type ReadCheck, type ReadCheckResult, type ReadCommand,
-  ReadCheckSchema, type ReadResult, type RegisterFork,
-  type RegisterForkResult, type ReleaseFork, type SliceRequest, type SliceResult,
+  AppendCommandSchema, AttachSourceSchema, CreateCommandSchema, HeadCommandSchema, ReadCheckSchema, ReadCommandSchema,
+  ReaderIdSchema, RegisterForkSchema, ReleaseForkSchema, SliceRequestSchema,
+} from "./commands";
+import type {
+  AppendCommand, AppendResult, AttachResult, AttachSource, ConnectionsResult, CreateCommand, CreateResult,
+  DeleteResult, HeadCommand, HeadResult, ReadCheck, ReadCheckResult, ReadCommand, ReadResult, RegisterFork,
+  RegisterForkResult, ReleaseFork, SliceRequest, SliceResult,
 } from "./commands";
 import { confirmExisting, createStream } from "./create";
-import { FanoutPublisher } from "./fanout-publisher";
+import { StreamFollowers } from "./followers";
 import { ForkRegistry } from "./forks";
 import { LiveSockets } from "./live-sockets";
 import { StreamLog, type Committed, type Live } from "./log";
 import { info, tokenRequired } from "./meta";
 import { removeStream } from "./removal";
 import { STREAM_MIGRATIONS } from "./schema";
-import { SinkLinks } from "./sink-links";
 import { SliceBudget } from "./slice-budget";
 import { SocketReporter } from "./socket-report";
-import { StreamWatchers } from "./watchers";
 
 export class StreamDO extends DurableObject<Env> {
   private readonly log: StreamLog;
   private readonly forks: ForkRegistry;
   private readonly estuary: EstuaryReceiver;
-  private readonly publisher: FanoutPublisher;
   private readonly outbox: Outbox<StreamCall>;
   private readonly alarms: AlarmPlanner;
   private readonly sockets: LiveSockets;
   private readonly socketReport: SocketReporter;
-  private readonly watchers: StreamWatchers;
-  private readonly sinks: SinkLinks;
+  private readonly followers: StreamFollowers;
   private readonly slices = new SliceBudget();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -57,27 +53,22 @@ export class StreamDO extends DurableObject<Env> {
     this.forks = new ForkRegistry(this.log);
     this.estuary = new EstuaryReceiver(this.log, env, ctx, (committed) => this.afterCommit(committed));
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
-    this.watchers = new StreamWatchers(env, ctx, this.log.repo, () => this.alarms.plan());
-    this.sinks = new SinkLinks(env, ctx, this.log.repo, () => this.alarms.plan());
-    this.publisher = new FanoutPublisher(env, ctx, () => this.alarms.plan());
+    this.followers = new StreamFollowers(env, ctx, this.log.repo, () => this.alarms.plan());
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
-      () => this.publisher.dueAt(),
+      () => this.followers.dueAt(),
       () => this.outbox.nextDue(),
       () => this.sockets.nextExpiry(),
-      () => this.watchers.dueAt(),
       () => (this.sockets.openCount() > 0 ? this.estuary.renewAt() : null),
-      () => this.sinks.dueAt(),
     ]);
     if (schema.exists) {
       this.log.load();
       this.estuary.load();
       // Sockets survive hibernation but not a restart, which sends no close events: correct the count.
       this.socketReport.report(this.sockets.openCount());
-      this.watchers.load();
-      this.sinks.load();
+      this.followers.load();
       // Calls a migration queued (see schema.ts) need the alarm that makes them.
       if (this.outbox.nextDue() !== null) this.alarms.plan();
     }
@@ -219,34 +210,26 @@ export class StreamDO extends DurableObject<Env> {
 
   /** A subscription links this stream: it is told about every append from now on. Null if there is no stream. */
   async watch(input: Watcher): Promise<{ tail: number } | null> {
-    const watcher = WatcherSchema.parse(input);
-    const current = this.live(Date.now());
-    if (!current.ok) return null;
-    this.watchers.add(watcher);
-    return { tail: current.meta.tail };
+    return this.followers.watch(this.live(Date.now()), WatcherSchema.parse(input));
   }
 
   async unwatch(input: Watcher): Promise<void> {
-    this.watchers.remove(WatcherSchema.parse(input));
+    this.followers.watchers.remove(WatcherSchema.parse(input));
   }
 
   /** A data sink starts following this stream (idempotent); its generation and tail, or why not. */
   async linkSink(sinkId: string): Promise<{ ok: true; generation: number; tail: number } | Failure> {
-    const id = SinkIdSchema.parse(sinkId);
-    const current = this.live(Date.now());
-    if (!current.ok) return current;
-    const linked = this.sinks.add(id);
-    return linked.ok ? { ok: true, generation: current.meta.generation, tail: current.meta.tail } : linked;
+    return this.followers.linkSink(this.live(Date.now()), SinkIdSchema.parse(sinkId));
   }
 
   /** True if the sink was linked. */
   async unlinkSink(sinkId: string): Promise<boolean> {
-    return this.sinks.remove(SinkIdSchema.parse(sinkId));
+    return this.followers.sinks.remove(SinkIdSchema.parse(sinkId));
   }
 
   /** The ids of the data sinks this stream feeds (none for a missing stream). */
   async sinkIds(): Promise<string[]> {
-    return this.live(Date.now()).ok ? [...this.sinks.all()] : [];
+    return this.live(Date.now()).ok ? [...this.followers.sinks.all()] : [];
   }
 
   /** The project revoked a signing secret: sockets opened with tokens it signed close. */
@@ -282,15 +265,12 @@ export class StreamDO extends DurableObject<Env> {
     const now = Date.now();
     const current = this.live(now); // Before expireTokens: sockets closed now were open until now.
     this.sockets.expireTokens(now);
-    if (current.ok) await this.publisher.recheck(current.meta);
+    await this.followers.recheck(current.ok ? current.meta : null);
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
-    await this.watchers.recheck(current.ok ? current.meta : null);
-    await this.sinks.recheck(current.ok ? current.meta : null);
     await this.outbox.drain();
     this.alarms.plan();
   }
 
-  /** The active stream, or why there is none (expiry enforced here too; live readers slide it: StreamLog.status). */
   /** Every read's admission (read, readCheck): exists, public if the caller needs that, TTL slid. */
   private admitRead(requirePublic: boolean | undefined, now: number): Live {
     const current = this.live(now);
@@ -300,6 +280,7 @@ export class StreamDO extends DurableObject<Env> {
     return current;
   }
 
+  /** The active stream, or why there is none (expiry enforced here too; live readers slide it: StreamLog.status). */
   private live(now: number, held = false): Live {
     const status = this.log.status(now, held);
     if (status.ok || !("expired" in status)) return status;
@@ -312,19 +293,17 @@ export class StreamDO extends DurableObject<Env> {
     const meta = this.log.meta;
     if (!committed || !meta) return;
     this.sockets.wake();
-    if (meta.fanout) this.publisher.published(meta, committed);
-    this.watchers.published(meta);
-    this.sinks.published(meta);
+    this.followers.published(meta, committed);
   }
 
   private async sendCall(call: StreamCall): Promise<void> {
-    if (call.kind === "registerStream") return this.watchers.register(() => this.log.meta, call.stream, call.generation);
+    if (call.kind === "registerStream") return this.followers.watchers.register(() => this.log.meta, call.stream, call.generation);
     return sendStreamCall(this.env, call);
   }
 
   /** Deletes now, or soft-deletes while forks still read this stream's data (removal.ts). */
   private remove(): void {
-    const { log, forks, sockets, estuary, watchers, sinks, outbox, alarms } = this;
-    removeStream({ log, forks, sockets, estuary, watchers, sinks, outbox, alarms });
+    const { log, forks, sockets, estuary, outbox, alarms } = this;
+    removeStream({ log, forks, sockets, estuary, watchers: this.followers.watchers, sinks: this.followers.sinks, outbox, alarms });
   }
 }

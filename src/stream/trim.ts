@@ -1,0 +1,134 @@
+// Retention's trimming: a task of the object's alarm planner. Each run deletes, in one transaction
+// with the move of the stream's earliest position (StreamLog.trim), a prefix of whole stored rows
+// that the policy no longer keeps, ending at a message boundary, at most `rowsPerRun` rows; more
+// work makes the task due again at once. Because only whole rows go, a stream keeps up to one
+// row (one append's worth, at most ROW_BYTES) more than its policy asks. Producer state lives in
+// its own table and is never trimmed: a retry of a trimmed append is still a duplicate.
+import type { StreamLog } from "./log";
+import type { StreamMeta } from "./repository";
+import type { RetentionPolicy } from "./retention-policy";
+import { TrimStore, type TrimRow } from "./trim-store";
+
+/**
+ * A burst of appends shares one trim: the first append after a trim makes the task due this long
+ * after it. Each due time is one alarm (one row write), so a busy stream pays at most one per 5 s.
+ */
+export const TRIM_DELAY_MS = 5_000;
+
+export interface TrimOutcome {
+  /** Rows deleted by this run. */
+  rows: number;
+  /** Bytes of stream data they held. */
+  bytes: number;
+}
+
+export class Trimmer {
+  private readonly store: TrimStore;
+  /** A check is owed (appends since the last run, or a run that stopped at its budget); null when not. */
+  private pendingAt: number | null = null;
+  /** When the oldest kept row becomes too old; undefined until this instance has looked. */
+  private ageDue: number | null | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly log: StreamLog,
+    /** Rows a run may delete (RETENTION_TRIM_ROWS): bounds each alarm's work and transaction. */
+    private readonly rowsPerRun: number,
+  ) {
+    this.store = new TrimStore(log.repo);
+  }
+
+  /** The alarm task: when the next trim is due, or null for a stream without a policy. */
+  dueAt(): number | null {
+    const meta = this.policyMeta();
+    if (!meta) return null;
+    if (this.ageDue === undefined) this.lookAfterStart(meta, meta.retention);
+    const due = [this.pendingAt, this.ageDue ?? null].filter((at): at is number => at !== null);
+    return due.length === 0 ? null : Math.min(...due);
+  }
+
+  /** After each commit: the stream grew, so a trim may be owed. True when the due time moved (plan the alarm). */
+  appended(now: number): boolean {
+    const meta = this.policyMeta();
+    if (!meta) return false;
+    let moved = false;
+    if (this.pendingAt === null) {
+      this.pendingAt = now + TRIM_DELAY_MS;
+      moved = true;
+    }
+    if (this.ageDue === null && meta.retention.maxAgeSeconds !== undefined) {
+      this.ageDue = now + meta.retention.maxAgeSeconds * 1000;
+      moved = true;
+    }
+    return moved;
+  }
+
+  /** One bounded step of trimming (called by the alarm, whatever is due). */
+  run(now: number): TrimOutcome {
+    this.pendingAt = null;
+    const meta = this.policyMeta();
+    if (!meta) return { rows: 0, bytes: 0 };
+    const policy = meta.retention;
+    const rows = this.store.oldest(this.rowsPerRun);
+    const expendable = this.expendableRule(meta, policy, now);
+    let cut = meta.earliest;
+    let deleted = 0;
+    let firstKept: TrimRow | undefined;
+    for (const [index, row] of rows.entries()) {
+      if (!expendable(row)) {
+        firstKept = row;
+        break;
+      }
+      // Only a message boundary may become the earliest position: a reader starts between messages.
+      if (row.messageEnd) {
+        cut = row.end;
+        deleted = index + 1;
+      }
+    }
+    let outcome: TrimOutcome = { rows: 0, bytes: 0 };
+    if (cut > meta.earliest) {
+      const firstStart = rows[0]?.start ?? meta.earliest;
+      this.log.trim(cut, () => this.store.deleteBelow(cut));
+      outcome = { rows: deleted, bytes: cut - firstStart };
+    }
+    // Every row read was expendable and the budget was used up: the next step is due at once.
+    if (firstKept === undefined && rows.length === this.rowsPerRun) this.pendingAt = now;
+    const oldestKept = firstKept ?? (cut > meta.earliest ? undefined : rows[0]);
+    this.ageDue = policy.maxAgeSeconds !== undefined && oldestKept ? oldestKept.appendedAt + policy.maxAgeSeconds * 1000 : null;
+    return outcome;
+  }
+
+  /** Whether the policy lets a row go: too old, entirely below the byte bound, or before the newest max-messages. */
+  private expendableRule(meta: StreamMeta, policy: RetentionPolicy, now: number): (row: TrimRow) => boolean {
+    const bytesCut = policy.maxBytes !== undefined ? meta.tail - policy.maxBytes : Number.NEGATIVE_INFINITY;
+    const ageCut = policy.maxAgeSeconds !== undefined ? now - policy.maxAgeSeconds * 1000 : Number.NEGATIVE_INFINITY;
+    const keepFrom = policy.maxMessages !== undefined ? this.store.keepMessagesFrom(policy.maxMessages) : null;
+    const messagesCut = keepFrom ?? Number.NEGATIVE_INFINITY;
+    return (row) => row.end <= bytesCut || row.appendedAt <= ageCut || row.end <= messagesCut;
+  }
+
+  /**
+   * A new instance knows nothing of appends its predecessor had not trimmed for yet: the age bound
+   * is read from the oldest row, a byte bound checked against it, and a message bound (which
+   * would need a walk) makes one run owed.
+   */
+  private lookAfterStart(meta: StreamMeta, policy: RetentionPolicy): void {
+    const oldest = this.store.oldest(1)[0];
+    this.ageDue = policy.maxAgeSeconds !== undefined && oldest ? oldest.appendedAt + policy.maxAgeSeconds * 1000 : null;
+    const overBytes = policy.maxBytes !== undefined && oldest !== undefined && oldest.end <= meta.tail - policy.maxBytes;
+    const maybeOverCount = policy.maxMessages !== undefined && oldest !== undefined;
+    if (this.pendingAt === null && (overBytes || maybeOverCount)) this.pendingAt = Date.now() + TRIM_DELAY_MS;
+  }
+
+  private policyMeta(): (StreamMeta & { retention: RetentionPolicy }) | null {
+    const meta = this.log.meta;
+    if (meta && meta.generation !== this.generation) {
+      // Created again, maybe with another policy: what this instance knew was about the old one.
+      this.generation = meta.generation;
+      this.pendingAt = null;
+      this.ageDue = undefined;
+    }
+    if (!meta || meta.status !== "active" || meta.retention === null) return null;
+    return meta as StreamMeta & { retention: RetentionPolicy };
+  }
+}

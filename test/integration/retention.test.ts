@@ -1,0 +1,204 @@
+// Retention (Stream-Retention): the policy on PUT and HEAD, trims by messages, bytes and age in
+// bounded steps of whole rows, 410 Gone for every read mode below the earliest, -1 from the
+// earliest, producer retries after a trim, forks of trimmed sources, and storage full.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { formatOffset } from "../../src/protocol/offsets";
+import { advanceClock, appendEach, createWithPolicy, expectTrimmed, storedRows, text, trimFully } from "./retention-support";
+import { call, expectError } from "./worker";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** Thirty 10-byte messages: "message-00" ... "message-29", one row each. */
+const MESSAGES = Array.from({ length: 30 }, (_, index) => `message-${String(index).padStart(2, "0")}`);
+
+describe("Stream-Retention on PUT and HEAD", () => {
+  it("is validated: junk answers 400 with a JSON body naming the fault", async () => {
+    for (const junk of ["", "max-age", "max-age=0", "max-age=01", "max-age=-5", "max-size=10", "max-age=1, max-age=2", "max-bytes=1.5"]) {
+      const response = await call("/v1/stream/retention-junk", { method: "PUT", headers: { ...text, "Stream-Retention": junk } });
+      const message = await expectError(response, 400, "bad_request");
+      expect(message).toContain("Stream-Retention");
+    }
+    await expectError(await call("/v1/stream/retention-junk"), 404, "not_found");
+  });
+
+  it("is echoed canonically on PUT and HEAD, with the earliest offset", async () => {
+    const put = await call("/v1/stream/retention-echo", { method: "PUT", headers: { ...text, "Stream-Retention": "max-messages=5,max-age=60" } });
+    expect(put.status).toBe(201);
+    expect(put.headers.get("Stream-Retention")).toBe("max-age=60, max-messages=5");
+    const head = await call("/v1/stream/retention-echo", { method: "HEAD" });
+    expect(head.headers.get("Stream-Retention")).toBe("max-age=60, max-messages=5");
+    expect(head.headers.get("Stream-Earliest-Offset")).toBe(formatOffset(0));
+  });
+
+  it("compares like Stream-TTL on a repeated PUT: the same policy 200, another or none 409", async () => {
+    const path = "/v1/stream/retention-idempotent";
+    await createWithPolicy("retention-idempotent", "max-bytes=1000, max-age=60");
+    expect((await call(path, { method: "PUT", headers: { ...text, "Stream-Retention": "max-age=60, max-bytes=1000" } })).status).toBe(200);
+    await expectError(await call(path, { method: "PUT", headers: { ...text, "Stream-Retention": "max-age=61, max-bytes=1000" } }), 409, "conflict");
+    await expectError(await call(path, { method: "PUT", headers: text }), 409, "conflict");
+    expect((await call("/v1/stream/retention-none", { method: "PUT", headers: text })).status).toBe(201);
+    await expectError(await call("/v1/stream/retention-none", { method: "PUT", headers: { ...text, "Stream-Retention": "max-age=60" } }), 409, "conflict");
+  });
+
+  it("keeps everything without a policy: the alarm trims nothing", async () => {
+    expect((await call("/v1/stream/retention-keep", { method: "PUT", headers: text })).status).toBe(201);
+    await appendEach("/v1/stream/retention-keep", MESSAGES);
+    const { stub } = { stub: (await import("./worker")).streamObject("default/retention-keep") };
+    await runDurableObjectAlarm(stub);
+    expect(await storedRows(stub)).toEqual({ rows: 30, first: 0, earliest: 0 });
+    expect(await (await call("/v1/stream/retention-keep?offset=-1")).text()).toBe(MESSAGES.join(""));
+  });
+});
+
+describe("trimming", () => {
+  it("by messages, in steps of at most RETENTION_TRIM_ROWS rows, leaves the newest max-messages", async () => {
+    const { path, stub } = await createWithPolicy("retention-messages", "max-messages=5");
+    await appendEach(path, MESSAGES);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // One step deletes at most 16 rows (the test configuration), however far behind the policy it is.
+    expect(await storedRows(stub)).toEqual({ rows: 14, first: 160, earliest: 160 });
+    await trimFully(stub);
+    expect(await storedRows(stub)).toEqual({ rows: 5, first: 250, earliest: 250 });
+    expect(await (await call(`${path}?offset=-1`)).text()).toBe(MESSAGES.slice(25).join(""));
+    expect((await call(path, { method: "HEAD" })).headers.get("Stream-Earliest-Offset")).toBe(formatOffset(250));
+  });
+
+  it("by bytes, in whole rows: keeps at most one row more than max-bytes", async () => {
+    const { path, stub } = await createWithPolicy("retention-bytes", "max-bytes=25");
+    await appendEach(path, MESSAGES.slice(0, 10));
+    await trimFully(stub);
+    // 100 bytes stored; everything ending at or below 75 goes, the row [70, 80) straddles the bound and stays.
+    expect(await storedRows(stub)).toEqual({ rows: 3, first: 70, earliest: 70 });
+    expect(await (await call(`${path}?offset=-1`)).text()).toBe(MESSAGES.slice(7, 10).join(""));
+  });
+
+  it("by age, from each row's stored append time", async () => {
+    const { path, stub } = await createWithPolicy("retention-age", "max-age=60");
+    await appendEach(path, MESSAGES.slice(0, 3));
+    advanceClock(45_000);
+    await appendEach(path, MESSAGES.slice(3, 5));
+    advanceClock(20_000);
+    await trimFully(stub);
+    expect(await storedRows(stub)).toEqual({ rows: 2, first: 30, earliest: 30 });
+    advanceClock(60_000);
+    await trimFully(stub);
+    // Everything is older than the policy: the stream is empty, its earliest at its tail, and still appendable.
+    expect(await storedRows(stub)).toEqual({ rows: 0, first: null, earliest: 50 });
+    expect(await (await call(`${path}?offset=-1`)).text()).toBe("");
+    await appendEach(path, ["after"]);
+    expect(await (await call(`${path}?offset=-1`)).text()).toBe("after");
+  });
+
+  it("schedules its own alarm after appends, and by age without any append", async () => {
+    const { path, stub } = await createWithPolicy("retention-alarm", "max-age=60");
+    await appendEach(path, MESSAGES.slice(0, 2));
+    const alarm = await runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    advanceClock(61_000);
+    await trimFully(stub);
+    expect((await storedRows(stub)).rows).toBe(0);
+  });
+});
+
+describe("reads of trimmed offsets", () => {
+  async function trimmedStream(name: string): Promise<{ path: string; old: string }> {
+    const { path, stub } = await createWithPolicy(name, "max-messages=2");
+    await appendEach(path, MESSAGES.slice(0, 6));
+    await trimFully(stub);
+    return { path, old: formatOffset(10) };
+  }
+
+  it("answer 410 with Stream-Earliest-Offset on catch-up, long-poll and SSE", async () => {
+    const { path, old } = await trimmedStream("retention-410");
+    await expectTrimmed(await call(`${path}?offset=${old}`), 40, 60);
+    await expectTrimmed(await call(`${path}?offset=${old}&live=long-poll`), 40, 60);
+    await expectTrimmed(await call(`${path}?offset=${old}&live=sse`), 40, 60);
+    await expectTrimmed(await call(`${path}?offset=${old}&live=ws`, { headers: { Upgrade: "websocket" } }), 40, 60);
+    // The earliest itself, and -1, read what is kept.
+    expect(await (await call(`${path}?offset=${formatOffset(40)}`)).text()).toBe(MESSAGES.slice(4, 6).join(""));
+    expect(await (await call(`${path}?offset=-1`)).text()).toBe(MESSAGES.slice(4, 6).join(""));
+  });
+
+  it("close an open WebSocket whose next position was trimmed, with code 4410", async () => {
+    const { path, stub } = await createWithPolicy("retention-ws", "max-messages=1");
+    const response = await call(`${path}?offset=-1&live=ws`, { headers: { Upgrade: "websocket" } });
+    const ws = response.webSocket;
+    if (!ws) throw new Error("no WebSocket in the 101");
+    const closed = new Promise<number>((resolve) => ws.addEventListener("close", (event) => resolve(event.code)));
+    ws.accept();
+    // The socket is sent each append at once, so it stands at the tail; a trim cannot pass it...
+    await appendEach(path, MESSAGES.slice(0, 3));
+    await trimFully(stub);
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    // ...unless its position is moved behind the earliest, as for a socket that fell behind.
+    await runInDurableObject(stub, (_instance, state) => {
+      for (const socket of state.getWebSockets()) socket.serializeAttachment({ ...(socket.deserializeAttachment() as object), position: 0 });
+    });
+    await appendEach(path, ["more"]);
+    expect(await closed).toBe(4410);
+  });
+});
+
+describe("producers after a trim", () => {
+  it("still answer a retry of a trimmed append as a duplicate", async () => {
+    const { path, stub } = await createWithPolicy("retention-producer", "max-messages=1");
+    const produce = (seq: number) =>
+      call(path, { method: "POST", headers: { ...text, "Producer-Id": "p", "Producer-Epoch": "0", "Producer-Seq": String(seq) }, body: `seq-${seq}` });
+    for (let seq = 0; seq < 3; seq++) expect((await produce(seq)).status).toBe(200);
+    await trimFully(stub);
+    expect((await storedRows(stub)).rows).toBe(1);
+    const retry = await produce(0);
+    expect(retry.status).toBe(204);
+    expect(retry.headers.get("Producer-Seq")).toBe("2");
+    expect(await (await call(`${path}?offset=-1`)).text()).toBe("seq-2");
+  });
+});
+
+describe("forks of a trimmed source", () => {
+  it("answer 410 below what the source still holds, read their own data, and -1 starts there", async () => {
+    const { path, stub } = await createWithPolicy("retention-fork-source", "max-messages=2");
+    await appendEach(path, MESSAGES.slice(0, 4));
+    const fork = await call("/v1/stream/retention-fork", {
+      method: "PUT",
+      headers: { ...text, "Stream-Forked-From": path, "Stream-Fork-Offset": formatOffset(30) },
+    });
+    expect(fork.status).toBe(201);
+    await appendEach("/v1/stream/retention-fork", ["fork-own-1"]);
+    await appendEach(path, MESSAGES.slice(4, 8));
+    await trimFully(stub);
+    // The source kept [60, 80); the fork inherited [0, 30), all of it trimmed at the source.
+    await expectTrimmed(await call(`/v1/stream/retention-fork?offset=${formatOffset(0)}`), 30, 40);
+    expect(await (await call("/v1/stream/retention-fork?offset=-1")).text()).toBe("fork-own-1");
+    expect(await (await call(`/v1/stream/retention-fork?offset=${formatOffset(30)}`)).text()).toBe("fork-own-1");
+  });
+
+  it("read the inherited range the source still holds", async () => {
+    const { path, stub } = await createWithPolicy("retention-fork-kept-source", "max-messages=3");
+    await appendEach(path, MESSAGES.slice(0, 4));
+    expect((await call("/v1/stream/retention-fork-kept", { method: "PUT", headers: { ...text, "Stream-Forked-From": path, "Stream-Fork-Offset": formatOffset(30) } })).status).toBe(201);
+    await trimFully(stub);
+    await expectTrimmed(await call(`/v1/stream/retention-fork-kept?offset=${formatOffset(0)}`), 10, 30);
+    expect(await (await call("/v1/stream/retention-fork-kept?offset=-1")).text()).toBe(MESSAGES.slice(1, 3).join(""));
+  });
+});
+
+describe("storage full", () => {
+  it("answers 507 storage_full with what to do, never a 500, and keeps producer retries working", async () => {
+    const path = "/v1/stream/retention-full";
+    expect((await call(path, { method: "PUT", headers: text })).status).toBe(201);
+    const stub = (await import("./worker")).streamObject("default/retention-full");
+    expect((await call(path, { method: "POST", headers: { ...text, "Producer-Id": "p", "Producer-Epoch": "0", "Producer-Seq": "0" }, body: "first" })).status).toBe(200);
+    // A cap just above what the object holds now, as if it had grown to the platform's limit.
+    await runInDurableObject(stub, (instance, state) => {
+      (instance as unknown as { log: { storageLimit: number } }).log.storageLimit = state.storage.sql.databaseSize + 10;
+    });
+    const refused = await call(path, { method: "POST", headers: text, body: "x".repeat(100) });
+    const message = await expectError(refused, 507, "storage_full");
+    expect(message).toContain("retention");
+    const retry = await call(path, { method: "POST", headers: { ...text, "Producer-Id": "p", "Producer-Epoch": "0", "Producer-Seq": "0" }, body: "first" });
+    expect(retry.status).toBe(204);
+  });
+});

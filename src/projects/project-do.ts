@@ -22,6 +22,7 @@ import { StreamRegistry, type ListedStream } from "./registry";
 import { ProjectRepository, type SigningKey } from "./repository";
 import { Revocations } from "./revocations";
 import { PROJECT_MIGRATIONS } from "./schema";
+import { formatRetention, parseRetention } from "../stream/retention-policy";
 
 /** At most this many signing secrets at once: enough for rotation, few enough to try each on verify. */
 export const MAX_SECRETS = 5;
@@ -30,6 +31,8 @@ export interface ProjectView {
   project: string;
   createdAt: string;
   corsOrigins: string[];
+  /** The retention policy of new streams that name none (canonical Stream-Retention), or null. */
+  retention: string | null;
   secrets: { kid: string; createdAt: string }[];
 }
 
@@ -37,6 +40,8 @@ export interface ProjectView {
 export interface ProjectAuth {
   keys: { kid: string; secret: string }[];
   corsOrigins: string[];
+  /** The default retention policy of its new streams (put.ts reads it from the same cache). */
+  retention: string | null;
 }
 
 const StreamNameSchema = z.string().min(1).max(128);
@@ -71,7 +76,7 @@ export class ProjectDO extends DurableObject<Env> {
     const origins = CorsOriginsSchema.parse(corsOrigins);
     const createdAt = Date.now();
     const key = this.ctx.storage.transactionSync(() => {
-      this.repo.save({ name, createdAt, corsOrigins: origins });
+      this.repo.save({ name, createdAt, corsOrigins: origins, retention: null });
       this.outbox.add([{ call: { kind: "listProject", project: name, createdAt } }]);
       return this.newKey();
     });
@@ -117,6 +122,16 @@ export class ProjectDO extends DurableObject<Env> {
     return { ok: true };
   }
 
+  /** The default retention policy of new streams: a canonical Stream-Retention value, or null for none. */
+  async setRetention(retention: string | null): Promise<{ ok: true } | Failure> {
+    const project = this.schema.exists ? this.repo.load() : null;
+    if (!project) return fail("not_found", "project not found");
+    const parsed = retention === null ? null : parseRetention(retention);
+    if (parsed && !parsed.ok) return fail("bad_request", parsed.message);
+    this.repo.save({ ...project, retention: parsed ? formatRetention(parsed.policy) : null });
+    return { ok: true };
+  }
+
   /** Public description: never includes secret values. */
   async describe(): Promise<ProjectView | null> {
     const project = this.schema.exists ? this.repo.load() : null;
@@ -125,6 +140,7 @@ export class ProjectDO extends DurableObject<Env> {
       project: project.name,
       createdAt: new Date(project.createdAt).toISOString(),
       corsOrigins: project.corsOrigins,
+      retention: project.retention,
       secrets: this.repo.keys().map((key) => ({ kid: key.kid, createdAt: new Date(key.createdAt).toISOString() })),
     };
   }
@@ -194,7 +210,7 @@ export class ProjectDO extends DurableObject<Env> {
   async auth(): Promise<ProjectAuth | null> {
     const project = this.schema.exists ? this.repo.load() : null;
     if (!project) return null;
-    return { keys: this.repo.keys().map(({ kid, secret }) => ({ kid, secret })), corsOrigins: project.corsOrigins };
+    return { keys: this.repo.keys().map(({ kid, secret }) => ({ kid, secret })), corsOrigins: project.corsOrigins, retention: project.retention };
   }
 }
 

@@ -63,4 +63,12 @@ export const PROJECT_MIGRATIONS: readonly Migration[] = [
     // Calls this project owes other objects because of a change it committed (the project directory).
     sql: OUTBOX_TABLE_V1,
   },
+  {
+    id: 7,
+    sql: `
+      -- The retention policy new streams of the project get when their PUT names none (a canonical
+      -- Stream-Retention value; NULL: they keep everything).
+      ALTER TABLE project ADD COLUMN retention TEXT;
+    `,
+  },
 ];

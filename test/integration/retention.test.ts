@@ -2,10 +2,12 @@
 // bounded steps of whole rows, 410 Gone for every read mode below the earliest, -1 from the
 // earliest, producer retries after a trim, forks of trimmed sources, and storage full.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { buildApp } from "../../src/app";
 import { formatOffset } from "../../src/protocol/offsets";
 import { advanceClock, appendEach, createWithPolicy, expectTrimmed, storedRows, text, trimFully } from "./retention-support";
-import { call, expectError } from "./worker";
+import { call, expectError, streamObject } from "./worker";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -46,7 +48,7 @@ describe("Stream-Retention on PUT and HEAD", () => {
   it("keeps everything without a policy: the alarm trims nothing", async () => {
     expect((await call("/v1/stream/retention-keep", { method: "PUT", headers: text })).status).toBe(201);
     await appendEach("/v1/stream/retention-keep", MESSAGES);
-    const { stub } = { stub: (await import("./worker")).streamObject("default/retention-keep") };
+    const stub = streamObject("default/retention-keep");
     await runDurableObjectAlarm(stub);
     expect(await storedRows(stub)).toEqual({ rows: 30, first: 0, earliest: 0 });
     expect(await (await call("/v1/stream/retention-keep?offset=-1")).text()).toBe(MESSAGES.join(""));
@@ -189,7 +191,7 @@ describe("storage full", () => {
   it("answers 507 storage_full with what to do, never a 500, and keeps producer retries working", async () => {
     const path = "/v1/stream/retention-full";
     expect((await call(path, { method: "PUT", headers: text })).status).toBe(201);
-    const stub = (await import("./worker")).streamObject("default/retention-full");
+    const stub = streamObject("default/retention-full");
     expect((await call(path, { method: "POST", headers: { ...text, "Producer-Id": "p", "Producer-Epoch": "0", "Producer-Seq": "0" }, body: "first" })).status).toBe(200);
     // A cap just above what the object holds now, as if it had grown to the platform's limit.
     await runInDurableObject(stub, (instance, state) => {
@@ -200,5 +202,43 @@ describe("storage full", () => {
     expect(message).toContain("retention");
     const retry = await call(path, { method: "POST", headers: { ...text, "Producer-Id": "p", "Producer-Epoch": "0", "Producer-Seq": "0" }, body: "first" });
     expect(retry.status).toBe(204);
+  });
+});
+
+describe("default policies", () => {
+  const ADMIN = "retention-test-admin";
+  const adminEnv = { ...env, ADMIN_TOKEN: ADMIN };
+  const app = buildApp();
+  const admin = (path: string, init: RequestInit = {}) =>
+    app.request(`https://streams.test${path}`, { ...init, headers: { Authorization: `Bearer ${ADMIN}`, "Content-Type": "application/json", ...init.headers } }, adminEnv);
+
+  it("come from the project (PATCH /v1/admin/projects/{project}), and a re-PUT without the header matches them", async () => {
+    expect((await admin("/v1/admin/projects", { method: "POST", body: JSON.stringify({ project: "retention-project" }) })).status).toBe(201);
+    await expectError(await admin("/v1/admin/projects/retention-project", { method: "PATCH", body: JSON.stringify({ retention: "max-age=soon" }) }), 400, "bad_request");
+    const patched = await admin("/v1/admin/projects/retention-project", { method: "PATCH", body: JSON.stringify({ retention: "max-messages=3" }) });
+    expect(await patched.json()).toMatchObject({ retention: "max-messages=3", corsOrigins: [] });
+
+    const path = "/v1/stream/retention-project/inbox";
+    const created = await app.request(`https://streams.test${path}`, { method: "PUT", headers: text }, adminEnv);
+    expect(created.status).toBe(201);
+    expect(created.headers.get("Stream-Retention")).toBe("max-messages=3");
+    expect((await app.request(`https://streams.test${path}`, { method: "PUT", headers: text }, adminEnv)).status).toBe(200);
+    expect((await app.request(`https://streams.test${path}`, { method: "PUT", headers: { ...text, "Stream-Retention": "max-messages=3" } }, adminEnv)).status).toBe(200);
+    await expectError(await app.request(`https://streams.test${path}`, { method: "PUT", headers: { ...text, "Stream-Retention": "max-messages=4" } }, adminEnv), 409, "conflict");
+    // A PUT's own header wins over the default.
+    const own = await app.request("https://streams.test/v1/stream/retention-project/own", { method: "PUT", headers: { ...text, "Stream-Retention": "max-age=60" } }, adminEnv);
+    expect(own.headers.get("Stream-Retention")).toBe("max-age=60");
+  });
+
+  it("come from ESTUARY_RETENTION for a new estuary", async () => {
+    expect((await call("/v1/stream/retention-estuary-source", { method: "PUT", headers: { "Content-Type": "application/json" } })).status).toBe(201);
+    const subscribed = await call("/v1/estuary/subscribe/default/retention-estuary-source", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ estuaryId: "retention-estuary" }),
+    });
+    expect(subscribed.status).toBe(201);
+    const head = await call("/v1/stream/retention-estuary", { method: "HEAD" });
+    expect(head.headers.get("Stream-Retention")).toBe("max-age=604800, max-bytes=67108864");
   });
 });

@@ -7,6 +7,7 @@ import { enforceRateLimit } from "../../auth/rate-limit";
 import { streamStub } from "../../stream/stub";
 import { MAX_APPEND_BYTES } from "./limits";
 import { parseClosed, parseContentType, parseExpiry, parseForkHeaders, parsePublic, parseRetentionHeader } from "./headers";
+import { projectRetention } from "./retention-default";
 import { orThrow, streamHeaders } from "./response";
 
 export async function putStream(c: AppContext): Promise<Response> {
@@ -30,6 +31,7 @@ export async function putStream(c: AppContext): Promise<Response> {
       closed: parseClosed(headers),
       public: parsePublic(headers),
       retention,
+      defaultRetention: retention ? undefined : await projectRetention(c.env, address.project),
       body,
       fork,
     }),

@@ -1,7 +1,7 @@
 // Retention (Stream-Retention): the policy on PUT and HEAD, trims by messages, bytes and age in
 // bounded steps of whole rows, 410 Gone for every read mode below the earliest, -1 from the
 // earliest, producer retries after a trim, forks of trimmed sources, and storage full.
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../src/app";
@@ -240,5 +240,34 @@ describe("default policies", () => {
     expect(subscribed.status).toBe(201);
     const head = await call("/v1/stream/retention-estuary", { method: "HEAD" });
     expect(head.headers.get("Stream-Retention")).toBe("max-age=604800, max-bytes=67108864");
+  });
+});
+
+describe("the Worker's catch-up page cache after a trim", () => {
+  const app = buildApp();
+  /** A request through the app that waits for its background work (the cache put) before returning. */
+  async function send(path: string): Promise<Response> {
+    const ctx = createExecutionContext();
+    const response = await app.request(`https://streams.test${path}`, {}, env, ctx);
+    const body = await response.arrayBuffer();
+    await waitOnExecutionContext(ctx);
+    return new Response(body, response);
+  }
+
+  it("never serves a cached page of trimmed data: its offset answers 410, and -1 reads from the earliest", async () => {
+    const MiB = 1024 * 1024;
+    const { path, stub } = await createWithPolicy("retention-cached", "max-messages=2");
+    await appendEach(path, ["a".repeat(MiB), "b".repeat(MiB), "c".repeat(MiB)]);
+    // Both pages end before the tail, so both are stored in the cache...
+    expect((await send(`${path}?offset=${formatOffset(0)}`)).status).toBe(200);
+    expect((await send(`${path}?offset=-1`)).status).toBe(200);
+    const hit = await send(`${path}?offset=${formatOffset(0)}`);
+    expect(hit.headers.get("Stream-Page-Cache")).toBe("hit");
+    await trimFully(stub);
+    // ...and after the trim neither is served: the cached offset is gone, and -1 starts at the new earliest.
+    await expectTrimmed(await send(`${path}?offset=${formatOffset(0)}`), MiB, 3 * MiB);
+    const fromEarliest = await send(`${path}?offset=-1`);
+    expect(fromEarliest.headers.get("Stream-Page-Cache")).toBeNull();
+    expect((await fromEarliest.text()).slice(0, 3)).toBe("bbb");
   });
 });

@@ -69,6 +69,14 @@ const ConfigSchema = z.object({
    * Rows one trim run may delete (stream/trim.ts). A deleted row is one billed row write; 1,000 rows
    * take milliseconds, and more work is due again at once. At least one append's rows (8) and then some.
    */
+  /**
+   * Required subscribers (estuaries, data sinks) hold trimming at their position, but not past
+   * either cap: data older than RETENTION_HOLD_MAX_MS, or further than RETENTION_HOLD_MAX_BYTES
+   * below the tail, is trimmed anyway, so a dead subscriber pins nothing forever. A week matches
+   * the estuary default's age; 1 GiB costs $0.20 a month to hold.
+   */
+  RETENTION_HOLD_MAX_MS: z.coerce.number().int().min(0).default(7 * 86_400_000),
+  RETENTION_HOLD_MAX_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
   RETENTION_TRIM_ROWS: z.coerce.number().int().min(16).max(100_000).default(1_000),
   /**
    * Appends are refused (507 storage_full) once an object's SQLite database would pass this. The

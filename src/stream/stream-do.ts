@@ -37,6 +37,8 @@ import { STREAM_MIGRATIONS } from "./schema";
 import { SliceBudget } from "./slice-budget";
 import { SocketReporter } from "./socket-report";
 import { Trimmer } from "./trim";
+import { fanoutStub } from "../fanout/stub";
+import type { StreamMeta } from "./repository";
 
 export class StreamDO extends DurableObject<Env> {
   private readonly log: StreamLog;
@@ -58,7 +60,9 @@ export class StreamDO extends DurableObject<Env> {
     this.estuary = new EstuaryReceiver(this.log, env, ctx, (committed) => this.afterCommit(committed));
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
     this.followers = new StreamFollowers(env, ctx, this.log.repo, () => this.alarms.plan());
-    this.trimmer = new Trimmer(this.log, loadConfig(env).RETENTION_TRIM_ROWS);
+    const config = loadConfig(env);
+    const caps = { maxMs: config.RETENTION_HOLD_MAX_MS, maxBytes: config.RETENTION_HOLD_MAX_BYTES };
+    this.trimmer = new Trimmer(this.log, config.RETENTION_TRIM_ROWS, caps, (meta) => this.retentionHold(meta));
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
     this.alarms = new AlarmPlanner(ctx.storage, [
@@ -275,7 +279,7 @@ export class StreamDO extends DurableObject<Env> {
     this.sockets.expireTokens(now);
     await this.followers.recheck(current.ok ? current.meta : null);
     // Sockets whose next position was trimmed are closed by the pass a trim starts (live-sockets.ts).
-    if (current.ok && this.trimmer.run(now).rows > 0) this.sockets.wake();
+    if (current.ok && (await this.trimmer.run(now)).rows > 0) this.sockets.wake();
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
     await this.outbox.drain();
     this.alarms.plan();
@@ -305,6 +309,12 @@ export class StreamDO extends DurableObject<Env> {
     this.sockets.wake();
     this.followers.published(meta, committed);
     if (this.trimmer.appended(Date.now())) this.alarms.plan();
+  }
+
+  /** Estuaries and data sinks keep their positions in the fan-out object: one call asks it for the lowest. */
+  private async retentionHold(meta: StreamMeta): Promise<number | null> {
+    if (!meta.fanout && this.followers.sinks.all().length === 0) return meta.tail;
+    return fanoutStub(this.env, meta.name).retentionHold(meta.tail);
   }
 
   private async sendCall(call: StreamCall): Promise<void> {

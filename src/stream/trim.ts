@@ -2,8 +2,10 @@
 // with the move of the stream's earliest position (StreamLog.trim), a prefix of whole stored rows
 // that the policy no longer keeps, ending at a message boundary, at most `rowsPerRun` rows; more
 // work makes the task due again at once. Because only whole rows go, a stream keeps up to one
-// row (one append's worth, at most ROW_BYTES) more than its policy asks. Producer state lives in
-// its own table and is never trimmed: a retry of a trimmed append is still a duplicate.
+// row (one append's worth, at most ROW_BYTES) more than its policy asks. Required subscribers
+// (estuaries, data sinks: the lowest position the stream's fan-out object counts for them) hold
+// the trim at their position, up to the caps of HoldCaps. Producer state lives in its own table and
+// is never trimmed: a retry of a trimmed append is still a duplicate.
 import type { StreamLog } from "./log";
 import type { StreamMeta } from "./repository";
 import type { RetentionPolicy } from "./retention-policy";
@@ -14,6 +16,21 @@ import { TrimStore, type TrimRow } from "./trim-store";
  * after it. Each due time is one alarm (one row write), so a busy stream pays at most one per 5 s.
  */
 export const TRIM_DELAY_MS = 5_000;
+
+/** While a subscriber holds data the policy would trim, the hold is asked again this often. */
+export const HOLD_RECHECK_MS = 60_000;
+
+/** How far a hold may keep data the policy would trim (RETENTION_HOLD_MAX_MS, RETENTION_HOLD_MAX_BYTES). */
+export interface HoldCaps {
+  maxMs: number;
+  maxBytes: number;
+}
+
+/**
+ * The lowest position the stream's required subscribers hold (the tail when it has none), or null
+ * when it could not be learnt (then only what is past the caps goes, and the run is retried).
+ */
+export type HoldLookup = (meta: StreamMeta) => Promise<number | null>;
 
 export interface TrimOutcome {
   /** Rows deleted by this run. */
@@ -34,6 +51,9 @@ export class Trimmer {
     private readonly log: StreamLog,
     /** Rows a run may delete (RETENTION_TRIM_ROWS): bounds each alarm's work and transaction. */
     private readonly rowsPerRun: number,
+    private readonly caps: HoldCaps,
+    /** One call per run at most: the hold of the stream's subscribers. */
+    private readonly holdOf: HoldLookup,
   ) {
     this.store = new TrimStore(log.repo);
   }
@@ -64,13 +84,28 @@ export class Trimmer {
   }
 
   /** One bounded step of trimming (called by the alarm, whatever is due). */
-  run(now: number): TrimOutcome {
+  async run(now: number): Promise<TrimOutcome> {
     this.pendingAt = null;
+    const asked = this.policyMeta();
+    if (!asked) return { rows: 0, bytes: 0 };
+    const hold = await this.holdOf(asked).catch((error: unknown) => {
+      console.warn(`retention of ${asked.name}: the subscribers' hold could not be read; trimming only past the caps`, error);
+      return null;
+    });
+    // Read after the call: appends meanwhile only added rows at the tail.
     const meta = this.policyMeta();
     if (!meta) return { rows: 0, bytes: 0 };
     const policy = meta.retention;
     const rows = this.store.oldest(this.rowsPerRun);
-    const expendable = this.expendableRule(meta, policy, now);
+    const byPolicy = this.expendableRule(meta, policy, now);
+    const forced = (row: TrimRow) => row.appendedAt <= now - this.caps.maxMs || row.end <= meta.tail - this.caps.maxBytes;
+    let held = false;
+    const expendable = (row: TrimRow) => {
+      if (!byPolicy(row)) return false;
+      if ((hold !== null && row.end <= hold) || forced(row)) return true;
+      held = true;
+      return false;
+    };
     let cut = meta.earliest;
     let deleted = 0;
     let firstKept: TrimRow | undefined;
@@ -93,8 +128,12 @@ export class Trimmer {
     }
     // Every row read was expendable and the budget was used up: the next step is due at once.
     if (firstKept === undefined && rows.length === this.rowsPerRun) this.pendingAt = now;
+    // A subscriber holds what the policy would trim (or its hold is unknown): ask again later.
+    else if (held || hold === null) this.pendingAt = now + HOLD_RECHECK_MS;
     const oldestKept = firstKept ?? (cut > meta.earliest ? undefined : rows[0]);
     this.ageDue = policy.maxAgeSeconds !== undefined && oldestKept ? oldestKept.appendedAt + policy.maxAgeSeconds * 1000 : null;
+    // A held row is past its age already: the hold's recheck (pendingAt) wakes the next run, not its age.
+    if (this.ageDue !== null && this.ageDue <= now) this.ageDue = null;
     return outcome;
   }
 

@@ -5,6 +5,7 @@ import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, wait
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../src/app";
+import { fanoutStub } from "../../src/fanout/stub";
 import { formatOffset } from "../../src/protocol/offsets";
 import { advanceClock, appendEach, createWithPolicy, expectTrimmed, storedRows, text, trimFully } from "./retention-support";
 import { call, expectError, streamObject } from "./worker";
@@ -269,5 +270,38 @@ describe("the Worker's catch-up page cache after a trim", () => {
     const fromEarliest = await send(`${path}?offset=-1`);
     expect(fromEarliest.headers.get("Stream-Page-Cache")).toBeNull();
     expect((await fromEarliest.text()).slice(0, 3)).toBe("bbb");
+  });
+});
+
+describe("holds of required subscribers", () => {
+  const DAY_MS = 86_400_000;
+  const sinkAt = (source: string, position: number) => ({ sinkId: "retention-sink", incarnation: "one", required: true, position });
+
+  /** A source with `max-messages=1` and five 10-byte messages, feeding a required data sink that has delivered up to `position`. */
+  async function heldSource(name: string, position: number) {
+    const source = await createWithPolicy(name, "max-messages=1");
+    await appendEach(source.path, MESSAGES.slice(0, 5));
+    expect((await source.stub.linkSink("retention-sink")).ok).toBe(true);
+    const fanout = fanoutStub(env, `default/${name}`);
+    await fanout.sinkAdded(sinkAt(name, position));
+    return { ...source, fanout };
+  }
+
+  it("keep what a required data sink has not delivered yet, and let it go once delivered", async () => {
+    const { stub, fanout } = await heldSource("retention-held", 20);
+    await trimFully(stub);
+    expect(await storedRows(stub)).toEqual({ rows: 3, first: 20, earliest: 20 });
+    await fanout.sinkDelivered(sinkAt("retention-held", 40));
+    await trimFully(stub);
+    expect(await storedRows(stub)).toEqual({ rows: 1, first: 40, earliest: 40 });
+  });
+
+  it("end at the cap: data older than RETENTION_HOLD_MAX_MS is trimmed past the hold", async () => {
+    const { stub } = await heldSource("retention-held-cap", 0);
+    await trimFully(stub);
+    expect(await storedRows(stub)).toEqual({ rows: 5, first: 0, earliest: 0 });
+    advanceClock(8 * DAY_MS);
+    await trimFully(stub);
+    expect(await storedRows(stub)).toEqual({ rows: 1, first: 40, earliest: 40 });
   });
 });

@@ -36,7 +36,7 @@ import { checkRetained } from "./retention";
 import { STREAM_MIGRATIONS } from "./schema";
 import { SliceBudget } from "./slice-budget";
 import { SocketReporter } from "./socket-report";
-import { Trimmer } from "./trim";
+import { Trimmer, type RetentionStatus } from "./trim";
 import { fanoutStub } from "../fanout/stub";
 import type { StreamMeta } from "./repository";
 
@@ -210,6 +210,14 @@ export class StreamDO extends DurableObject<Env> {
     if (!meta || meta.status !== "active") return null;
     if (meta.fanout !== enabled) this.log.update({ fanout: enabled });
     return { tail: meta.tail, contentType: meta.contentType };
+  }
+
+  /** The stream's retention: its policy, earliest position, and what its trims did since the object started. */
+  async retentionStatus(): Promise<RetentionStatus | Failure> {
+    const current = this.live(Date.now());
+    if (!current.ok) return current;
+    const { retention, earliest } = info(current.meta);
+    return { ok: true, policy: retention, earliest, trimmed: { ...this.trimmer.totals } };
   }
 
   /** Open connections by kind: WebSockets, and SSE and long-poll readers waiting at the tail. */

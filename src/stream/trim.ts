@@ -39,7 +39,25 @@ export interface TrimOutcome {
   bytes: number;
 }
 
+/** What this object's trims did since it started (the status route shows it; the benchmark reads it). */
+export interface TrimTotals {
+  runs: number;
+  rows: number;
+  bytes: number;
+  /** Billed row writes of those runs: each deleted row, and the stream row that moves the earliest offset. */
+  rowsWritten: number;
+}
+
+export interface RetentionStatus {
+  ok: true;
+  /** The canonical Stream-Retention value, or null. */
+  policy: string | null;
+  earliest: number;
+  trimmed: TrimTotals;
+}
+
 export class Trimmer {
+  readonly totals: TrimTotals = { runs: 0, rows: 0, bytes: 0, rowsWritten: 0 };
   private readonly store: TrimStore;
   /** A check is owed (appends since the last run, or a run that stopped at its budget); null when not. */
   private pendingAt: number | null = null;
@@ -123,8 +141,13 @@ export class Trimmer {
     let outcome: TrimOutcome = { rows: 0, bytes: 0 };
     if (cut > meta.earliest) {
       const firstStart = rows[0]?.start ?? meta.earliest;
+      const written = this.log.repo.rowsWritten;
       this.log.trim(cut, () => this.store.deleteBelow(cut));
       outcome = { rows: deleted, bytes: cut - firstStart };
+      this.totals.runs++;
+      this.totals.rows += outcome.rows;
+      this.totals.bytes += outcome.bytes;
+      this.totals.rowsWritten += this.log.repo.rowsWritten - written;
     }
     // Every row read was expendable and the budget was used up: the next step is due at once.
     if (firstKept === undefined && rows.length === this.rowsPerRun) this.pendingAt = now;

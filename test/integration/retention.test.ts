@@ -67,6 +67,10 @@ describe("trimming", () => {
     expect(await storedRows(stub)).toEqual({ rows: 5, first: 250, earliest: 250 });
     expect(await (await call(`${path}?offset=-1`)).text()).toBe(MESSAGES.slice(25).join(""));
     expect((await call(path, { method: "HEAD" })).headers.get("Stream-Earliest-Offset")).toBe(formatOffset(250));
+    // The status route shows the policy and what the trims did (each deleted row is one billed write, plus the stream row).
+    const status = await (await call("/v1/estuary/subscribers/default/retention-messages")).json<{ retention: { trimmed: { runs: number; rowsWritten: number } } }>();
+    expect(status.retention).toMatchObject({ policy: "max-messages=5", earliestOffset: formatOffset(250), trimmed: { rows: 25, bytes: 250 } });
+    expect(status.retention.trimmed.rowsWritten).toBeGreaterThanOrEqual(25 + status.retention.trimmed.runs);
   });
 
   it("by bytes, in whole rows: keeps at most one row more than max-bytes", async () => {

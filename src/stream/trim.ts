@@ -85,12 +85,20 @@ export class Trimmer {
     return due.length === 0 ? null : Math.min(...due);
   }
 
-  /** After each commit: the stream grew, so a trim may be owed. True when the due time moved (plan the alarm). */
+  /**
+   * After each commit: the stream grew, so a trim may be owed. True when the due time moved (plan the
+   * alarm). Each planned alarm is a row write, so a byte bound the stream is still under, or an age
+   * bound whose oldest row is already scheduled, plans nothing: an estuary under its default policy
+   * costs no more per delivery than before.
+   */
   appended(now: number): boolean {
     const meta = this.policyMeta();
     if (!meta) return false;
+    const { maxBytes, maxMessages } = meta.retention;
+    const ownStart = Math.max(meta.earliest, meta.forkPosition ?? 0);
+    const owed = maxMessages !== undefined || (maxBytes !== undefined && meta.tail - ownStart > maxBytes);
     let moved = false;
-    if (this.pendingAt === null) {
+    if (owed && this.pendingAt === null) {
       this.pendingAt = now + TRIM_DELAY_MS;
       moved = true;
     }

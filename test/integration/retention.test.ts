@@ -309,3 +309,16 @@ describe("holds of required subscribers", () => {
     expect(await storedRows(stub)).toEqual({ rows: 1, first: 40, earliest: 40 });
   });
 });
+
+describe("the cost of a policy per append", () => {
+  it("plans no alarm for an append that leaves the stream under its byte bound, and one once it passes it", async () => {
+    const { path, stub } = await createWithPolicy("retention-no-alarm", "max-bytes=25, max-age=3600");
+    await runDurableObjectAlarm(stub); // the new stream's registration call, and the age task's first look
+    await appendEach(path, ["0123456789"]);
+    const scheduled = () => runInDurableObject(stub, (_instance, state) => state.storage.getAlarm());
+    // The age task is due an hour after the first row: nothing sooner.
+    expect(await scheduled()).toBeGreaterThan(Date.now() + 3_000_000);
+    await appendEach(path, ["0123456789", "0123456789"]);
+    expect(await scheduled()).toBeLessThan(Date.now() + 10_000);
+  });
+});

@@ -1,6 +1,6 @@
 // Runtime tunables, read from `env` vars and validated once per isolate.
 import { z } from "zod";
-import { parseRetention } from "./stream/retention-policy";
+import { parseRetention } from "./protocol/retention-policy";
 import { joinIssues, plainErrorMap } from "./validation";
 
 const ConfigSchema = z.object({

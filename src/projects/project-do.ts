@@ -22,7 +22,7 @@ import { StreamRegistry, type ListedStream } from "./registry";
 import { ProjectRepository, type SigningKey } from "./repository";
 import { Revocations } from "./revocations";
 import { PROJECT_MIGRATIONS } from "./schema";
-import { formatRetention, parseRetention } from "../stream/retention-policy";
+import { formatRetention, parseRetention } from "../protocol/retention-policy";
 
 /** At most this many signing secrets at once: enough for rotation, few enough to try each on verify. */
 export const MAX_SECRETS = 5;

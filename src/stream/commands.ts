@@ -4,7 +4,7 @@ import { Count } from "../contract/primitives";
 import { BytesSchema, type Segment } from "../contract/segments";
 import type { Failure } from "../errors";
 import { CloudEventsRequestSchema } from "../estuary/envelope";
-import { RetentionPolicySchema } from "./retention-policy";
+import { RetentionPolicySchema } from "../protocol/retention-policy";
 
 export const ProducerSchema = z.object({ id: z.string().min(1), epoch: Count, seq: Count });
 

@@ -2,7 +2,7 @@
 import type { CreateCommand } from "./commands";
 import { DEFAULT_CONTENT_TYPE, sameMediaType } from "../protocol/content-type";
 import type { StreamMeta } from "./repository";
-import { sameRetention } from "./retention-policy";
+import { sameRetention } from "../protocol/retention-policy";
 
 /**
  * Content type, TTL/expiry, closed state, fork origin and retention policy must match. A fork that omits its content

@@ -2,7 +2,7 @@
 import { fail, type Failure } from "../errors";
 import type { StreamInfo } from "./commands";
 import type { StreamMeta } from "./repository";
-import { formatRetention } from "./retention-policy";
+import { formatRetention } from "../protocol/retention-policy";
 
 export function info(meta: StreamMeta): StreamInfo {
   return {

@@ -1,7 +1,7 @@
 // StreamDO's only door to SQLite: SQL text, row shapes and row-to-domain mapping live here.
 import type { ProducerState } from "./producer";
 import { decodeEnds, encodeEnds } from "./inner-ends";
-import { formatRetention, storedRetention, type RetentionPolicy } from "./retention-policy";
+import { formatRetention, storedRetention, type RetentionPolicy } from "../protocol/retention-policy";
 
 export type StreamStatus = "active" | "soft_deleted" | "deleted";
 

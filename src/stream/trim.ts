@@ -8,7 +8,7 @@
 // is never trimmed: a retry of a trimmed append is still a duplicate.
 import type { StreamLog } from "./log";
 import type { StreamMeta } from "./repository";
-import type { RetentionPolicy } from "./retention-policy";
+import type { RetentionPolicy } from "../protocol/retention-policy";
 import { TrimStore, type TrimRow } from "./trim-store";
 
 /**

@@ -6,7 +6,7 @@ import { CorsOriginsSchema } from "../../projects/cors-origins";
 import { DEFAULT_PAGE, ListedKindSchema, MAX_PAGE } from "../../projects/listing";
 import { StreamLimitsSchema } from "../../auth/reach";
 import { MAX_TOKEN_LIFETIME_SECONDS, SCOPES } from "../../auth/token";
-import { parseRetention } from "../../stream/retention-policy";
+import { parseRetention } from "../../protocol/retention-policy";
 
 export const ProjectNameSchema = z
   .string()

@@ -6,7 +6,7 @@ import { ApiError } from "../../errors";
 import { parseOr400 } from "../../validation";
 import type { OffsetQuery } from "../../protocol/offsets";
 import type { ProducerHeaders } from "../../stream/producer";
-import type { RetentionPolicy } from "../../stream/retention-policy";
+import type { RetentionPolicy } from "../../protocol/retention-policy";
 import {
   ContentTypeHeader,
   CursorParam,

@@ -3,7 +3,7 @@
 import { loadConfig } from "../../config";
 import type { Env } from "../../env";
 import { projectAuth } from "../../projects/cache";
-import { storedRetention, type RetentionPolicy } from "../../stream/retention-policy";
+import { storedRetention, type RetentionPolicy } from "../../protocol/retention-policy";
 
 export async function projectRetention(env: Env, project: string): Promise<RetentionPolicy | undefined> {
   const auth = await projectAuth(env, project, loadConfig(env).AUTH_CACHE_MS);

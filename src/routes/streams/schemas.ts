@@ -6,7 +6,7 @@ import { z } from "zod";
 import { formatOffset, parseOffset, type OffsetQuery } from "../../protocol/offsets";
 import { MAX_AWAIT_COMMIT_MS } from "../../contract/fanout";
 import { OffsetString } from "../../contract/primitives";
-import { parseRetention } from "../../stream/retention-policy";
+import { parseRetention } from "../../protocol/retention-policy";
 
 const CANONICAL_INTEGER = /^(0|[1-9]\d*)$/;
 const DIGITS = /^\d+$/;

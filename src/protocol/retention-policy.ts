@@ -1,5 +1,5 @@
 // A stream's retention policy (the `Stream-Retention` header, an extension of the protocol): how
-// much of its history a stream keeps. Parsed and written here; the trimming itself is retention.ts.
+// much of its history a stream keeps. Parsed and written here; the trimming itself is src/stream/trim.ts.
 import { z } from "zod";
 
 const Positive = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);

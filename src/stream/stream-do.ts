@@ -37,8 +37,7 @@ import { STREAM_MIGRATIONS } from "./schema";
 import { SliceBudget } from "./slice-budget";
 import { SocketReporter } from "./socket-report";
 import { Trimmer, type RetentionStatus } from "./trim";
-import { fanoutStub } from "../fanout/stub";
-import type { StreamMeta } from "./repository";
+import { subscribersHold } from "./retention-hold";
 
 export class StreamDO extends DurableObject<Env> {
   private readonly log: StreamLog;
@@ -62,7 +61,9 @@ export class StreamDO extends DurableObject<Env> {
     this.followers = new StreamFollowers(env, ctx, this.log.repo, () => this.alarms.plan());
     const config = loadConfig(env);
     const caps = { maxMs: config.RETENTION_HOLD_MAX_MS, maxBytes: config.RETENTION_HOLD_MAX_BYTES };
-    this.trimmer = new Trimmer(this.log, config.RETENTION_TRIM_ROWS, caps, (meta) => this.retentionHold(meta));
+    this.trimmer = new Trimmer(this.log, config.RETENTION_TRIM_ROWS, caps, (meta) =>
+      subscribersHold(env, meta, this.followers.sinks.all(), this.followers.watchers.all()),
+    );
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
     this.alarms = new AlarmPlanner(ctx.storage, [
@@ -319,11 +320,6 @@ export class StreamDO extends DurableObject<Env> {
     if (this.trimmer.appended(Date.now())) this.alarms.plan();
   }
 
-  /** Estuaries and data sinks keep their positions in the fan-out object: one call asks it for the lowest. */
-  private async retentionHold(meta: StreamMeta): Promise<number | null> {
-    if (!meta.fanout && this.followers.sinks.all().length === 0) return meta.tail;
-    return fanoutStub(this.env, meta.name).retentionHold(meta.tail);
-  }
 
   private async sendCall(call: StreamCall): Promise<void> {
     if (call.kind === "registerStream") return this.followers.watchers.register(() => this.log.meta, call.stream, call.generation);

@@ -300,6 +300,27 @@ describe("holds of required subscribers", () => {
     expect(await storedRows(stub)).toEqual({ rows: 1, first: 40, earliest: 40 });
   });
 
+  it("keep what a __ds subscription has not acked, up to the cap", async () => {
+    const path = "/v1/stream/retds/a";
+    expect((await call(path, { method: "PUT", headers: { ...text, "Stream-Retention": "max-messages=1" } })).status).toBe(201);
+    const stub = streamObject("retds/a");
+    // Linked at the stream's tail (0): its acked offset holds everything appended after. (Pull-wake:
+    // its wakes are appends to a stream of ours, not webhook calls.)
+    expect((await call("/v1/stream/retds/wake", { method: "PUT", headers: { "Content-Type": "application/json" } })).status).toBe(201);
+    const subscribed = await call("/v1/stream/__ds/subscriptions/retention-ds", {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ type: "pull-wake", streams: ["retds/a"], wake_stream: "retds/wake" }),
+    });
+    expect(subscribed.status).toBe(201);
+    await appendEach(path, MESSAGES.slice(0, 5));
+    await trimFully(stub);
+    expect(await storedRows(stub)).toEqual({ rows: 5, first: 0, earliest: 0 });
+    advanceClock(8 * DAY_MS);
+    await trimFully(stub);
+    expect(await storedRows(stub)).toEqual({ rows: 1, first: 40, earliest: 40 });
+  });
+
   it("end at the cap: data older than RETENTION_HOLD_MAX_MS is trimmed past the hold", async () => {
     const { stub } = await heldSource("retention-held-cap", 0);
     await trimFully(stub);

@@ -8,11 +8,22 @@ import type { Env } from "../env";
 import { fanoutStub } from "../fanout/stub";
 import { mapLimit } from "../map-limit";
 import { subscriptionStub } from "../subscriptions/stub";
+import { loadConfig } from "../config";
+import type { StreamFollowers } from "./followers";
+import type { StreamLog } from "./log";
 import type { StreamMeta } from "./repository";
+import { Trimmer } from "./trim";
 
 /** Calls to subscriptions per trim run: a tenth of WATCHER_CALLS_PER_INVOCATION, since a run also makes the other calls of its alarm. */
 export const HOLD_WATCHER_CALLS = 100;
 const HOLD_CONCURRENCY = 16;
+
+/** The stream's trimmer, with its configured budget and caps, held by this stream's followers. */
+export function streamTrimmer(env: Env, log: StreamLog, followers: StreamFollowers): Trimmer {
+  const config = loadConfig(env);
+  const caps = { maxMs: config.RETENTION_HOLD_MAX_MS, maxBytes: config.RETENTION_HOLD_MAX_BYTES };
+  return new Trimmer(log, config.RETENTION_TRIM_ROWS, caps, (meta) => subscribersHold(env, meta, followers.sinks.all(), followers.watchers.all()));
+}
 
 export async function subscribersHold(env: Env, meta: StreamMeta, sinks: readonly string[], watchers: readonly Watcher[]): Promise<number | null> {
   let hold = meta.tail;

@@ -36,8 +36,8 @@ import { checkRetained } from "./retention";
 import { STREAM_MIGRATIONS } from "./schema";
 import { SliceBudget } from "./slice-budget";
 import { SocketReporter } from "./socket-report";
-import { Trimmer, type RetentionStatus } from "./trim";
-import { subscribersHold } from "./retention-hold";
+import type { RetentionStatus, Trimmer } from "./trim";
+import { streamTrimmer } from "./retention-hold";
 
 export class StreamDO extends DurableObject<Env> {
   private readonly log: StreamLog;
@@ -59,11 +59,7 @@ export class StreamDO extends DurableObject<Env> {
     this.estuary = new EstuaryReceiver(this.log, env, ctx, (committed) => this.afterCommit(committed));
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
     this.followers = new StreamFollowers(env, ctx, this.log.repo, () => this.alarms.plan());
-    const config = loadConfig(env);
-    const caps = { maxMs: config.RETENTION_HOLD_MAX_MS, maxBytes: config.RETENTION_HOLD_MAX_BYTES };
-    this.trimmer = new Trimmer(this.log, config.RETENTION_TRIM_ROWS, caps, (meta) =>
-      subscribersHold(env, meta, this.followers.sinks.all(), this.followers.watchers.all()),
-    );
+    this.trimmer = streamTrimmer(env, this.log, this.followers);
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
     this.alarms = new AlarmPlanner(ctx.storage, [
@@ -216,9 +212,7 @@ export class StreamDO extends DurableObject<Env> {
   /** The stream's retention: its policy, earliest position, and what its trims did since the object started. */
   async retentionStatus(): Promise<RetentionStatus | Failure> {
     const current = this.live(Date.now());
-    if (!current.ok) return current;
-    const { retention, earliest } = info(current.meta);
-    return { ok: true, policy: retention, earliest, trimmed: { ...this.trimmer.totals } };
+    return current.ok ? this.trimmer.status(current.meta) : current;
   }
 
   /** Open connections by kind: WebSockets, and SSE and long-poll readers waiting at the tail. */

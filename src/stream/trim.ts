@@ -7,6 +7,7 @@
 // the trim at their position, up to the caps of HoldCaps. Producer state lives in its own table and
 // is never trimmed: a retry of a trimmed append is still a duplicate.
 import type { StreamLog } from "./log";
+import { info } from "./meta";
 import type { StreamMeta } from "./repository";
 import type { RetentionPolicy } from "../protocol/retention-policy";
 import { TrimStore, type TrimRow } from "./trim-store";
@@ -74,6 +75,11 @@ export class Trimmer {
     private readonly holdOf: HoldLookup,
   ) {
     this.store = new TrimStore(log.repo);
+  }
+
+  status(meta: StreamMeta): RetentionStatus {
+    const { retention, earliest } = info(meta);
+    return { ok: true, policy: retention, earliest, trimmed: { ...this.totals } };
   }
 
   /** The alarm task: when the next trim is due, or null for a stream without a policy. */

@@ -177,15 +177,10 @@ export class SubscriptionDO extends DurableObject<Env> {
     return this.wakes.streamReached(msg.stream, msg.incarnation, msg.tail);
   }
 
-  /**
-   * For the stream's retention: the position this subscription has acked on `stream`, which holds
-   * trimming there; null when it does not link the stream (or another incarnation asks).
-   */
+  /** For the stream's retention: the position acked on `stream` (it holds trimming there); null if not linked. */
   async ackedPosition(input: StreamGone): Promise<number | null> {
     const msg = StreamGoneSchema.parse(input);
-    const state = this.wakes.state;
-    if (!state || state.incarnation !== msg.incarnation) return null;
-    const link = this.repo.link(relativePath(msg.stream));
+    const link = this.wakes.state?.incarnation === msg.incarnation ? this.repo.link(relativePath(msg.stream)) : null;
     return link ? ackedPosition(link) : null;
   }
 

@@ -23,6 +23,10 @@ const SocketStateSchema = z.object({
   expiresAt: z.number().int().nullable(),
   /** The secret that signed its token (closeSignedBy), or null: no token, or a public read. */
   kid: z.string().nullable().default(null),
+  /** The reader's user (auth/user.ts), or null; presence and revocation by user read it. */
+  user: z.string().nullable().default(null),
+  /** The id of the token granting the read (revocation by jti), or null. */
+  jti: z.string().nullable().default(null),
   /** It has had its first frame (sent even when there is nothing to catch up on). */
   greeted: z.boolean(),
 });
@@ -72,7 +76,7 @@ export class LiveSockets {
 
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    const state: SocketState = { position: start, generation: meta.generation, expiresAt: req.expiresAt, kid: req.kid ?? null, greeted: false };
+    const state: SocketState = { position: start, generation: meta.generation, expiresAt: req.expiresAt, kid: req.kid ?? null, user: req.user ?? null, jti: req.jti ?? null, greeted: false };
     server.serializeAttachment(state);
     // Opening a socket is a read; while it stays open, StreamLog.status slides the TTL.
     this.log.touch(meta, Date.now());

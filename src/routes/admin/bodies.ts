@@ -6,6 +6,7 @@ import { CorsOriginsSchema } from "../../projects/cors-origins";
 import { DEFAULT_PAGE, ListedKindSchema, MAX_PAGE } from "../../projects/listing";
 import { StreamLimitsSchema } from "../../auth/reach";
 import { MAX_TOKEN_LIFETIME_SECONDS, SCOPES } from "../../auth/token";
+import { UserIdSchema } from "../../auth/user";
 
 export const ProjectNameSchema = z
   .string()
@@ -20,6 +21,7 @@ export const MintTokenSchema = z.object({
   scope: z.array(z.enum(SCOPES)).min(1),
   ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_LIFETIME_SECONDS).default(3600),
   streams: StreamLimitsSchema.optional(),
+  user: UserIdSchema.optional().meta({ description: "The user the token acts for: its `user` claim, the user of every connection opened with it." }),
 });
 
 const SecretValue = z.string().meta({ description: "The signing secret (HS256 key). Shown only in this response, never again." });
@@ -42,6 +44,7 @@ export const ProjectViewSchema = z.object({
 export const MintedTokenSchema = z.object({
   token: z.string().meta({ description: "An HS256 JWT signed with the project's newest secret." }),
   expiresAt: z.iso.datetime(),
+  jti: z.string().meta({ description: "The token's id (its `jti` claim): revoke it alone with POST .../revocations {\"jti\"}." }),
 });
 
 // --- the listings: GET /v1/admin/projects and /v1/admin/projects/{project}/streams ---------------

@@ -10,7 +10,15 @@ export const UserIdSchema = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[^\u0000-\u001f\u007f]+$/, "a user is 1-128 printable characters");
+  .refine(printable, "a user is 1-128 printable characters");
+
+function printable(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return false;
+  }
+  return true;
+}
 
 /** The token claim naming the user in the project's own (minted or self-signed HS256) tokens. */
 export const USER_CLAIM = "user";

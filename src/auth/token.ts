@@ -19,7 +19,7 @@ const ScopeSchema = z.enum(SCOPES);
  */
 export const MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
 /** Clocks of the backends that sign tokens may run this far ahead of ours. */
-const CLOCK_SKEW_SECONDS = 60;
+export const CLOCK_SKEW_SECONDS = 60;
 
 const ClaimsSchema = z.object({
   sub: z.string().min(1).max(128),

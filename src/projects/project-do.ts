@@ -1,4 +1,5 @@
-// ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins, the open
+// ProjectDO: one per project (tenant). Holds its signing secrets, CORS origins and issuers (the auth
+// providers whose tokens it accepts, issuers.ts), the open
 // WebSockets its streams report (connections.ts), the sweeps that close the sockets of a revoked
 // secret's tokens (revocations.ts, the object's one alarm), and the project's stream registry for
 // subscriptions and listings (registry.ts). Its creation is recorded in the deployment's project
@@ -18,6 +19,7 @@ import { LazySchema } from "../storage/migrations";
 import { Outbox } from "../storage/outbox";
 import { ProjectCallSchema, sendProjectCall, type ProjectCall } from "./calls";
 import { MAX_PAGE, StreamKindSchema, type Page, type StreamKind } from "./listing";
+import { IssuerSchema, IssuerStore, MAX_ISSUERS, type Issuer } from "./issuers";
 import { StreamRegistry, type ListedStream } from "./registry";
 import { ProjectRepository, type SigningKey } from "./repository";
 import { Revocations } from "./revocations";
@@ -37,6 +39,8 @@ export interface ProjectView {
 export interface ProjectAuth {
   keys: { kid: string; secret: string }[];
   corsOrigins: string[];
+  /** The auth providers whose tokens the project accepts (issuers.ts). */
+  issuers: Issuer[];
 }
 
 const StreamNameSchema = z.string().min(1).max(128);
@@ -48,6 +52,7 @@ export type NewSecret = { ok: true; kid: string; secret: string } | Failure;
 export class ProjectDO extends DurableObject<Env> {
   private readonly repo: ProjectRepository;
   private readonly registry: StreamRegistry;
+  private readonly issuers: IssuerStore;
   private readonly revocations: Revocations;
   private readonly alarms: AlarmPlanner;
   private readonly outbox: Outbox<ProjectCall>;
@@ -57,6 +62,7 @@ export class ProjectDO extends DurableObject<Env> {
     super(ctx, env);
     this.repo = new ProjectRepository(ctx.storage.sql);
     this.registry = new StreamRegistry(ctx.storage.sql);
+    this.issuers = new IssuerStore(ctx.storage.sql);
     this.revocations = new Revocations(this.repo, (stream, kid) => this.closeSockets(stream, kid));
     this.outbox = new Outbox(ctx.storage, ProjectCallSchema, (call) => sendProjectCall(env, call), () => this.schema.exists);
     this.alarms = new AlarmPlanner(ctx.storage, [() => (this.schema.exists ? this.revocations.nextDue() : null), () => this.outbox.nextDue()]);
@@ -115,6 +121,28 @@ export class ProjectDO extends DurableObject<Env> {
     if (!project) return fail("not_found", "project not found");
     this.repo.save({ ...project, corsOrigins: CorsOriginsSchema.parse(corsOrigins) });
     return { ok: true };
+  }
+
+  /** Adds an issuer (replacing the one with the same iss); the route has checked its jwksUrl. */
+  async addIssuer(input: Issuer): Promise<{ ok: true; issuer: Issuer } | Failure> {
+    const issuer = IssuerSchema.parse(input);
+    if (!this.schema.exists || !this.repo.load()) return fail("not_found", "project not found");
+    if (!this.issuers.has(issuer.issuer) && this.issuers.count() >= MAX_ISSUERS) {
+      return fail("conflict", `a project has at most ${MAX_ISSUERS} issuers; delete one first`);
+    }
+    this.issuers.save(issuer, Date.now());
+    return { ok: true, issuer };
+  }
+
+  async listIssuers(): Promise<{ ok: true; issuers: Issuer[] } | Failure> {
+    if (!this.schema.exists || !this.repo.load()) return fail("not_found", "project not found");
+    return { ok: true, issuers: this.issuers.all() };
+  }
+
+  /** Its tokens stop working (within AUTH_CACHE_MS); sockets opened with them close at their expiry. */
+  async removeIssuer(issuer: string): Promise<{ ok: true } | Failure> {
+    if (!this.schema.exists || !this.repo.load()) return fail("not_found", "project not found");
+    return this.issuers.remove(z.string().min(1).max(512).parse(issuer)) ? { ok: true } : fail("not_found", "no such issuer");
   }
 
   /** Public description: never includes secret values. */
@@ -194,7 +222,7 @@ export class ProjectDO extends DurableObject<Env> {
   async auth(): Promise<ProjectAuth | null> {
     const project = this.schema.exists ? this.repo.load() : null;
     if (!project) return null;
-    return { keys: this.repo.keys().map(({ kid, secret }) => ({ kid, secret })), corsOrigins: project.corsOrigins };
+    return { keys: this.repo.keys().map(({ kid, secret }) => ({ kid, secret })), corsOrigins: project.corsOrigins, issuers: this.issuers.all() };
   }
 }
 

@@ -63,4 +63,12 @@ export const PROJECT_MIGRATIONS: readonly Migration[] = [
     // Calls this project owes other objects because of a change it committed (the project directory).
     sql: OUTBOX_TABLE_V1,
   },
+  {
+    id: 7,
+    sql: `
+      -- The auth providers whose tokens the project accepts (issuers.ts), by their iss; config is
+      -- the JSON of IssuerSchema.
+      CREATE TABLE issuers (issuer TEXT PRIMARY KEY, config TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { isValidName, RESERVED_NAME } from "../../protocol/stream-address";
 import { CorsOriginsSchema } from "../../projects/cors-origins";
+import { IssuerSchema } from "../../projects/issuers";
 import { DEFAULT_PAGE, ListedKindSchema, MAX_PAGE } from "../../projects/listing";
 import { StreamLimitsSchema } from "../../auth/reach";
 import { MAX_TOKEN_LIFETIME_SECONDS, SCOPES } from "../../auth/token";
@@ -46,6 +47,24 @@ export const MintedTokenSchema = z.object({
   expiresAt: z.iso.datetime(),
   jti: z.string().meta({ description: "The token's id (its `jti` claim): revoke it alone with POST .../revocations {\"jti\"}." }),
 });
+
+// --- issuers: POST/GET/DELETE /v1/admin/projects/{project}/issuers --------------------------------
+
+/** The request body: IssuerSchema with every field described, unknown fields refused. */
+export const NewIssuerSchema = z.strictObject({
+  issuer: IssuerSchema.shape.issuer.meta({ description: "The `iss` of the provider's tokens, exactly (e.g. `https://acme.eu.auth0.com/`)." }),
+  jwksUrl: IssuerSchema.shape.jwksUrl.meta({ description: "The provider's public keys (a JWKS). https to a public address; plain http to loopback only with WEBHOOK_ALLOW_LOOPBACK on." }),
+  audience: IssuerSchema.shape.audience.meta({ description: "When set, a token's `aud` must name it." }),
+  userClaim: IssuerSchema.shape.userClaim.meta({ description: "The claim naming the user (default `sub`)." }),
+  scopes: IssuerSchema.shape.scopes.meta({ description: "What the provider's tokens may do at most (default `[\"read\"]`); a token's own `scope` naming read/write/manage narrows it." }),
+  streamsClaim: IssuerSchema.shape.streamsClaim.meta({
+    description: "The claim listing the streams a token may touch (default `streams`). A token without it reaches no private stream (public streams only).",
+  }),
+});
+
+export const IssuerViewSchema = IssuerSchema;
+export const IssuerListSchema = z.object({ issuers: z.array(IssuerSchema) });
+export const IssuerQuerySchema = z.strictObject({ issuer: IssuerSchema.shape.issuer.meta({ description: "The issuer's `iss`, URL-encoded." }) });
 
 // --- the listings: GET /v1/admin/projects and /v1/admin/projects/{project}/streams ---------------
 

@@ -3,9 +3,13 @@
 import {
   AfterParam,
   CreateProjectSchema,
+  IssuerListSchema,
+  IssuerQuerySchema,
+  IssuerViewSchema,
   LimitParam,
   MintedTokenSchema,
   MintTokenSchema,
+  NewIssuerSchema,
   NewProjectSchema,
   NewSecretSchema,
   ProjectListSchema,
@@ -108,8 +112,33 @@ export function adminSection(): Section {
           }),
         },
       },
+      {
+        path: "/v1/admin/projects/:project/issuers",
+        operations: {
+          post: admin({
+            id: "addIssuer",
+            summary: "Accept tokens from an auth provider (its JWKS): RS256, ES256 or EdDSA",
+            description:
+              "Replaces the issuer with the same `issuer`. The jwksUrl follows the webhook URL rules (https to a public address; http to loopback only with WEBHOOK_ALLOW_LOOPBACK on). At most 10 issuers per project (409). Every Worker applies the change within AUTH_CACHE_MS.",
+            body: jsonBody("NewIssuerRequest"),
+            responses: { 201: jsonResponse("Added (as stored, defaults filled in).", "Issuer") },
+            errors: ["bad_request", "conflict", "too_large"],
+          }),
+          get: admin({ id: "listIssuers", summary: "The project's issuers", responses: { 200: jsonResponse("The issuers.", "IssuerList") }, errors: ["bad_request"] }),
+          delete: admin({
+            id: "removeIssuer",
+            summary: "Stop accepting an issuer's tokens",
+            parameters: [{ ...parameter("issuer", "query", IssuerQuerySchema.shape.issuer), required: true }],
+            responses: { 204: noBody("Removed.") },
+            errors: ["bad_request"],
+          }),
+        },
+      },
     ],
     schemas: {
+      NewIssuerRequest: { schema: NewIssuerSchema, io: "input" },
+      Issuer: { schema: IssuerViewSchema, io: "output" },
+      IssuerList: { schema: IssuerListSchema, io: "output" },
       CreateProjectRequest: { schema: CreateProjectSchema, io: "input" },
       UpdateProjectRequest: { schema: UpdateProjectSchema, io: "input" },
       MintTokenRequest: { schema: MintTokenSchema, io: "input" },

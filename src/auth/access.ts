@@ -2,13 +2,12 @@
 // request (middleware); every route handler then states what it touches through requireAccess.
 import { createMiddleware } from "hono/factory";
 import { loadConfig } from "../config";
-import { ApiError, type Failure } from "../errors";
+import { ApiError } from "../errors";
 import type { AppContext, AppEnv } from "../http/context";
 import { DEFAULT_PROJECT, STREAM_PREFIX, type StreamAddress } from "../protocol/stream-address";
-import { projectAuth } from "../projects/cache";
 import { reachesEveryStream, reachesStream } from "./reach";
-import { unverifiedIssuer, verifyIssuerToken } from "./issuer-token";
-import { claimedProject, verifyToken, type Principal, type Scope } from "./token";
+import type { Principal, Scope } from "./token";
+import { verifyBearer } from "./verify";
 
 export type Caller =
   /** Auth is off (local development): everything is allowed. */
@@ -24,10 +23,6 @@ export type Access = { kind: "granted" } | { kind: "public-only"; denial: ApiErr
 
 const GRANTED: Access = { kind: "granted" };
 
-const JWT_SHAPE = /^[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+\.[A-Za-z0-9_=-]+$/;
-
-const NOT_A_JWT = "the bearer token is not a valid JWT (a project token has three base64url parts and a sub claim)";
-
 const RANK: Record<Scope, number> = { read: 1, write: 2, manage: 3 };
 
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
@@ -42,38 +37,9 @@ async function identify(c: AppContext): Promise<Caller> {
   if (header === undefined) return { kind: "anonymous" };
   const token = /^Bearer (.+)$/.exec(header)?.[1];
   if (token === undefined) throw unauthorized("Authorization must be a Bearer token (a project JWT), or ?token= on a WebSocket upgrade");
-  // A Bearer token that is not a JWT at all is a different mistake from a wrong scheme: say which.
-  const unverified = JWT_SHAPE.test(token) ? unverifiedIssuer(token) : null;
-  if (!unverified) throw unauthorized(NOT_A_JWT);
-  // The project's own tokens are HS256; anything else can only come from one of its issuers.
-  const principal = unverified.alg === "HS256" ? await projectToken(c, token) : await issuerToken(c, token, unverified.iss);
+  const principal = await verifyBearer(c.env, token, c.get("project"));
   if ("ok" in principal) throw ApiError.from(principal);
   return { kind: "token", principal };
-}
-
-async function projectToken(c: AppContext, token: string): Promise<Principal | Failure> {
-  const project = claimedProject(token);
-  if (!project) throw unauthorized(NOT_A_JWT);
-  const auth = await projectAuth(c.env, project, loadConfig(c.env).AUTH_CACHE_MS);
-  if (!auth) throw unauthorized("token is not valid");
-  return verifyToken(token, auth);
-}
-
-/** A token from the auth provider of the project the path names, verified against its JWKS. */
-async function issuerToken(c: AppContext, token: string, iss: unknown): Promise<Principal | Failure> {
-  const config = loadConfig(c.env);
-  if (unverifiedAlgIsNone(token)) throw unauthorized("unsigned tokens (alg none) are refused");
-  const project = c.get("project");
-  if (project === undefined) throw unauthorized("a token from an auth provider is accepted only on routes that name a project");
-  const auth = typeof iss === "string" ? await projectAuth(c.env, project, config.AUTH_CACHE_MS) : null;
-  const issuer = auth?.issuers.find((candidate) => candidate.issuer === iss);
-  if (!issuer) throw unauthorized(`the token is not HS256 (a project token) and its iss is not an issuer of project ${project}`);
-  return verifyIssuerToken(token, project, issuer, config.WEBHOOK_ALLOW_LOOPBACK === "on");
-}
-
-function unverifiedAlgIsNone(token: string): boolean {
-  const alg = unverifiedIssuer(token)?.alg;
-  return typeof alg === "string" && alg.toLowerCase() === "none";
 }
 
 /**

@@ -6,7 +6,7 @@
 // fails never fails the request with a 5xx: the caller gets a failure to answer 401 with, and a
 // cached copy, however old, keeps working meanwhile.
 import { z } from "zod";
-import { checkWebhookUrl } from "../subscriptions/webhook-url";
+import { checkWebhookUrl } from "../http/outbound-url";
 
 /** Without a max-age, a JWKS is trusted this long. */
 const DEFAULT_MAX_AGE_MS = 10 * 60_000;

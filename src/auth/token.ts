@@ -5,11 +5,11 @@ import { decode, verify } from "hono/jwt";
 import { z } from "zod";
 import { fail, type Failure } from "../errors";
 import type { ProjectAuth } from "../projects/project-do";
+import { SCOPES, type Scope } from "../contract/scopes";
 import { StreamLimitsSchema } from "./reach";
 import { USER_CLAIM, UserIdSchema } from "./user";
 
-export const SCOPES = ["read", "write", "manage"] as const;
-export type Scope = (typeof SCOPES)[number];
+export { SCOPES, type Scope } from "../contract/scopes";
 
 const ScopeSchema = z.enum(SCOPES);
 

@@ -3,7 +3,7 @@
 // published (a JWKS), what its tokens may do at most, and which claims carry the user and the
 // streams. Stored in ProjectDO's `issuers` table; this module holds that table's SQL.
 import { z } from "zod";
-import { SCOPES } from "../auth/token";
+import { SCOPES } from "../contract/scopes";
 
 /** Enough for a provider per environment and a migration between two; each is checked by `iss` alone. */
 export const MAX_ISSUERS = 10;

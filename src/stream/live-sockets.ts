@@ -8,6 +8,7 @@ import { Count } from "../contract/primitives";
 import { errorResponse, fail, type Failure } from "../errors";
 import { CLOSE, errorFrame, frameDataBytes, frameEncoding, MAX_CLIENT_MESSAGE_BYTES, PING, PONG, renderFrame } from "../protocol/ws-frames";
 import { SOCKET_REQUEST_HEADER, SocketRequestSchema } from "./commands";
+import type { Revoked } from "../projects/token-revocations";
 import type { Live, StreamLog } from "./log";
 import { renderPayload } from "./payload";
 import type { StreamMeta } from "./repository";
@@ -21,7 +22,7 @@ const SocketStateSchema = z.object({
   generation: Count,
   /** Its token's expiry (ms since epoch), or null. */
   expiresAt: z.number().int().nullable(),
-  /** The secret that signed its token (closeSignedBy), or null: no token, or a public read. */
+  /** The secret that signed its token (closeRevoked), or null: no token, a public read, or an issuer's token. */
   kid: z.string().nullable().default(null),
   /** The reader's user (auth/user.ts), or null; presence and revocation by user read it. */
   user: z.string().nullable().default(null),
@@ -147,9 +148,9 @@ export class LiveSockets {
     this.counted(this.openCount());
   }
 
-  /** The project revoked the secret that signed these sockets' tokens: they end as if expired (4401). */
-  closeSignedBy(kid: string): void {
-    for (const { ws, state } of this.readers()) if (state.kid === kid) closeQuietly(ws, CLOSE.tokenExpired, "token revoked");
+  /** The project revoked the secret, token (jti) or user these sockets were opened with: they end as if expired (4401). */
+  closeRevoked(target: Revoked): void {
+    for (const { ws, state } of this.readers()) if (state[target.kind] === target.value) closeQuietly(ws, CLOSE.tokenExpired, "token revoked");
     this.counted(this.openCount());
   }
 

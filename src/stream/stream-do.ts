@@ -27,6 +27,7 @@ import type {
 import { confirmExisting, createStream } from "./create";
 import { StreamFollowers } from "./followers";
 import { ForkRegistry } from "./forks";
+import { RevokedSchema, type Revoked } from "../projects/token-revocations";
 import { LiveSockets } from "./live-sockets";
 import { StreamLog, type Committed, type Live } from "./log";
 import { info, tokenRequired } from "./meta";
@@ -232,9 +233,9 @@ export class StreamDO extends DurableObject<Env> {
     return this.live(Date.now()).ok ? [...this.followers.sinks.all()] : [];
   }
 
-  /** The project revoked a signing secret: sockets opened with tokens it signed close. */
-  async closeSocketsSignedBy(kid: string): Promise<void> {
-    this.sockets.closeSignedBy(z.string().min(1).max(64).parse(kid));
+  /** The project revoked a signing secret, a token or a user's tokens: the sockets opened with them close. */
+  async closeRevokedSockets(target: Revoked): Promise<void> {
+    this.sockets.closeRevoked(RevokedSchema.parse(target));
   }
 
   /** The one HTTP entry: a WebSocket live read (live=ws), checked by the Worker and forwarded here. */

@@ -66,6 +66,28 @@ export const IssuerViewSchema = IssuerSchema;
 export const IssuerListSchema = z.object({ issuers: z.array(IssuerSchema) });
 export const IssuerQuerySchema = z.strictObject({ issuer: IssuerSchema.shape.issuer.meta({ description: "The issuer's `iss`, URL-encoded." }) });
 
+// --- revocations: POST /v1/admin/projects/{project}/revocations --------------------------------
+
+export const RevokeTokensSchema = z
+  .strictObject({
+    jti: z.string().min(1).max(128).optional().meta({ description: "Revoke the one token with this id (its `jti` claim; minted tokens return it)." }),
+    user: UserIdSchema.optional().meta({ description: "Revoke every token naming this user (project tokens' `user`, an issuer's userClaim)." }),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_TOKEN_LIFETIME_SECONDS)
+      .default(MAX_TOKEN_LIFETIME_SECONDS)
+      .meta({ description: "How long the revocation lasts (default and at most 30 days, the longest any token lives)." }),
+  })
+  .refine((body) => (body.jti === undefined) !== (body.user === undefined), "give exactly one of `jti` and `user`");
+
+export const RevocationSchema = z.object({
+  jti: z.string().optional(),
+  user: z.string().optional(),
+  expiresAt: z.iso.datetime().meta({ description: "When the revocation ends (tokens of that id or user are accepted again)." }),
+});
+
 // --- the listings: GET /v1/admin/projects and /v1/admin/projects/{project}/streams ---------------
 
 export const LimitParam = z

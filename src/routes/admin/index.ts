@@ -1,4 +1,4 @@
-// The admin routes, mounted at /v1/admin: projects, their secrets, tokens and issuers, and the listings of
+// The admin routes, mounted at /v1/admin: projects, their secrets, tokens, issuers and revocations, and the listings of
 // projects and of a project's streams. They authenticate with
 // the deployment's ADMIN_TOKEN (guard.ts), not project tokens, and belong to no project (no CORS).
 import { Hono } from "hono";
@@ -6,6 +6,7 @@ import type { AppEnv } from "../../http/context";
 import { requireAdmin } from "./guard";
 import { addIssuer, listIssuers, removeIssuer } from "./issuers";
 import { listProjects, listStreams } from "./listing";
+import { revokeTokens } from "./revocations";
 import { addSecret, createProject, getProject, mintToken, revokeSecret, updateProject } from "./projects";
 
 export function adminRoutes(): Hono<AppEnv> {
@@ -22,5 +23,6 @@ export function adminRoutes(): Hono<AppEnv> {
   admin.post("/projects/:project/issuers", addIssuer);
   admin.get("/projects/:project/issuers", listIssuers);
   admin.delete("/projects/:project/issuers", removeIssuer);
+  admin.post("/projects/:project/revocations", revokeTokens);
   return admin;
 }

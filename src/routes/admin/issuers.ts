@@ -8,7 +8,7 @@ import type { AppContext } from "../../http/context";
 import { readJson } from "../../http/json-body";
 import { forgetProjectAuth } from "../../projects/cache";
 import { projectStub } from "../../projects/stub";
-import { checkWebhookUrl } from "../../subscriptions/webhook-url";
+import { checkWebhookUrl } from "../../http/outbound-url";
 import { parseOr400 } from "../../validation";
 import { IssuerQuerySchema, NewIssuerSchema } from "./bodies";
 import { projectParam } from "./projects";

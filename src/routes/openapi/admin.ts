@@ -10,6 +10,8 @@ import {
   MintedTokenSchema,
   MintTokenSchema,
   NewIssuerSchema,
+  RevocationSchema,
+  RevokeTokensSchema,
   NewProjectSchema,
   NewSecretSchema,
   ProjectListSchema,
@@ -134,8 +136,24 @@ export function adminSection(): Section {
           }),
         },
       },
+      {
+        path: "/v1/admin/projects/:project/revocations",
+        operations: {
+          post: admin({
+            id: "revokeTokens",
+            summary: "Revoke a token (by jti) or every token of a user, and close their WebSockets",
+            description:
+              "Tokens naming the jti or user get 401 `token revoked` from now on (this Worker at once, every Worker within AUTH_CACHE_MS), and WebSockets opened with them close with 4401 (reason `token revoked`) within AUTH_CACHE_MS. The revocation ends after ttlSeconds. At most 1,000 live revocations per project (409).",
+            body: jsonBody("RevokeTokensRequest"),
+            responses: { 201: jsonResponse("Revoked.", "Revocation") },
+            errors: ["bad_request", "conflict", "too_large"],
+          }),
+        },
+      },
     ],
     schemas: {
+      RevokeTokensRequest: { schema: RevokeTokensSchema, io: "input" },
+      Revocation: { schema: RevocationSchema, io: "output" },
       NewIssuerRequest: { schema: NewIssuerSchema, io: "input" },
       Issuer: { schema: IssuerViewSchema, io: "output" },
       IssuerList: { schema: IssuerListSchema, io: "output" },

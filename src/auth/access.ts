@@ -81,7 +81,8 @@ export function requireWholeProject(c: AppContext, project: string, scope: Scope
   if (caller.kind === "token" && !reachesEveryStream(caller.principal, project)) throw forbidden("the token is limited to some streams; this route spans the whole project");
 }
 
-function tokenDenial(principal: Principal, address: StreamAddress, scope: Scope): ApiError | null {
+/** Why the token may not use `scope` on the stream, or null: the one coverage rule, also for a socket's refresh. */
+export function tokenDenial(principal: Principal, address: StreamAddress, scope: Scope): ApiError | null {
   if (principal.project !== address.project) return forbidden(otherProject(principal.project, address));
   if (!holds(principal, scope)) return forbidden(`the token lacks the ${scope} scope`);
   if (!reachesStream(principal, address)) return forbidden("the token is limited to other streams");

@@ -52,7 +52,7 @@ export interface Principal {
   jti: string | null;
 }
 
-const MAX_TOKEN_LENGTH = 4096;
+export const MAX_TOKEN_LENGTH = 4096;
 
 /** The project named in an unverified token, used to pick which project's secrets to check. */
 export function claimedProject(token: string): string | null {

@@ -29,6 +29,7 @@ import { StreamFollowers } from "./followers";
 import { ForkRegistry } from "./forks";
 import { RevokedSchema, type Revoked } from "../projects/token-revocations";
 import { LiveSockets } from "./live-sockets";
+import { checkRefresh } from "./socket-refresh";
 import { StreamLog, type Committed, type Live } from "./log";
 import { info, tokenRequired } from "./meta";
 import { removeStream } from "./removal";
@@ -248,7 +249,10 @@ export class StreamDO extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     this.live(Date.now()); // The socket is open: the TTL slides before onMessage may close it.
-    this.sockets.onMessage(ws, message);
+    await this.sockets.onMessage(ws, message, (socket, token) => {
+      const meta = this.log.meta;
+      return meta ? checkRefresh(this.env, meta.name, meta.public, socket, token) : Promise.resolve({ ok: false, message: "the stream is gone" });
+    });
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {

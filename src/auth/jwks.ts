@@ -30,9 +30,9 @@ export type Jwk = z.infer<typeof JwksSchema>["keys"][number];
 interface Entry {
   keys: Jwk[] | null;
   freshUntil: number;
+  /** When the last fetch ended, ok or not: the next waits REFETCH_GAP_MS from here. */
   lastAttempt: number;
   lastError: string | null;
-  inFlight: Promise<void> | null;
 }
 
 const cache = new Map<string, Entry>();
@@ -45,7 +45,7 @@ export async function jwksKey(url: string, kid: string, allowLoopback: boolean, 
   const stale = !entry || entry.keys === null || now >= entry.freshUntil;
   const missing = !entry?.keys?.some((key) => key.kid === kid);
   if ((stale || missing) && (!entry || now - entry.lastAttempt >= REFETCH_GAP_MS)) {
-    entry = await refresh(url, allowLoopback, now);
+    entry = await refresh(url, allowLoopback);
   }
   const key = entry?.keys?.find((candidate) => candidate.kid === kid);
   if (key) return { ok: true, key };
@@ -53,30 +53,29 @@ export async function jwksKey(url: string, kid: string, allowLoopback: boolean, 
   return { ok: false, message: `the issuer's keys could not be fetched (${entry?.lastError ?? "not fetched yet"}); try again shortly` };
 }
 
-/** One fetch per URL at a time; the entry keeps its old keys if the fetch fails. */
-function refresh(url: string, allowLoopback: boolean, now: number): Promise<Entry> {
+/**
+ * Fetches in the calling request: a promise shared with other requests would outlive the request
+ * that made it, which Workers do not allow. Requests arriving together on a cold isolate may each
+ * fetch once; after that the gap holds. The entry keeps its old keys if the fetch fails.
+ */
+async function refresh(url: string, allowLoopback: boolean): Promise<Entry> {
   let entry = cache.get(url);
   if (!entry) {
     if (cache.size >= MAX_ENTRIES) cache.clear();
-    entry = { keys: null, freshUntil: 0, lastAttempt: 0, lastError: null, inFlight: null };
+    entry = { keys: null, freshUntil: 0, lastAttempt: 0, lastError: null };
     cache.set(url, entry);
   }
-  const target = entry;
-  target.lastAttempt = now;
-  target.inFlight ??= fetchJwks(url, allowLoopback)
-    .then((fetched) => {
-      target.keys = fetched.keys;
-      target.freshUntil = Date.now() + fetched.maxAgeMs;
-      target.lastError = null;
-    })
-    .catch((error: unknown) => {
-      target.lastError = error instanceof Error ? error.message : String(error);
-      console.warn(`fetching the JWKS at ${url} failed: ${target.lastError}`);
-    })
-    .finally(() => {
-      target.inFlight = null;
-    });
-  return target.inFlight.then(() => target);
+  try {
+    const fetched = await fetchJwks(url, allowLoopback);
+    entry.keys = fetched.keys;
+    entry.freshUntil = Date.now() + fetched.maxAgeMs;
+    entry.lastError = null;
+  } catch (error) {
+    entry.lastError = error instanceof Error ? error.message : String(error);
+    console.warn(`fetching the JWKS at ${url} failed: ${entry.lastError}`);
+  }
+  entry.lastAttempt = Date.now();
+  return entry;
 }
 
 async function fetchJwks(url: string, allowLoopback: boolean): Promise<{ keys: Jwk[]; maxAgeMs: number }> {

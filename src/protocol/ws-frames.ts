@@ -3,7 +3,8 @@
 //   {"data": ..., "streamNextOffset": "<offset after this data>", "upToDate": bool,
 //    "streamClosed"?: true, "encoding"?: "base64"}
 // `data` is the array of messages for JSON streams, a string for text/* streams, and base64 of the
-// bytes (with "encoding": "base64") for any other type.
+// bytes (with "encoding": "base64") for any other type. A client may send "ping" and a token
+// refresh, {"type":"auth","token":"<jwt>"}, answered {"type":"auth","expiresAt":...} or a 4401 close.
 import { toBase64 } from "../bytes";
 import { isJsonMode, mediaType } from "./content-type";
 import { formatOffset } from "./offsets";

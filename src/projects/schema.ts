@@ -63,4 +63,21 @@ export const PROJECT_MIGRATIONS: readonly Migration[] = [
     // Calls this project owes other objects because of a change it committed (the project directory).
     sql: OUTBOX_TABLE_V1,
   },
+  {
+    id: 7,
+    sql: `
+      -- The auth providers whose tokens the project accepts (issuers.ts), by their iss; config is
+      -- the JSON of IssuerSchema.
+      CREATE TABLE issuers (issuer TEXT PRIMARY KEY, config TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
+  {
+    id: 8,
+    sql: `
+      -- Revoked tokens, by jti or by user, until expires_at (token-revocations.ts).
+      CREATE TABLE token_revocations (kind TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (kind, value)) WITHOUT ROWID;
+      -- A sweep now closes the sockets of a secret ('kid', the value in column kid, as before), a jti or a user.
+      ALTER TABLE revocation_sweeps ADD COLUMN kind TEXT NOT NULL DEFAULT 'kid';
+    `,
+  },
 ];

@@ -16,7 +16,7 @@ const ConfigSchema = z.object({
   BREAKER_COOLDOWN_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
   /** "on" in production: every route needs a project token (public streams can be read without). */
   AUTH_MODE: z.enum(["on", "off"]).default("off"),
-  /** How long a Worker isolate trusts its copy of a project's secrets and CORS origins. */
+  /** How long a Worker isolate trusts its copy of a project's secrets, CORS origins, issuers and revocations. */
   AUTH_CACHE_MS: z.coerce.number().int().min(0).max(300_000).default(10_000),
   /** Bearer token for /v1/admin (set with `wrangler secret put ADMIN_TOKEN`); unset: admin API off. */
   ADMIN_TOKEN: z.string().optional(),
@@ -41,7 +41,7 @@ const ConfigSchema = z.object({
    */
   WS_MAX_PER_STREAM: z.coerce.number().int().min(1).max(32_768).default(10_000),
   /**
-   * "on": webhook subscriptions may also target plain http on loopback (127.0.0.0/8, localhost), for
+   * "on": webhook subscriptions, data sinks and issuers' JWKS may also target plain http on loopback (127.0.0.0/8, localhost), for
    * local development and tests. "off" in production, where only public https targets are accepted.
    */
   WEBHOOK_ALLOW_LOOPBACK: z.enum(["on", "off"]).default("off"),

@@ -35,7 +35,11 @@
  * @property {string} [offset] "-1" (start), "now" (tail) or a streamNextOffset saved earlier.
  * @property {string} [token] Sent as ?token= (browsers cannot set headers on an upgrade).
  * @property {() => string | Promise<string>} [getToken] Asked before every connection, so a
- *   reconnect after 4401 (token expired) carries a fresh token.
+ *   reconnect after 4401 (token expired) carries a fresh token, and again ahead of the current
+ *   token's expiry (its `exp` claim), whose successor is sent on the open socket
+ *   (`{"type":"auth","token"}`) so the socket lives on without a reconnect.
+ * @property {number} [refreshAheadMs] How long before the token's expiry to refresh it (a token
+ *   living less than twice this is refreshed at half its remaining life).
  * @property {number} [pingIntervalMs] How often to send "ping".
  * @property {number} [pongTimeoutMs] A connection that answers nothing for this long is dead.
  * @property {number} [initialBackoffMs]
@@ -58,7 +62,7 @@ const FINAL = new Set(["closed", "gone", "token-expired", "stopped"]);
  */
 export function openStream(url, options) {
   const { onData, onStatus = () => {}, getToken } = options;
-  const { pingIntervalMs = 25_000, pongTimeoutMs = 10_000, initialBackoffMs = 500, maxBackoffMs = 30_000 } = options;
+  const { pingIntervalMs = 25_000, pongTimeoutMs = 10_000, initialBackoffMs = 500, maxBackoffMs = 30_000, refreshAheadMs = 60_000 } = options;
   // Resolved now, so a bad URL throws here rather than on some later reconnect.
   const base = new URL(url, globalThis.location?.href);
   let offset = options.offset ?? "-1";
@@ -73,6 +77,7 @@ export function openStream(url, options) {
   /** @type {ReturnType<typeof setTimeout> | undefined} */ let retryTimer;
   /** @type {ReturnType<typeof setTimeout> | undefined} */ let pongTimer;
   /** @type {ReturnType<typeof setInterval> | undefined} */ let pingTimer;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */ let refreshTimer;
 
   /** @param {Status} status */
   const report = (status) => {
@@ -97,13 +102,16 @@ export function openStream(url, options) {
     socket.onopen = () => {
       report({ state: "open" });
       keepalive(socket);
+      scheduleRefresh(socket);
     };
     socket.onmessage = (event) => {
       clearTimeout(pongTimer); // anything at all proves the connection is alive
       pongTimer = undefined;
       if (event.data === "pong") return;
+      // The server took the refreshed token: the next refresh is due before that one expires.
+      if (isAuthAnswer(event.data)) return scheduleRefresh(socket);
       const frame = parseFrame(event.data);
-      // Error frames answer client messages, and this client sends only "ping": tell the app.
+      // Error frames answer client messages, and this client sends only "ping" and refreshes: tell the app.
       if (!frame) return onStatus({ state, error: event.data });
       attempt = 0; // a frame means the server took this offset and token: backoff starts over
       try {
@@ -162,8 +170,39 @@ export function openStream(url, options) {
     }, pingIntervalMs);
   }
 
+  /**
+   * Asks getToken for the next token ahead of the current one's expiry and sends it on the socket.
+   * If that fails, nothing is lost: the server closes the socket with 4401 at the expiry, and the
+   * reconnect asks getToken again.
+   * @param {WebSocket} socket
+   */
+  function scheduleRefresh(socket) {
+    clearTimeout(refreshTimer);
+    refreshTimer = undefined;
+    const expiresAt = getToken ? tokenExpiry(token) : null;
+    if (expiresAt === null) return;
+    const left = expiresAt - Date.now();
+    const delay = Math.max(0, left > 2 * refreshAheadMs ? left - refreshAheadMs : left / 2);
+    refreshTimer = setTimeout(async () => {
+      refreshTimer = undefined;
+      /** @type {string} */
+      let next;
+      try {
+        next = await /** @type {() => string | Promise<string>} */ (getToken)();
+      } catch (error) {
+        if (ws === socket) onStatus({ state, error });
+        return;
+      }
+      if (ws !== socket) return; // the socket ended meanwhile: the reconnect has its own token
+      token = next;
+      socket.send(JSON.stringify({ type: "auth", token: next }));
+    }, delay);
+  }
+
   /** Forgets the current socket (closing it if still open, unless it failed) and its timers. */
   function drop({ close } = { close: true }) {
+    clearTimeout(refreshTimer);
+    refreshTimer = undefined;
     clearInterval(pingTimer);
     clearTimeout(pongTimer);
     pongTimer = undefined;
@@ -208,6 +247,31 @@ function parseFrame(text) {
   try {
     const frame = JSON.parse(text);
     return typeof frame?.streamNextOffset === "string" ? frame : null;
+  } catch {
+    return null;
+  }
+}
+
+/** @param {unknown} text */
+function isAuthAnswer(text) {
+  if (typeof text !== "string" || !text.startsWith('{"type":"auth"')) return false;
+  try {
+    return JSON.parse(text).type === "auth";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The token's `exp` (ms since epoch), read without verifying (the server verifies); null if the
+ * token is not a JWT with a numeric exp.
+ * @param {string | undefined} token
+ */
+function tokenExpiry(token) {
+  try {
+    const part = (token ?? "").split(".")[1] ?? "";
+    const exp = JSON.parse(atob(part.replaceAll("-", "+").replaceAll("_", "/"))).exp;
+    return typeof exp === "number" ? exp * 1000 : null;
   } catch {
     return null;
   }

@@ -5,10 +5,11 @@ import { decode, verify } from "hono/jwt";
 import { z } from "zod";
 import { fail, type Failure } from "../errors";
 import type { ProjectAuth } from "../projects/project-do";
+import { SCOPES, type Scope } from "../contract/scopes";
 import { StreamLimitsSchema } from "./reach";
+import { USER_CLAIM, UserIdSchema } from "./user";
 
-export const SCOPES = ["read", "write", "manage"] as const;
-export type Scope = (typeof SCOPES)[number];
+export { SCOPES, type Scope } from "../contract/scopes";
 
 const ScopeSchema = z.enum(SCOPES);
 
@@ -18,7 +19,7 @@ const ScopeSchema = z.enum(SCOPES);
  */
 export const MAX_TOKEN_LIFETIME_SECONDS = 30 * 24 * 3600;
 /** Clocks of the backends that sign tokens may run this far ahead of ours. */
-const CLOCK_SKEW_SECONDS = 60;
+export const CLOCK_SKEW_SECONDS = 60;
 
 const ClaimsSchema = z.object({
   sub: z.string().min(1).max(128),
@@ -26,6 +27,10 @@ const ClaimsSchema = z.object({
   scope: z.union([z.string().transform((value) => value.split(" ").filter(Boolean)), z.array(z.string())]).pipe(z.array(ScopeSchema).min(1)),
   /** Stream names, or prefixes ending in "*", this token may touch. Absent: every stream of the project. */
   streams: StreamLimitsSchema.optional(),
+  /** The user the token acts for (presence, revocation by user); absent: nobody in particular. */
+  [USER_CLAIM]: UserIdSchema.optional(),
+  /** The token's id, so it alone can be revoked. */
+  jti: z.string().min(1).max(128).optional(),
 });
 
 export interface Principal {
@@ -36,11 +41,18 @@ export interface Principal {
   tokenKey: string;
   /** When the token expires (ms since epoch): a WebSocket opened with it is closed then. */
   expiresAt: number;
-  /** The id of the secret that signed it: a WebSocket opened with it is closed when that secret is revoked. */
-  kid: string;
+  /**
+   * The id of the project secret that signed it: a WebSocket opened with it is closed when that
+   * secret is revoked. Null for a token from one of the project's issuers (their keys are theirs).
+   */
+  kid: string | null;
+  /** The user the token names, or null. */
+  user: string | null;
+  /** The token's id (`jti`), or null. */
+  jti: string | null;
 }
 
-const MAX_TOKEN_LENGTH = 4096;
+export const MAX_TOKEN_LENGTH = 4096;
 
 /** The project named in an unverified token, used to pick which project's secrets to check. */
 export function claimedProject(token: string): string | null {
@@ -71,7 +83,7 @@ export async function verifyToken(token: string, auth: ProjectAuth, now = Date.n
       const payload = await verify(token, key.secret, "HS256");
       if (payload.exp === undefined) return unauthorized(`token has no exp claim; tokens must expire within ${MAX_TOKEN_LIFETIME_SECONDS / 86_400} days`);
       const claims = ClaimsSchema.safeParse(payload);
-      if (!claims.success) return unauthorized("token claims must include sub, scope and exp");
+      if (!claims.success) return unauthorized(`token claims must include sub, scope and exp (and ${USER_CLAIM}, jti: 1-128 characters)`);
       if (claims.data.exp > Math.floor(now / 1000) + MAX_TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) {
         return unauthorized(`token exp is more than ${MAX_TOKEN_LIFETIME_SECONDS / 86_400} days away; tokens live at most that long`);
       }
@@ -82,6 +94,8 @@ export async function verifyToken(token: string, auth: ProjectAuth, now = Date.n
         tokenKey: token.slice(token.lastIndexOf(".") + 1),
         expiresAt: claims.data.exp * 1000,
         kid: key.kid,
+        user: claims.data[USER_CLAIM] ?? null,
+        jti: claims.data.jti ?? null,
       };
     } catch (error) {
       if (error instanceof Error && error.name === "JwtTokenExpired") return unauthorized("token expired");

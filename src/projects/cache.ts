@@ -19,3 +19,11 @@ export async function projectAuth(env: Env, project: string, maxAgeMs: number): 
   cache.set(project, { value, fetchedAt: now });
   return value;
 }
+
+/**
+ * Drops this isolate's copy after an admin change (an issuer, a revocation), so the Worker that made
+ * the change applies it at once; other isolates follow within AUTH_CACHE_MS.
+ */
+export function forgetProjectAuth(project: string): void {
+  cache.delete(project);
+}

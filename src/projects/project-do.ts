@@ -1,6 +1,7 @@
-// ProjectDO: one per project (tenant). Holds its signing secrets and CORS origins, the open
+// ProjectDO: one per project (tenant). Holds its signing secrets, CORS origins and issuers (the auth
+// providers whose tokens it accepts, issuers.ts), the open
 // WebSockets its streams report (connections.ts), the sweeps that close the sockets of a revoked
-// secret's tokens (revocations.ts, the object's one alarm), and the project's stream registry for
+// secret's, a token's or a user's tokens (revocations.ts, token-revocations.ts, the object's one alarm), and the project's stream registry for
 // subscriptions and listings (registry.ts). Its creation is recorded in the deployment's project
 // directory through its outbox (calls.ts). Secrets leave this object only to the Worker's
 // token verifier and, once, to the admin who created them.
@@ -18,9 +19,11 @@ import { LazySchema } from "../storage/migrations";
 import { Outbox } from "../storage/outbox";
 import { ProjectCallSchema, sendProjectCall, type ProjectCall } from "./calls";
 import { MAX_PAGE, StreamKindSchema, type Page, type StreamKind } from "./listing";
+import { IssuerSchema, IssuerStore, MAX_ISSUERS, type Issuer } from "./issuers";
 import { StreamRegistry, type ListedStream } from "./registry";
 import { ProjectRepository, type SigningKey } from "./repository";
 import { Revocations } from "./revocations";
+import { RevokedSchema, TokenRevocations, type Revoked, type RevokedTokens } from "./token-revocations";
 import { PROJECT_MIGRATIONS } from "./schema";
 import { formatRetention, parseRetention } from "../protocol/retention-policy";
 
@@ -42,7 +45,13 @@ export interface ProjectAuth {
   corsOrigins: string[];
   /** The default retention policy of its new streams (put.ts reads it from the same cache). */
   retention: string | null;
+  /** The auth providers whose tokens the project accepts (issuers.ts). */
+  issuers: Issuer[];
+  /** Token ids and users whose tokens are refused (token-revocations.ts). */
+  revoked: RevokedTokens;
 }
+
+export type TokenRevocation = { kind: "jti" | "user"; value: string; expiresAt: number };
 
 const StreamNameSchema = z.string().min(1).max(128);
 const GenerationSchema = z.number().int().min(0);
@@ -53,7 +62,9 @@ export type NewSecret = { ok: true; kid: string; secret: string } | Failure;
 export class ProjectDO extends DurableObject<Env> {
   private readonly repo: ProjectRepository;
   private readonly registry: StreamRegistry;
+  private readonly issuers: IssuerStore;
   private readonly revocations: Revocations;
+  private readonly tokenRevocations: TokenRevocations;
   private readonly alarms: AlarmPlanner;
   private readonly outbox: Outbox<ProjectCall>;
   private schema!: LazySchema;
@@ -62,9 +73,15 @@ export class ProjectDO extends DurableObject<Env> {
     super(ctx, env);
     this.repo = new ProjectRepository(ctx.storage.sql);
     this.registry = new StreamRegistry(ctx.storage.sql);
-    this.revocations = new Revocations(this.repo, (stream, kid) => this.closeSockets(stream, kid));
+    this.issuers = new IssuerStore(ctx.storage.sql);
+    this.revocations = new Revocations(this.repo, (stream, target) => this.closeSockets(stream, target));
+    this.tokenRevocations = new TokenRevocations(ctx.storage.sql);
     this.outbox = new Outbox(ctx.storage, ProjectCallSchema, (call) => sendProjectCall(env, call), () => this.schema.exists);
-    this.alarms = new AlarmPlanner(ctx.storage, [() => (this.schema.exists ? this.revocations.nextDue() : null), () => this.outbox.nextDue()]);
+    this.alarms = new AlarmPlanner(ctx.storage, [
+      () => (this.schema.exists ? this.revocations.nextDue() : null),
+      () => (this.schema.exists ? this.tokenRevocations.nextExpiry() : null),
+      () => this.outbox.nextDue(),
+    ]);
     void ctx.blockConcurrencyWhile(async () => {
       this.schema = new LazySchema(ctx.storage, PROJECT_MIGRATIONS);
     });
@@ -107,10 +124,29 @@ export class ProjectDO extends DurableObject<Env> {
     if (!this.schema.exists || !this.repo.load()) return fail("not_found", "project not found");
     const removed = this.ctx.storage.transactionSync(() => {
       if (!this.repo.removeKey(kid)) return false;
-      this.revocations.revoked(kid, loadConfig(this.env).AUTH_CACHE_MS, Date.now());
+      this.revocations.revoked({ kind: "kid", value: kid }, loadConfig(this.env).AUTH_CACHE_MS, Date.now());
       return true;
     });
     if (!removed) return fail("not_found", "no such secret");
+    this.alarms.plan();
+    return { ok: true };
+  }
+
+  /**
+   * Tokens naming the jti or user are refused until `expiresAt`, and the sockets opened with them
+   * close (the same sweeps as a revoked secret's).
+   */
+  async revokeTokens(input: TokenRevocation): Promise<{ ok: true } | Failure> {
+    const target = RevokedSchema.parse({ kind: input.kind, value: input.value });
+    const expiresAt = z.number().int().parse(input.expiresAt);
+    if (!this.schema.exists || !this.repo.load()) return fail("not_found", "project not found");
+    const now = Date.now();
+    const added = this.ctx.storage.transactionSync(() => {
+      if (!this.tokenRevocations.add(target, expiresAt, now)) return false;
+      this.revocations.revoked(target, loadConfig(this.env).AUTH_CACHE_MS, now);
+      return true;
+    });
+    if (!added) return fail("conflict", `a project has at most ${this.tokenRevocations.max} live revocations; wait for some to expire`);
     this.alarms.plan();
     return { ok: true };
   }
@@ -130,6 +166,28 @@ export class ProjectDO extends DurableObject<Env> {
     if (parsed && !parsed.ok) return fail("bad_request", parsed.message);
     this.repo.save({ ...project, retention: parsed ? formatRetention(parsed.policy) : null });
     return { ok: true };
+  }
+
+  /** Adds an issuer (replacing the one with the same iss); the route has checked its jwksUrl. */
+  async addIssuer(input: Issuer): Promise<{ ok: true; issuer: Issuer } | Failure> {
+    const issuer = IssuerSchema.parse(input);
+    if (!this.schema.exists || !this.repo.load()) return fail("not_found", "project not found");
+    if (!this.issuers.has(issuer.issuer) && this.issuers.count() >= MAX_ISSUERS) {
+      return fail("conflict", `a project has at most ${MAX_ISSUERS} issuers; delete one first`);
+    }
+    this.issuers.save(issuer, Date.now());
+    return { ok: true, issuer };
+  }
+
+  async listIssuers(): Promise<{ ok: true; issuers: Issuer[] } | Failure> {
+    if (!this.schema.exists || !this.repo.load()) return fail("not_found", "project not found");
+    return { ok: true, issuers: this.issuers.all() };
+  }
+
+  /** Its tokens stop working (within AUTH_CACHE_MS); sockets opened with them close at their expiry. */
+  async removeIssuer(issuer: string): Promise<{ ok: true } | Failure> {
+    if (!this.schema.exists || !this.repo.load()) return fail("not_found", "project not found");
+    return this.issuers.remove(z.string().min(1).max(512).parse(issuer)) ? { ok: true } : fail("not_found", "no such issuer");
   }
 
   /** Public description: never includes secret values. */
@@ -197,20 +255,29 @@ export class ProjectDO extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarms.fired();
-    if (this.schema.exists) await this.revocations.run(Date.now());
+    if (this.schema.exists) {
+      this.tokenRevocations.prune(Date.now());
+      await this.revocations.run(Date.now());
+    }
     await this.outbox.drain();
     this.alarms.plan();
   }
 
-  private async closeSockets(stream: string, kid: string): Promise<void> {
+  private async closeSockets(stream: string, target: Revoked): Promise<void> {
     const project = this.repo.load();
-    if (project) await streamStub(this.env, `${project.name}/${stream}`).closeSocketsSignedBy(kid);
+    if (project) await streamStub(this.env, `${project.name}/${stream}`).closeRevokedSockets(target);
   }
 
   async auth(): Promise<ProjectAuth | null> {
     const project = this.schema.exists ? this.repo.load() : null;
     if (!project) return null;
-    return { keys: this.repo.keys().map(({ kid, secret }) => ({ kid, secret })), corsOrigins: project.corsOrigins, retention: project.retention };
+    return {
+      keys: this.repo.keys().map(({ kid, secret }) => ({ kid, secret })),
+      corsOrigins: project.corsOrigins,
+      issuers: this.issuers.all(),
+      revoked: this.tokenRevocations.live(Date.now()),
+      retention: project.retention,
+    };
   }
 }
 

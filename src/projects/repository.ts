@@ -1,5 +1,6 @@
 // ProjectDO's only door to SQLite.
 import type { ProjectConnections } from "./connections";
+import { RevokedSchema, type Revoked } from "./token-revocations";
 
 export interface ProjectRecord {
   name: string;
@@ -15,10 +16,11 @@ export interface SigningKey {
   createdAt: number;
 }
 
-/** A revoked secret's sweep over the streams holding sockets (revocations.ts). */
+/** A revocation's sweep over the streams holding sockets (revocations.ts). */
 export interface Sweep {
   id: number;
-  kid: string;
+  /** Whose sockets close: a secret's kid, a token's jti or a user (stored in columns kind and kid). */
+  target: Revoked;
   dueAt: number;
   /** The last stream told, or null before the first. */
   after: string | null;
@@ -74,8 +76,8 @@ export class ProjectRepository {
       .map((row) => row.stream);
   }
 
-  addSweep(kid: string, dueAt: number): void {
-    this.sql.exec("INSERT INTO revocation_sweeps (kid, due_at, after) VALUES (?, ?, NULL)", kid, dueAt);
+  addSweep(target: Revoked, dueAt: number): void {
+    this.sql.exec("INSERT INTO revocation_sweeps (kind, kid, due_at, after) VALUES (?, ?, ?, NULL)", target.kind, target.value, dueAt);
   }
 
   nextSweepDue(): number | null {
@@ -84,9 +86,9 @@ export class ProjectRepository {
 
   dueSweep(now: number): Sweep | null {
     const row = this.sql
-      .exec<{ id: number; kid: string; due_at: number; after: string | null }>("SELECT * FROM revocation_sweeps WHERE due_at <= ? ORDER BY due_at, id LIMIT 1", now)
+      .exec<{ id: number; kind: string; kid: string; due_at: number; after: string | null }>("SELECT * FROM revocation_sweeps WHERE due_at <= ? ORDER BY due_at, id LIMIT 1", now)
       .toArray()[0];
-    return row ? { id: row.id, kid: row.kid, dueAt: row.due_at, after: row.after } : null;
+    return row ? { id: row.id, target: RevokedSchema.parse({ kind: row.kind, value: row.kid }), dueAt: row.due_at, after: row.after } : null;
   }
 
   saveSweep(sweep: Sweep): void {

@@ -1,12 +1,14 @@
-// Revoking a signing secret ends the WebSockets opened with tokens it signed. A token is checked
-// when its socket opens, not after, so the project tells each stream holding sockets (the streams
-// of stream_sockets, which they report themselves) to close those whose token that secret signed.
+// Revoking a signing secret, a token (by jti) or a user's tokens ends the WebSockets opened with
+// them. A token is checked when its socket opens, not after, so the project tells each stream
+// holding sockets (the streams of stream_sockets, which they report themselves) to close those whose
+// attachment names the revoked secret, jti or user.
 // It does so twice: at once, and again once every Worker's cached copy of the secrets
 // (AUTH_CACHE_MS) has run out, for sockets a Worker let open meanwhile with its cached copy. Each
 // sweep is a stored row the alarm works through a page at a time, so a restart loses none and no
 // invocation makes more calls than the budget.
 import { mapLimit } from "../map-limit";
 import type { ProjectRepository } from "./repository";
+import type { Revoked } from "./token-revocations";
 
 /**
  * Streams told per alarm (one call each): a tenth of the platform's 10,000 subrequests per
@@ -27,14 +29,14 @@ export class Revocations {
 
   constructor(
     private readonly repo: ProjectRepository,
-    /** Tells one stream (by its name in the project) to close the sockets `kid` signed for. */
-    private readonly closeSockets: (stream: string, kid: string) => Promise<void>,
+    /** Tells one stream (by its name in the project) to close the sockets of `target`. */
+    private readonly closeSockets: (stream: string, target: Revoked) => Promise<void>,
   ) {}
 
-  /** Run in the transaction that deletes the secret. */
-  revoked(kid: string, authCacheMs: number, now: number): void {
-    this.repo.addSweep(kid, now);
-    this.repo.addSweep(kid, now + authCacheMs + LATE_MARGIN_MS);
+  /** Run in the transaction that deletes the secret or records the revocation. */
+  revoked(target: Revoked, authCacheMs: number, now: number): void {
+    this.repo.addSweep(target, now);
+    this.repo.addSweep(target, now + authCacheMs + LATE_MARGIN_MS);
   }
 
   nextDue(): number | null {
@@ -47,9 +49,9 @@ export class Revocations {
     if (!sweep) return;
     const streams = this.repo.streamsWithSockets(sweep.after, this.callsPerAlarm);
     try {
-      await mapLimit(streams, CONCURRENCY, (stream) => this.closeSockets(stream, sweep.kid));
+      await mapLimit(streams, CONCURRENCY, (stream) => this.closeSockets(stream, sweep.target));
     } catch (error) {
-      console.warn(`closing the sockets of revoked secret ${sweep.kid} failed; retrying in ${RETRY_MS} ms`, error);
+      console.warn(`closing the sockets of revoked ${sweep.target.kind} ${sweep.target.value} failed; retrying in ${RETRY_MS} ms`, error);
       this.repo.saveSweep({ ...sweep, dueAt: Date.now() + RETRY_MS });
       return;
     }

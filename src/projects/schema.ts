@@ -66,6 +66,23 @@ export const PROJECT_MIGRATIONS: readonly Migration[] = [
   {
     id: 7,
     sql: `
+      -- The auth providers whose tokens the project accepts (issuers.ts), by their iss; config is
+      -- the JSON of IssuerSchema.
+      CREATE TABLE issuers (issuer TEXT PRIMARY KEY, config TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
+  {
+    id: 8,
+    sql: `
+      -- Revoked tokens, by jti or by user, until expires_at (token-revocations.ts).
+      CREATE TABLE token_revocations (kind TEXT NOT NULL, value TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (kind, value)) WITHOUT ROWID;
+      -- A sweep now closes the sockets of a secret ('kid', the value in column kid, as before), a jti or a user.
+      ALTER TABLE revocation_sweeps ADD COLUMN kind TEXT NOT NULL DEFAULT 'kid';
+    `,
+  },
+  {
+    id: 9,
+    sql: `
       -- The retention policy new streams of the project get when their PUT names none (a canonical
       -- Stream-Retention value; NULL: they keep everything).
       ALTER TABLE project ADD COLUMN retention TEXT;

@@ -3,7 +3,8 @@
 //   {"data": ..., "streamNextOffset": "<offset after this data>", "upToDate": bool,
 //    "streamClosed"?: true, "encoding"?: "base64"}
 // `data` is the array of messages for JSON streams, a string for text/* streams, and base64 of the
-// bytes (with "encoding": "base64") for any other type.
+// bytes (with "encoding": "base64") for any other type. A client may send "ping" and a token
+// refresh, {"type":"auth","token":"<jwt>"}, answered {"type":"auth","expiresAt":...} or a 4401 close.
 import { toBase64 } from "../bytes";
 import { isJsonMode, mediaType } from "./content-type";
 import { formatOffset } from "./offsets";
@@ -18,13 +19,22 @@ export interface StreamFrame {
   error?: { code: string; message: string };
 }
 
+/** The server's answer to an accepted token refresh (`{"type":"auth","token"}` from the client). */
+export interface AuthFrame {
+  type: "auth";
+  expiresAt: string | null;
+}
+
 /** Close codes: 1000 after the last frame of a closed stream; the 4xxx codes are ours. */
 export const CLOSE = {
   /** The stream was closed by its writer and this reader has every message. */
   streamClosed: 1000,
   /** A client message over MAX_CLIENT_MESSAGE_BYTES. */
   messageTooBig: 1009,
-  /** The token the socket was opened with has expired: reconnect with a fresh one. */
+  /**
+   * The token the socket was opened with has expired or was revoked, or a refresh was refused:
+   * reconnect with a fresh one.
+   */
   tokenExpired: 4401,
   /** The stream was deleted or expired (or re-created: the old offsets mean nothing in the new one). */
   streamGone: 4404,
@@ -71,6 +81,17 @@ export function renderFrame(encoding: FrameEncoding, content: FrameContent): str
   if (content.closed && content.upToDate) frame += `,"streamClosed":true`;
   if (encoding === "base64") frame += `,"encoding":"base64"`;
   return `${frame}}`;
+}
+
+/**
+ * A client's token refresh, `{"type":"auth","token":"<jwt>"}`, may be this large: a token is at most
+ * MAX_TOKEN_LENGTH characters (auth/token.ts), with room for the frame around it.
+ */
+export const MAX_AUTH_FRAME_BYTES = 4096 + 64;
+
+/** The answer to an accepted refresh: the socket's new expiry (ISO 8601; null with auth off). */
+export function authFrame(expiresAt: number | null): string {
+  return JSON.stringify({ type: "auth", expiresAt: expiresAt === null ? null : new Date(expiresAt).toISOString() });
 }
 
 /** An answer to a client message the server does not take (anything but PING). */

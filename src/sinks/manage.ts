@@ -11,7 +11,7 @@ import { ApiError } from "../errors";
 import { mapLimit } from "../map-limit";
 import { parseOffset, type OffsetQuery } from "../protocol/offsets";
 import type { StreamAddress } from "../protocol/stream-address";
-import { checkWebhookUrl } from "../subscriptions/webhook-url";
+import { checkWebhookUrl } from "../http/outbound-url";
 import type { CommitHold, SinkConfig, SinkDetail, SinkView } from "./commands";
 
 export interface NewSink {

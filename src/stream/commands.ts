@@ -72,6 +72,10 @@ export const SocketRequestSchema = z.object({
   expiresAt: z.number().int().nullable(),
   /** The id of the project secret that signed the token granting the read: the socket closes when it is revoked. */
   kid: z.string().min(1).max(64).nullable().optional(),
+  /** The reader's user (auth/user.ts), kept in the socket's attachment; null: nobody in particular. */
+  user: z.string().min(1).max(128).nullable().optional(),
+  /** The id of the token granting the read, so revoking it closes the socket. */
+  jti: z.string().min(1).max(128).nullable().optional(),
   /** WS_MAX_PER_STREAM. */
   maxSockets: Count,
 });

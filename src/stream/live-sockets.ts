@@ -6,10 +6,12 @@
 import { z } from "zod";
 import { Count } from "../contract/primitives";
 import { errorResponse, fail, type Failure } from "../errors";
-import { CLOSE, errorFrame, frameDataBytes, frameEncoding, MAX_CLIENT_MESSAGE_BYTES, PING, PONG, renderFrame } from "../protocol/ws-frames";
+import { authFrame, CLOSE, errorFrame, frameDataBytes, frameEncoding, MAX_AUTH_FRAME_BYTES, MAX_CLIENT_MESSAGE_BYTES, PING, PONG, renderFrame } from "../protocol/ws-frames";
 import { SOCKET_REQUEST_HEADER, SocketRequestSchema } from "./commands";
+import type { Revoked } from "../projects/token-revocations";
 import type { Live, StreamLog } from "./log";
 import { renderPayload } from "./payload";
+import { authFrameToken, type RefreshGrant, type SocketIdentity } from "./socket-refresh";
 import type { StreamMeta } from "./repository";
 import { checkRetained, readStart } from "./retention";
 
@@ -22,8 +24,12 @@ const SocketStateSchema = z.object({
   generation: Count,
   /** Its token's expiry (ms since epoch), or null. */
   expiresAt: z.number().int().nullable(),
-  /** The secret that signed its token (closeSignedBy), or null: no token, or a public read. */
+  /** The secret that signed its token (closeRevoked), or null: no token, a public read, or an issuer's token. */
   kid: z.string().nullable().default(null),
+  /** The reader's user (auth/user.ts), or null; presence and revocation by user read it. */
+  user: z.string().nullable().default(null),
+  /** The id of the token granting the read (revocation by jti), or null. */
+  jti: z.string().nullable().default(null),
   /** It has had its first frame (sent even when there is nothing to catch up on). */
   greeted: z.boolean(),
 });
@@ -75,7 +81,7 @@ export class LiveSockets {
 
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    const state: SocketState = { position: start, generation: meta.generation, expiresAt: req.expiresAt, kid: req.kid ?? null, greeted: false };
+    const state: SocketState = { position: start, generation: meta.generation, expiresAt: req.expiresAt, kid: req.kid ?? null, user: req.user ?? null, jti: req.jti ?? null, greeted: false };
     server.serializeAttachment(state);
     // Opening a socket is a read; while it stays open, StreamLog.status slides the TTL.
     this.log.touch(meta, Date.now());
@@ -146,21 +152,48 @@ export class LiveSockets {
     this.counted(this.openCount());
   }
 
-  /** The project revoked the secret that signed these sockets' tokens: they end as if expired (4401). */
-  closeSignedBy(kid: string): void {
-    for (const { ws, state } of this.readers()) if (state.kid === kid) closeQuietly(ws, CLOSE.tokenExpired, "token revoked");
+  /** The project revoked the secret, token (jti) or user these sockets were opened with: they end as if expired (4401). */
+  closeRevoked(target: Revoked): void {
+    for (const { ws, state } of this.readers()) if (state[target.kind] === target.value) closeQuietly(ws, CLOSE.tokenExpired, "token revoked");
     this.counted(this.openCount());
   }
 
-  /** Clients send only PING (answered by the runtime); anything else gets an error frame, or a close if large. */
-  onMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+  /**
+   * Clients send PING (answered by the runtime) and token refreshes (socket-refresh.ts); anything
+   * else gets an error frame, or a close if large.
+   */
+  async onMessage(ws: WebSocket, message: string | ArrayBuffer, check: (socket: SocketIdentity, token: string) => Promise<RefreshGrant>): Promise<void> {
     const size = typeof message === "string" ? new TextEncoder().encode(message).byteLength : message.byteLength;
+    const token = size <= MAX_AUTH_FRAME_BYTES ? authFrameToken(message) : null;
+    if (token !== null) return this.refresh(ws, token, check);
     if (size > MAX_CLIENT_MESSAGE_BYTES) {
       closeQuietly(ws, CLOSE.messageTooBig, `client messages are at most ${MAX_CLIENT_MESSAGE_BYTES} bytes`);
       this.counted(this.openCount());
       return;
     }
     sendQuietly(ws, errorFrame(`the server reads only "${PING}" (answered "${PONG}"); this socket only receives`));
+  }
+
+  /** Moves the socket's expiry to the new token's, or closes it (4401) when the refresh is refused. */
+  private async refresh(ws: WebSocket, token: string, check: (socket: SocketIdentity, token: string) => Promise<RefreshGrant>): Promise<void> {
+    const before = SocketStateSchema.safeParse(ws.deserializeAttachment());
+    if (!before.success) return;
+    const grant = await check(before.data, token);
+    if (grant.ok && grant.expiresAt === null) return void sendQuietly(ws, authFrame(null));
+    if (!grant.ok) {
+      closeQuietly(ws, CLOSE.tokenExpired, closeReason(`refresh refused: ${grant.message}`));
+      this.counted(this.openCount());
+      return;
+    }
+    // A pass in flight holds attachments read before this point and writes them back whole: let it
+    // finish, then rewrite this one from its current state, with nothing awaited in between.
+    while (this.syncing) await this.syncing;
+    const state = SocketStateSchema.safeParse(ws.deserializeAttachment());
+    if (!state.success || ws.readyState !== WebSocket.OPEN) return;
+    ws.serializeAttachment({ ...state.data, expiresAt: grant.expiresAt ?? state.data.expiresAt, kid: grant.kid, jti: grant.jti });
+    this.earliestExpiry = undefined;
+    this.replan();
+    sendQuietly(ws, authFrame(grant.expiresAt));
   }
 
   private sync(): Promise<void> {
@@ -252,6 +285,13 @@ function sendQuietly(ws: WebSocket, frame: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A close reason is at most 123 bytes of UTF-8 (RFC 6455): longer ones are cut, not refused. */
+function closeReason(text: string): string {
+  let reason = text;
+  while (new TextEncoder().encode(reason).byteLength > 123) reason = reason.slice(0, -1);
+  return reason;
 }
 
 function closeQuietly(ws: WebSocket, code: number, reason: string): void {

@@ -28,7 +28,9 @@ import type {
 import { confirmExisting, createStream } from "./create";
 import { StreamFollowers } from "./followers";
 import { ForkRegistry } from "./forks";
+import { RevokedSchema, type Revoked } from "../projects/token-revocations";
 import { LiveSockets } from "./live-sockets";
+import { checkRefresh } from "./socket-refresh";
 import { StreamLog, type Committed, type Live } from "./log";
 import { info, tokenRequired } from "./meta";
 import { removeStream } from "./removal";
@@ -247,9 +249,9 @@ export class StreamDO extends DurableObject<Env> {
     return this.live(Date.now()).ok ? [...this.followers.sinks.all()] : [];
   }
 
-  /** The project revoked a signing secret: sockets opened with tokens it signed close. */
-  async closeSocketsSignedBy(kid: string): Promise<void> {
-    this.sockets.closeSignedBy(z.string().min(1).max(64).parse(kid));
+  /** The project revoked a signing secret, a token or a user's tokens: the sockets opened with them close. */
+  async closeRevokedSockets(target: Revoked): Promise<void> {
+    this.sockets.closeRevoked(RevokedSchema.parse(target));
   }
 
   /** The one HTTP entry: a WebSocket live read (live=ws), checked by the Worker and forwarded here. */
@@ -262,7 +264,10 @@ export class StreamDO extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     this.live(Date.now()); // The socket is open: the TTL slides before onMessage may close it.
-    this.sockets.onMessage(ws, message);
+    await this.sockets.onMessage(ws, message, (socket, token) => {
+      const meta = this.log.meta;
+      return meta ? checkRefresh(this.env, meta.name, meta.public, socket, token) : Promise.resolve({ ok: false, message: "the stream is gone" });
+    });
   }
 
   override async webSocketClose(ws: WebSocket): Promise<void> {

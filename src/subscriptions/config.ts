@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { dsFail, type DsFailure } from "./errors";
 import { parsePattern, parseStreamRef } from "./paths";
-import { checkWebhookUrl } from "./webhook-url";
+import { checkWebhookUrl } from "../http/outbound-url";
 
 /** Lease bounds and default (protocol §7): how long a claim or an unanswered wake holds the subscription. */
 export const MIN_LEASE_TTL_MS = 1_000;

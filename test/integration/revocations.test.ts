@@ -5,13 +5,14 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { projectStub } from "../../src/projects/stub";
 import type { ProjectDO } from "../../src/projects/project-do";
+import type { Revoked } from "../../src/projects/token-revocations";
 
 interface Inspectable {
   revocations: { callsPerAlarm: number };
-  closeSockets: (stream: string, kid: string) => Promise<void>;
+  closeSockets: (stream: string, target: Revoked) => Promise<void>;
 }
 
-/** The calls the project made, recorded in place of the streams' closeSocketsSignedBy. */
+/** The calls the project made, recorded in place of the streams' closeRevokedSockets. */
 const told: { stream: string; kid: string }[] = [];
 
 afterEach(() => {
@@ -30,8 +31,8 @@ describe("revoking a secret", () => {
     await runInDurableObject(project, (instance: ProjectDO) => {
       const inspectable = instance as unknown as Inspectable;
       inspectable.revocations.callsPerAlarm = 2;
-      inspectable.closeSockets = async (stream, kid) => {
-        told.push({ stream, kid });
+      inspectable.closeSockets = async (stream, target) => {
+        told.push({ stream, kid: target.value });
       };
     });
 

@@ -217,6 +217,40 @@ describe("public/v1/client.js", () => {
     expect(latest().params.get("offset")).toBe("o1");
   });
 
+  it("refreshes the token on the open socket ahead of its expiry, again after each answer, and reconnects if it is refused", async () => {
+    vi.spyOn(Math, "random").mockReturnValue(1);
+    /** An unsigned stand-in for a JWT: the client reads only its exp. */
+    const jwt = (expMs: number, id: string) => `h.${btoa(JSON.stringify({ exp: expMs / 1000, id })).replace(/=+$/, "")}.${id}`;
+    const now = Date.now();
+    const tokens = [jwt(now + 600_000, "a"), jwt(now + 1_200_000, "b"), jwt(now + 1_800_000, "c"), jwt(now + 2_400_000, "d")];
+    const getToken = vi.fn(async () => tokens.shift() ?? "none");
+    const { handle } = start({ getToken, refreshAheadMs: 60_000, pingIntervalMs: 10_000_000 });
+    await vi.advanceTimersByTimeAsync(0);
+    const socket = latest();
+    socket.open();
+    socket.frame({ streamNextOffset: "o1" });
+    const refreshes = () => socket.sent.filter((text) => text.startsWith("{")).map((text) => JSON.parse(text) as { type: string; token: string });
+
+    // A minute before the first token's exp, its successor goes out on the same socket.
+    await vi.advanceTimersByTimeAsync(540_000 - 1);
+    expect(refreshes()).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(refreshes()).toEqual([{ type: "auth", token: expect.stringMatching(/\.b$/) }]);
+    // The server's answer schedules the next refresh, a minute before the second token's exp.
+    socket.text(JSON.stringify({ type: "auth", expiresAt: new Date(now + 1_200_000).toISOString() }));
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(refreshes()).toHaveLength(2);
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(handle.state).toBe("open");
+
+    // A refused refresh closes with 4401: the client reconnects with a fresh token, from where it was.
+    socket.end(4401, "refresh refused: the new token is for another user");
+    await vi.advanceTimersByTimeAsync(500);
+    expect(FakeSocket.all).toHaveLength(2);
+    expect(latest().params.get("token")).toMatch(/\.d$/);
+    expect(latest().params.get("offset")).toBe("o1");
+  });
+
   it("retries with backoff when getToken fails", async () => {
     vi.spyOn(Math, "random").mockReturnValue(1);
     let fail = true;

@@ -1,4 +1,4 @@
-// With auth on, every stream (WebSocket upgrades included), estuary, data sink, connection, subscription (`__ds`) and admin route (the listings included) refuses bad tokens (401) and out-of-bounds ones (403) and changes nothing.
+// With auth on, every stream (WebSocket upgrades included), estuary, data sink, connection, subscription (`__ds`) and admin route (the listings, issuers and revocations included) refuses bad tokens (401: forged, revoked by secret, jti or user, or an auth provider's that cannot be verified) and out-of-bounds ones (403) and changes nothing.
 import { inspectRoutes } from "hono/dev";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
@@ -37,6 +37,9 @@ const SINK_URL = "https://receiver.example/hook";
 /** A pull-wake subscription over every stream of A (ids are deployment-wide: prefixed with the project). */
 const SUBSCRIPTION = `${A}-pool`;
 const DS = `/v1/stream/__ds/subscriptions/${SUBSCRIPTION}`;
+/** Project A's issuer: its JWKS is unreachable (an .invalid host), so no token of it can verify. */
+const ISSUER = "https://idp.invalid/";
+const ISSUER_JWKS = "https://idp.invalid/.well-known/jwks.json";
 
 interface Route {
   name: string;
@@ -147,6 +150,10 @@ interface Tokens {
   kid: string;
   otherProject: string;
   otherSecret: string;
+  /** Minted with the current secret, then revoked by its jti. */
+  revokedJti: string;
+  /** Minted with the current secret for user "banned", then that user revoked. */
+  revokedUser: string;
 }
 
 let server: DevServer;
@@ -156,6 +163,18 @@ let baseline: Snapshot;
 const tally = { cases: 0, rejected: 0, accepted: 0 };
 
 const validClaims = () => ({ sub: A, scope: "manage", exp: epochIn(3600) });
+/** What an auth provider's token for a user of project A would claim (every stream, at most the issuer's scopes). */
+const issuerClaims = (iss = ISSUER) => ({ iss, sub: "user-1", exp: epochIn(3600), streams: ["*"], scope: "manage" });
+
+/** An RS256 key pair of a would-be auth provider (never published where the service can fetch it). */
+let issuerKey: CryptoKeyPair;
+
+/** An RS256 JWT over `claims` signed with issuerKey, kid "k1". */
+async function rs256Token(claims: Record<string, unknown>): Promise<string> {
+  const input = `${encodeSegment({ alg: "RS256", typ: "JWT", kid: "k1" })}.${encodeSegment(claims)}`;
+  const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", issuerKey.privateKey, new TextEncoder().encode(input));
+  return `${input}.${Buffer.from(signature).toString("base64url")}`;
+}
 
 interface Attack {
   name: string;
@@ -236,6 +255,16 @@ const ATTACKS: Attack[] = [
     authorization: () => `Bearer ${craftToken({ alg: "RS256", typ: "JWT" }, validClaims(), tokens.secret)}`,
   },
   { name: "a token signed with a revoked secret", status: 401, authorization: () => `Bearer ${tokens.revoked}` },
+  { name: "a token revoked by its jti", status: 401, authorization: () => `Bearer ${tokens.revokedJti}` },
+  { name: "a token of a revoked user", status: 401, authorization: () => `Bearer ${tokens.revokedUser}` },
+  { name: "an RS256 token whose iss is not an issuer of the project", status: 401, authorization: async () => `Bearer ${await rs256Token(issuerClaims("https://stranger.example/"))}` },
+  { name: "an RS256 token of the project's issuer while its JWKS cannot be fetched", status: 401, authorization: async () => `Bearer ${await rs256Token(issuerClaims())}` },
+  { name: 'alg "none" with the project issuer\'s iss', status: 401, authorization: () => `Bearer ${encodeSegment({ alg: "none", typ: "JWT", kid: "k1" })}.${encodeSegment(issuerClaims())}.AAAA` },
+  {
+    name: "HS256 with the project issuer's iss, HMAC-signed with the issuer's public key",
+    status: 401,
+    authorization: async () => `Bearer ${craftToken({ alg: "HS256", typ: "JWT", kid: "k1" }, issuerClaims(), JSON.stringify(await crypto.subtle.exportKey("jwk", issuerKey.publicKey)))}`,
+  },
   { name: "another project's manage token", status: 403, protocolStatus: 404, authorization: () => `Bearer ${tokens.otherProject}` },
   {
     name: "a token one scope short",
@@ -341,7 +370,16 @@ beforeAll(async () => {
 
   const rotated = await admin.addSecret(A);
   await admin.revokeSecret(A, first.kid);
+  issuerKey = (await crypto.subtle.generateKey({ name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  expectCreated(await admin.request("POST", `/projects/${A}/issuers`, { issuer: ISSUER, jwksUrl: ISSUER_JWKS, scopes: ["manage"] }), "add the issuer");
+  const byJti = await admin.request("POST", `/projects/${A}/tokens`, { scope: ["manage"], ttlSeconds: 3600 });
+  const { token: revokedJti, jti } = JSON.parse(byJti.body) as { token: string; jti: string };
+  expectCreated(await admin.request("POST", `/projects/${A}/revocations`, { jti }), "revoke a token by jti");
+  const byUser = await admin.request("POST", `/projects/${A}/tokens`, { scope: ["manage"], ttlSeconds: 3600, user: "banned" });
+  expectCreated(await admin.request("POST", `/projects/${A}/revocations`, { user: "banned" }), "revoke a user");
   tokens = {
+    revokedJti,
+    revokedUser: (JSON.parse(byUser.body) as { token: string }).token,
     read: await admin.mint(A, ["read"]),
     write: await admin.mint(A, ["write"]),
     manage: await admin.mint(A, ["manage"]),
@@ -479,6 +517,10 @@ describe("the admin API", () => {
     ["POST", `/projects/${A}/secrets`, undefined],
     ["DELETE", `/projects/${A}/secrets/KID`, undefined],
     ["POST", `/projects/${A}/tokens`, { scope: ["manage"] }],
+    ["POST", `/projects/${A}/issuers`, { issuer: "https://evil.example/", jwksUrl: "https://evil.example/jwks.json", scopes: ["manage"] }],
+    ["GET", `/projects/${A}/issuers`, undefined],
+    ["DELETE", `/projects/${A}/issuers?issuer=${encodeURIComponent(ISSUER)}`, undefined],
+    ["POST", `/projects/${A}/revocations`, { jti: "planted" }],
   ];
 
   it("refuses missing and wrong admin tokens with 401 and changes nothing", async () => {
@@ -501,6 +543,9 @@ describe("the admin API", () => {
     }
     expect((await admin.describe(A)).view).toEqual(before.view);
     expect((await admin.request("GET", "/projects/planted-project")).status).toBe(404);
+    // No issuer was planted or removed.
+    const issuers = JSON.parse((await admin.request("GET", `/projects/${A}/issuers`)).body) as { issuers: { issuer: string }[] };
+    expect(issuers.issuers.map((issuer) => issuer.issuer)).toEqual([ISSUER]);
   });
 
   it("lists every admin route the app serves", () => {

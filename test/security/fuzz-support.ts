@@ -588,6 +588,29 @@ const adminBody = fc
       ttlSeconds: fc.oneof(fc.integer({ min: -10, max: 3_000_000 }), fc.jsonValue({ maxDepth: 1 })),
       streams: fc.array(fc.oneof(validName, headerValue(20)), { maxLength: 3 }),
       retention: fc.oneof(fc.constantFrom("max-age=86400", "max-age=0", "junk", null), headerValue(20), fc.jsonValue({ maxDepth: 1 })),
+      user: fc.oneof(headerValue(20), fc.string({ unit: "binary", maxLength: 140 }), fc.jsonValue({ maxDepth: 1 })),
+    },
+    { requiredKeys: [] },
+  )
+  .map((object) => JSON.stringify(object));
+
+/** Bodies of POST .../issuers and .../revocations: near-valid, wrong types, private and loopback URLs. */
+const identityBody = fc
+  .record(
+    {
+      issuer: fc.oneof(fc.webUrl(), headerValue(20), fc.jsonValue({ maxDepth: 1 })),
+      jwksUrl: fc.oneof(
+        fc.webUrl(),
+        fc.constantFrom("http://127.0.0.1:9/jwks.json", "https://10.0.0.1/k", "https://169.254.169.254/latest", "https://[::1]/k", "file:///etc/passwd", "https://user:pw@idp.example/k", ""),
+        fc.jsonValue({ maxDepth: 1 }),
+      ),
+      audience: fc.oneof(headerValue(20), fc.jsonValue({ maxDepth: 1 })),
+      userClaim: fc.oneof(headerValue(20), fc.constant(""), fc.jsonValue({ maxDepth: 1 })),
+      scopes: fc.oneof(fc.subarray(["read", "write", "manage", "admin"]), fc.jsonValue({ maxDepth: 1 })),
+      streamsClaim: fc.oneof(headerValue(20), fc.jsonValue({ maxDepth: 1 })),
+      jti: fc.oneof(headerValue(20), fc.string({ maxLength: 140 }), fc.jsonValue({ maxDepth: 1 })),
+      user: fc.oneof(headerValue(20), fc.string({ unit: "binary", maxLength: 140 }), fc.jsonValue({ maxDepth: 1 })),
+      ttlSeconds: fc.oneof(fc.integer({ min: -10, max: 3_000_000 }), fc.jsonValue({ maxDepth: 1 })),
     },
     { requiredKeys: [] },
   )
@@ -624,7 +647,7 @@ export function pathArb(targets: Targets) {
     .tuple(fc.constantFrom(...ROUTE_PREFIXES), fc.constantFrom(...targets.scratch), fresh("e-"))
     .map(([prefix, name, other]) => (prefix === "/v1/estuary/" ? `${prefix}${targets.project}/${other}` : `${prefix}${targets.project}/${name}`));
   const admin = fc
-    .tuple(fc.option(fc.oneof(fresh("ap-"), segment)), fc.constantFrom("", "/tokens", "/secrets", "/secrets/k_x", "/secrets/", "/streams", "/streams/", "/x/y"))
+    .tuple(fc.option(fc.oneof(fresh("ap-"), segment)), fc.constantFrom("", "/tokens", "/secrets", "/secrets/k_x", "/secrets/", "/streams", "/streams/", "/x/y", "/issuers", "/issuers/", "/issuers?issuer=x", "/revocations", "/revocations/x"))
     .map(([project, rest]) => (project === null ? "/v1/admin/projects" : `/v1/admin/projects/${project}${rest}`));
   const odd = fc.oneof(
     fc.constantFrom("/", "//", "/v1", "/v1/", "/v1/stream", "/v2/stream/x", "/V1/STREAM/x", "/v1//stream/x", "//v1/stream/x", "/v1/stream/./x", "/v1/stream/a/../../x", "/v1/estuary", "/v1/admin"),
@@ -733,11 +756,13 @@ function coherentRequest(targets: Targets) {
       fc.oneof({ weight: 3, arbitrary: fc.constantFrom("-1", "now") }, { weight: 1, arbitrary: small }, { weight: 1, arbitrary: offsetValue }),
       sometimes(socketToken, 1, 2),
       sometimes(fc.oneof(fc.constantFrom("https://app.example", "null", "http://127.0.0.1"), headerValue(30)), 1, 3),
+      // A reader naming itself (auth off), or trying to (auth on: refused with 400).
+      sometimes(fc.oneof(fc.constantFrom("alice", "", "a%00b"), fc.string({ unit: "binary", maxLength: 140 })), 1, 3),
     )
-    .map(([name, offset, token, origin]): Route => ({
+    .map(([name, offset, token, origin, user]): Route => ({
       method: "GET",
       path: `/v1/stream/${project}/${name}`,
-      query: `?offset=${encodeURIComponent(offset)}&live=ws${token !== null ? `&token=${encodeURIComponent(token)}` : ""}`,
+      query: `?offset=${encodeURIComponent(offset)}&live=ws${token !== null ? `&token=${encodeURIComponent(token)}` : ""}${user !== null ? `&user=${encodeURIComponent(user)}` : ""}`,
       headers: origin !== null ? { Origin: origin } : {},
       body: [],
       upgrade: true,
@@ -861,6 +886,16 @@ function coherentRequest(targets: Targets) {
     headers: { "Content-Type": "application/json" },
     body: [method === "POST" ? JSON.stringify({ project: name }) : body],
   }));
+  // Issuers and revocations of the fuzzed project (or an unknown one): any body, any method.
+  const identity = fc
+    .tuple(fc.constantFrom("POST", "GET", "DELETE", "PUT"), fc.oneof(fc.constant(targets.project), fresh("ap-")), fc.constantFrom("/issuers", "/revocations"), identityBody, fc.option(fc.oneof(fc.webUrl(), headerValue(20))))
+    .map(([method, project, what, body, issuer]): Route => ({
+      method,
+      path: `/v1/admin/projects/${project}${what}`,
+      query: method === "DELETE" && issuer !== null ? `?issuer=${encodeURIComponent(issuer)}` : "",
+      headers: { "Content-Type": "application/json" },
+      body: method === "POST" || method === "PUT" ? [body] : [],
+    }));
   const listing = fc.tuple(fc.option(fc.oneof(fresh("ap-"), fc.constant(targets.project), fc.constant("default"))), pageQueryString).map(([name, query]): Route => ({
     method: "GET",
     path: name === null ? "/v1/admin/projects" : `/v1/admin/projects/${name}/streams`,
@@ -882,6 +917,7 @@ function coherentRequest(targets: Targets) {
     { weight: 1, arbitrary: bulk },
     { weight: 1, arbitrary: connections },
     { weight: 1, arbitrary: admin },
+    { weight: 1, arbitrary: identity },
     { weight: 1, arbitrary: listing },
     { weight: 2, arbitrary: reserved },
   );

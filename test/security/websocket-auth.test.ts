@@ -2,7 +2,8 @@
 // project's or an expired one, or from an Origin outside corsOrigins are refused with the usual JSON
 // errors and never get a 101; a read token in ?token= (browsers) or Authorization works with an
 // allowed Origin or none; public streams need no token; a socket is closed with 4401 when its token
-// expires or the secret that signed it is revoked; and fuzzed client frames get only "pong", error frames or a 1009 close, never a crash.
+// expires or the secret that signed it is revoked; and fuzzed client frames (token refreshes
+// included) get only "pong", error frames, a refresh's answer or a 1009/4401 close, never a crash.
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stopServer, unique } from "../estuary/harness";
@@ -23,6 +24,11 @@ const FUZZED = "chatter";
 
 /** Client messages the server reads are at most this many bytes (src/protocol/ws-frames.ts). */
 const MAX_CLIENT_MESSAGE_BYTES = 1024;
+/** A token refresh may be this large (MAX_AUTH_FRAME_BYTES), its token at most 4,096 characters. */
+const MAX_AUTH_FRAME_BYTES = 4096 + 64;
+const MAX_TOKEN_LENGTH = 4096;
+/** Stands for a valid read token of the project in a fuzzed refresh (replaced when sent). */
+const VALID_TOKEN = "<valid token>";
 const FUZZ_RUNS = 300;
 /** Sockets the fuzzed messages are spread over (one closed by an oversized message is replaced). */
 const FUZZ_SOCKETS = 4;
@@ -209,13 +215,27 @@ type ClientMessage =
   /** A text frame whose payload is not UTF-8. */
   | { kind: "invalid-utf8"; bytes: Uint8Array }
   /** A ping control frame (not the "ping" text message). */
-  | { kind: "ping-frame"; payload: Uint8Array };
+  | { kind: "ping-frame"; payload: Uint8Array }
+  /** A token refresh, {"type":"auth","token"}, with a fuzzed token (or VALID_TOKEN). */
+  | { kind: "auth"; token: string };
 
-/** The expected answer: "pong", an error frame, a close with 1009, or a control-frame pong. */
-type Expected = "pong" | "error" | "close" | "control-pong";
+/**
+ * The expected answer: "pong", an error frame, a close with 1009, a control-frame pong, a refresh's
+ * answer ("auth"), or a refused refresh's close with 4401.
+ */
+type Expected = "pong" | "error" | "close" | "control-pong" | "auth" | "refused";
+
+function authText(message: { token: string }): string {
+  return JSON.stringify({ type: "auth", token: message.token === VALID_TOKEN ? (tokens.fuzz[0] as string) : message.token });
+}
 
 function expected(message: ClientMessage): Expected {
   switch (message.kind) {
+    case "auth": {
+      const bytes = Buffer.byteLength(authText(message), "utf8");
+      if (bytes <= MAX_AUTH_FRAME_BYTES && message.token.length >= 1 && message.token.length <= MAX_TOKEN_LENGTH) return message.token === VALID_TOKEN ? "auth" : "refused";
+      return bytes > MAX_CLIENT_MESSAGE_BYTES ? "close" : "error";
+    }
     case "text":
       if (message.text === "ping") return "pong";
       return Buffer.byteLength(message.text, "utf8") > MAX_CLIENT_MESSAGE_BYTES ? "close" : "error";
@@ -266,6 +286,17 @@ const clientMessage: fc.Arbitrary<ClientMessage> = fc.oneof(
       .map((bytes): ClientMessage => ({ kind: "invalid-utf8", bytes })),
   },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 125 }).map((payload): ClientMessage => ({ kind: "ping-frame", payload })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .oneof(
+        fc.constant(VALID_TOKEN),
+        fc.string({ maxLength: 300 }),
+        fc.tuple(fc.base64String({ maxLength: 200 }), fc.base64String({ maxLength: 200 }), fc.base64String({ maxLength: 100 })).map((parts) => parts.join(".")),
+        fc.constantFrom("", "x".repeat(4_096), "x".repeat(4_097), "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."),
+      )
+      .map((token): ClientMessage => ({ kind: "auth", token })),
+  },
 );
 
 function isUtf8(bytes: Uint8Array): boolean {
@@ -278,6 +309,7 @@ function isUtf8(bytes: Uint8Array): boolean {
 }
 
 function describeMessage(message: ClientMessage): string {
+  if (message.kind === "auth") return `auth frame with a ${message.token === VALID_TOKEN ? "valid" : `${message.token.length}-character`} token`;
   const body = message.kind === "text" ? `${Buffer.byteLength(message.text)} bytes ${JSON.stringify(message.text.slice(0, 40))}` : message.kind === "ping-frame" ? `${message.payload.length} bytes` : `${message.bytes.length} bytes`;
   return `${message.kind} ${body}${"fragments" in message && message.fragments > 1 ? ` in ${message.fragments} fragments` : ""}`;
 }
@@ -302,23 +334,26 @@ function sendMessage(socket: SocketClient, message: ClientMessage): void {
       return socket.ws.send(Buffer.from(message.bytes), { binary: false });
     case "ping-frame":
       return socket.ws.ping(Buffer.from(message.payload));
+    case "auth":
+      return socket.ws.send(Buffer.from(authText(message), "utf8"), { binary: false });
   }
 }
 
-/** What a reply is: the server may send only "pong", error frames and data frames. */
-function classify(text: string): "pong" | "error" | "data" | "other" {
+/** What a reply is: the server may send only "pong", error frames, refresh answers and data frames. */
+function classify(text: string): "pong" | "error" | "data" | "auth" | "other" {
   if (text === "pong") return "pong";
   const value = parseJson(text);
   if (typeof value !== "object" || value === null) return "other";
   const keys = Object.keys(value).sort().join(",");
   const error = (value as { error?: { code?: unknown; message?: unknown } }).error;
   if (keys === "error" && error && Object.keys(error).sort().join(",") === "code,message" && error.code === "bad_request" && typeof error.message === "string") return "error";
+  if (keys === "expiresAt,type" && (value as { type?: unknown }).type === "auth") return "auth";
   if (["data,streamNextOffset,upToDate", "data,streamClosed,streamNextOffset,upToDate", "data,encoding,streamNextOffset,upToDate"].includes(keys)) return "data";
   return "other";
 }
 
 describe("fuzzed client messages", () => {
-  it(`get only "pong", error frames or a 1009 close, and leave the server serving (${FUZZ_RUNS} messages)`, async () => {
+  it(`get only "pong", error frames, refresh answers or a 1009/4401 close, and leave the server serving (${FUZZ_RUNS} messages)`, async () => {
     let upgrades = 0;
     const openOne = async (): Promise<SocketClient> => {
       const token = tokens.fuzz[upgrades++ % tokens.fuzz.length] as string;
@@ -328,9 +363,9 @@ describe("fuzzed client messages", () => {
     };
     const pool: SocketClient[] = [];
     for (let i = 0; i < FUZZ_SOCKETS; i++) pool.push(await openOne());
-    /** Sockets sent an oversized message: each must close with 1009 (checked at the end, together). */
-    const doomed: { socket: SocketClient; what: string }[] = [];
-    const tally = { pong: 0, error: 0, close: 0, "control-pong": 0 };
+    /** Sockets sent an oversized message (1009) or a bad refresh (4401): each must close so (checked at the end, together). */
+    const doomed: { socket: SocketClient; what: string; code: number }[] = [];
+    const tally = { pong: 0, error: 0, close: 0, "control-pong": 0, auth: 0, refused: 0 };
 
     await fc.assert(
       fc.asyncProperty(clientMessage, fc.nat(), async (message, pick) => {
@@ -341,8 +376,8 @@ describe("fuzzed client messages", () => {
         tally[want]++;
         const pongs = socket.pongs.length;
         sendMessage(socket, message);
-        if (want === "close") {
-          doomed.push({ socket, what });
+        if (want === "close" || want === "refused") {
+          doomed.push({ socket, what, code: want === "close" ? 1009 : 4401 });
           pool[index] = await openOne();
           return;
         }
@@ -366,17 +401,17 @@ describe("fuzzed client messages", () => {
       expect(await socket.frame()).toEqual({ data: [{ after: "fuzzing" }], streamNextOffset: tail, upToDate: true });
       socket.close();
     }
-    // Every oversized message closed its socket with 1009, after nothing but the frames before it.
+    // Every oversized message closed its socket with 1009, every bad refresh with 4401, after nothing but the frames before it.
     const closes = await Promise.all(
-      doomed.map(async ({ socket, what }) => {
+      doomed.map(async ({ socket, what, code }) => {
         // An answer instead of the close fails at once rather than after the wait.
         await socket.until(`the close after ${what}`, () => socket.closedWith !== null || socket.unread().length > 0);
-        return { what, code: socket.closedWith?.code, unread: socket.unread() };
+        return { what, code: socket.closedWith?.code, want: code, unread: socket.unread() };
       }),
     );
-    for (const close of closes) expect(close, close.what).toEqual({ what: close.what, code: 1009, unread: [] });
+    for (const close of closes) expect(close, close.what).toEqual({ what: close.what, code: close.want, want: close.want, unread: [] });
     process.stdout.write(
-      `websocket fuzz: ${FUZZ_RUNS} client messages (${tally.pong} pong, ${tally.error} error frames, ${tally.close} closed 1009, ${tally["control-pong"]} ping frames), ${upgrades} upgrades, no 5xx\n`,
+      `websocket fuzz: ${FUZZ_RUNS} client messages (${tally.pong} pong, ${tally.error} error frames, ${tally.close} closed 1009, ${tally["control-pong"]} ping frames, ${tally.auth} refreshes accepted, ${tally.refused} refused 4401), ${upgrades} upgrades, no 5xx\n`,
     );
   });
 });

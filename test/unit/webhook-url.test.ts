@@ -1,7 +1,7 @@
 // Where webhooks may go: public https only; never private, loopback, link-local, metadata or
 // internal names, in any spelling the URL parser accepts; loopback http only when allowed.
 import { describe, expect, it } from "vitest";
-import { checkWebhookUrl } from "../../src/subscriptions/webhook-url";
+import { checkWebhookUrl } from "../../src/http/outbound-url";
 
 const refused = (url: string, allowLoopback = false) => checkWebhookUrl(url, allowLoopback).ok === false;
 

@@ -3,10 +3,12 @@
 import { z } from "zod";
 import { isValidName, RESERVED_NAME } from "../../protocol/stream-address";
 import { CorsOriginsSchema } from "../../projects/cors-origins";
+import { IssuerSchema } from "../../projects/issuers";
 import { DEFAULT_PAGE, ListedKindSchema, MAX_PAGE } from "../../projects/listing";
 import { StreamLimitsSchema } from "../../auth/reach";
 import { MAX_TOKEN_LIFETIME_SECONDS, SCOPES } from "../../auth/token";
 import { parseRetention } from "../../protocol/retention-policy";
+import { UserIdSchema } from "../../auth/user";
 
 export const ProjectNameSchema = z
   .string()
@@ -33,6 +35,7 @@ export const MintTokenSchema = z.object({
   scope: z.array(z.enum(SCOPES)).min(1),
   ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_LIFETIME_SECONDS).default(3600),
   streams: StreamLimitsSchema.optional(),
+  user: UserIdSchema.optional().meta({ description: "The user the token acts for: its `user` claim, the user of every connection opened with it." }),
 });
 
 const SecretValue = z.string().meta({ description: "The signing secret (HS256 key). Shown only in this response, never again." });
@@ -56,6 +59,47 @@ export const ProjectViewSchema = z.object({
 export const MintedTokenSchema = z.object({
   token: z.string().meta({ description: "An HS256 JWT signed with the project's newest secret." }),
   expiresAt: z.iso.datetime(),
+  jti: z.string().meta({ description: "The token's id (its `jti` claim): revoke it alone with POST .../revocations {\"jti\"}." }),
+});
+
+// --- issuers: POST/GET/DELETE /v1/admin/projects/{project}/issuers --------------------------------
+
+/** The request body: IssuerSchema with every field described, unknown fields refused. */
+export const NewIssuerSchema = z.strictObject({
+  issuer: IssuerSchema.shape.issuer.meta({ description: "The `iss` of the provider's tokens, exactly (e.g. `https://acme.eu.auth0.com/`)." }),
+  jwksUrl: IssuerSchema.shape.jwksUrl.meta({ description: "The provider's public keys (a JWKS). https to a public address; plain http to loopback only with WEBHOOK_ALLOW_LOOPBACK on." }),
+  audience: IssuerSchema.shape.audience.meta({ description: "When set, a token's `aud` must name it." }),
+  userClaim: IssuerSchema.shape.userClaim.meta({ description: "The claim naming the user (default `sub`)." }),
+  scopes: IssuerSchema.shape.scopes.meta({ description: "What the provider's tokens may do at most (default `[\"read\"]`); a token's own `scope` naming read/write/manage narrows it." }),
+  streamsClaim: IssuerSchema.shape.streamsClaim.meta({
+    description: "The claim listing the streams a token may touch (default `streams`). A token without it reaches no private stream (public streams only).",
+  }),
+});
+
+export const IssuerViewSchema = IssuerSchema;
+export const IssuerListSchema = z.object({ issuers: z.array(IssuerSchema) });
+export const IssuerQuerySchema = z.strictObject({ issuer: IssuerSchema.shape.issuer.meta({ description: "The issuer's `iss`, URL-encoded." }) });
+
+// --- revocations: POST /v1/admin/projects/{project}/revocations --------------------------------
+
+export const RevokeTokensSchema = z
+  .strictObject({
+    jti: z.string().min(1).max(128).optional().meta({ description: "Revoke the one token with this id (its `jti` claim; minted tokens return it)." }),
+    user: UserIdSchema.optional().meta({ description: "Revoke every token naming this user (project tokens' `user`, an issuer's userClaim)." }),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_TOKEN_LIFETIME_SECONDS)
+      .default(MAX_TOKEN_LIFETIME_SECONDS)
+      .meta({ description: "How long the revocation lasts (default and at most 30 days, the longest any token lives)." }),
+  })
+  .refine((body) => (body.jti === undefined) !== (body.user === undefined), "give exactly one of `jti` and `user`");
+
+export const RevocationSchema = z.object({
+  jti: z.string().optional(),
+  user: z.string().optional(),
+  expiresAt: z.iso.datetime().meta({ description: "When the revocation ends (tokens of that id or user are accepted again)." }),
 });
 
 // --- the listings: GET /v1/admin/projects and /v1/admin/projects/{project}/streams ---------------

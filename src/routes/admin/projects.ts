@@ -1,6 +1,7 @@
 // /v1/admin/projects...: create a project, read or update it, add and revoke secrets, mint tokens.
 // Admin only (guard.ts). A secret value is returned once, when it is created, and never again.
 import { sign } from "hono/jwt";
+import { USER_CLAIM } from "../../auth/user";
 import { projectStub } from "../../projects/stub";
 import { ApiError, type ErrorCode } from "../../errors";
 import type { AppContext } from "../../http/context";
@@ -56,7 +57,7 @@ export async function revokeSecret(c: AppContext): Promise<Response> {
   return new Response(null, { status: 204 });
 }
 
-/** POST /v1/admin/projects/{project}/tokens {"scope", "ttlSeconds"?, "streams"?} → a token signed with the newest secret. */
+/** POST /v1/admin/projects/{project}/tokens {"scope", "ttlSeconds"?, "streams"?, "user"?} → a token signed with the newest secret. */
 export async function mintToken(c: AppContext): Promise<Response> {
   const project = projectParam(c);
   const body = await readJson(c.req.raw, MintTokenSchema);
@@ -64,7 +65,9 @@ export async function mintToken(c: AppContext): Promise<Response> {
   const key = auth?.keys.at(-1);
   if (!key) throw new ApiError("not_found", "project not found or has no secret");
   const exp = Math.floor(Date.now() / 1000) + body.ttlSeconds;
-  const claims = { sub: project, scope: body.scope.join(" "), exp, ...(body.streams ? { streams: body.streams } : {}) };
+  // Every minted token has an id, so one leaked token can be revoked without its secret.
+  const jti = crypto.randomUUID();
+  const claims = { sub: project, scope: body.scope.join(" "), exp, jti, ...(body.streams ? { streams: body.streams } : {}), ...(body.user ? { [USER_CLAIM]: body.user } : {}) };
   const token = await sign(claims, key.secret, "HS256");
-  return c.json({ token, expiresAt: new Date(exp * 1000).toISOString() }, 201);
+  return c.json({ token, expiresAt: new Date(exp * 1000).toISOString(), jti }, 201);
 }

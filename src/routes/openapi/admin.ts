@@ -3,9 +3,15 @@
 import {
   AfterParam,
   CreateProjectSchema,
+  IssuerListSchema,
+  IssuerQuerySchema,
+  IssuerViewSchema,
   LimitParam,
   MintedTokenSchema,
   MintTokenSchema,
+  NewIssuerSchema,
+  RevocationSchema,
+  RevokeTokensSchema,
   NewProjectSchema,
   NewSecretSchema,
   ProjectListSchema,
@@ -108,8 +114,49 @@ export function adminSection(): Section {
           }),
         },
       },
+      {
+        path: "/v1/admin/projects/:project/issuers",
+        operations: {
+          post: admin({
+            id: "addIssuer",
+            summary: "Accept tokens from an auth provider (its JWKS): RS256, ES256 or EdDSA",
+            description:
+              "Replaces the issuer with the same `issuer`. The jwksUrl follows the webhook URL rules (https to a public address; http to loopback only with WEBHOOK_ALLOW_LOOPBACK on). At most 10 issuers per project (409). Every Worker applies the change within AUTH_CACHE_MS.",
+            body: jsonBody("NewIssuerRequest"),
+            responses: { 201: jsonResponse("Added (as stored, defaults filled in).", "Issuer") },
+            errors: ["bad_request", "conflict", "too_large"],
+          }),
+          get: admin({ id: "listIssuers", summary: "The project's issuers", responses: { 200: jsonResponse("The issuers.", "IssuerList") }, errors: ["bad_request"] }),
+          delete: admin({
+            id: "removeIssuer",
+            summary: "Stop accepting an issuer's tokens",
+            parameters: [{ ...parameter("issuer", "query", IssuerQuerySchema.shape.issuer), required: true }],
+            responses: { 204: noBody("Removed.") },
+            errors: ["bad_request"],
+          }),
+        },
+      },
+      {
+        path: "/v1/admin/projects/:project/revocations",
+        operations: {
+          post: admin({
+            id: "revokeTokens",
+            summary: "Revoke a token (by jti) or every token of a user, and close their WebSockets",
+            description:
+              "Tokens naming the jti or user get 401 `token revoked` from now on (this Worker at once, every Worker within AUTH_CACHE_MS), and WebSockets opened with them close with 4401 (reason `token revoked`) within AUTH_CACHE_MS. The revocation ends after ttlSeconds. At most 1,000 live revocations per project (409).",
+            body: jsonBody("RevokeTokensRequest"),
+            responses: { 201: jsonResponse("Revoked.", "Revocation") },
+            errors: ["bad_request", "conflict", "too_large"],
+          }),
+        },
+      },
     ],
     schemas: {
+      RevokeTokensRequest: { schema: RevokeTokensSchema, io: "input" },
+      Revocation: { schema: RevocationSchema, io: "output" },
+      NewIssuerRequest: { schema: NewIssuerSchema, io: "input" },
+      Issuer: { schema: IssuerViewSchema, io: "output" },
+      IssuerList: { schema: IssuerListSchema, io: "output" },
       CreateProjectRequest: { schema: CreateProjectSchema, io: "input" },
       UpdateProjectRequest: { schema: UpdateProjectSchema, io: "input" },
       MintTokenRequest: { schema: MintTokenSchema, io: "input" },

@@ -4,6 +4,7 @@
 // JSON error and never reaches the object; the object checks the stream itself and answers 101.
 import type { Access } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
+import { requestUser } from "../../auth/user";
 import { loadConfig } from "../../config";
 import { streamStub } from "../../stream/stub";
 import { ApiError } from "../../errors";
@@ -25,12 +26,15 @@ export async function openWebSocket(c: AppContext, query: ReadQuery, access: Acc
   await enforceRateLimit(c, "upgrade", address.project);
 
   const caller = c.get("caller");
+  const granted = caller.kind === "token" && access.kind === "granted" ? caller.principal : null;
   const socket: SocketRequest = {
     offset: query.offset,
     requirePublic: access.kind === "public-only",
     expiresAt: caller.kind === "token" ? caller.principal.expiresAt : null,
     // A public read is not granted by the token, so revoking its secret leaves the socket be.
-    kid: caller.kind === "token" && access.kind === "granted" ? caller.principal.kid : null,
+    kid: granted?.kid ?? null,
+    jti: granted?.jti ?? null,
+    user: requestUser(c),
     maxSockets: loadConfig(c.env).WS_MAX_PER_STREAM,
   };
   const forwarded = new Request(c.req.url, { headers: { Upgrade: "websocket", [SOCKET_REQUEST_HEADER]: JSON.stringify(socket) } });

@@ -1,6 +1,7 @@
-// Where a webhook may be sent. Only public https targets: never private, loopback, link-local,
-// carrier-grade NAT, multicast or cloud metadata addresses, and no credentials in the URL. Plain
-// http is allowed only to loopback, and only when WEBHOOK_ALLOW_LOOPBACK is on (local development).
+// Where the service may send a request of its own (webhooks, data sinks, issuers' JWKS). Only
+// public https targets: never private, loopback, link-local, carrier-grade NAT, multicast or cloud
+// metadata addresses, and no credentials in the URL. Plain http is allowed only to loopback, and
+// only when WEBHOOK_ALLOW_LOOPBACK is on (local development).
 // The WHATWG URL parser already turns decimal, hex and octal IPv4 forms (`2130706433`, `0x7f.1`)
 // into dotted quads, so the checks below see canonical addresses. Names are not resolved here:
 // Workers cannot reach private addresses through a public name in production.

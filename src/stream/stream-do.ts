@@ -8,6 +8,7 @@ import { z } from "zod";
 import { DeliverySchema, StreamKeySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
 import { SinkIdSchema } from "../contract/sinks";
 import { WatcherSchema, type Watcher } from "../contract/subscriptions";
+import { loadConfig } from "../config";
 import type { Env } from "../env";
 import { fail, type Failure } from "../errors";
 import { EstuaryReceiver, type EstuaryLinkView } from "../estuary/receiver";
@@ -33,9 +34,12 @@ import { checkRefresh } from "./socket-refresh";
 import { StreamLog, type Committed, type Live } from "./log";
 import { info, tokenRequired } from "./meta";
 import { removeStream } from "./removal";
+import { checkRetained } from "./retention";
 import { STREAM_MIGRATIONS } from "./schema";
 import { SliceBudget } from "./slice-budget";
 import { SocketReporter } from "./socket-report";
+import type { RetentionStatus, Trimmer } from "./trim";
+import { streamTrimmer } from "./retention-hold";
 
 export class StreamDO extends DurableObject<Env> {
   private readonly log: StreamLog;
@@ -46,6 +50,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly sockets: LiveSockets;
   private readonly socketReport: SocketReporter;
   private readonly followers: StreamFollowers;
+  private readonly trimmer: Trimmer;
   private readonly slices = new SliceBudget();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -56,10 +61,12 @@ export class StreamDO extends DurableObject<Env> {
     this.estuary = new EstuaryReceiver(this.log, env, ctx, (committed) => this.afterCommit(committed));
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
     this.followers = new StreamFollowers(env, ctx, this.log.repo, () => this.alarms.plan());
+    this.trimmer = streamTrimmer(env, this.log, this.followers);
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
+      () => this.trimmer.dueAt(),
       () => this.followers.dueAt(),
       () => this.outbox.nextDue(),
       () => this.sockets.nextExpiry(),
@@ -117,7 +124,9 @@ export class StreamDO extends DurableObject<Env> {
   async readCheck(input: ReadCheck): Promise<ReadCheckResult> {
     const cmd = ReadCheckSchema.parse(input);
     const admitted = this.admitRead(cmd.requirePublic, Date.now());
-    return admitted.ok ? { ok: true, generation: admitted.meta.generation } : admitted;
+    if (!admitted.ok) return admitted;
+    const { meta } = admitted;
+    return (cmd.position !== undefined && checkRetained(meta, cmd.position)) || { ok: true, generation: meta.generation, earliest: meta.earliest };
   }
 
   /** The client of the live read `readerId` went away: its wait ends now, and read() slides the TTL from here. */
@@ -168,7 +177,7 @@ export class StreamDO extends DurableObject<Env> {
     const current = this.live(now);
     if (!current.ok && current.code === "gone") return fail("conflict", "estuary stream was deleted but is still referenced by forks");
     if (!current.ok) {
-      const made = await this.create({ name: req.name, contentType: this.estuary.contentTypeFor(req), ttlSeconds: req.ttlSeconds, closed: false, body: new Uint8Array(0), estuary: true, public: req.public ?? false });
+      const made = await this.create({ name: req.name, contentType: this.estuary.contentTypeFor(req), ttlSeconds: req.ttlSeconds, closed: false, body: new Uint8Array(0), estuary: true, public: req.public ?? false, defaultRetention: loadConfig(this.env).ESTUARY_RETENTION ?? undefined });
       if (!made.ok) return made;
     }
     const meta = this.log.meta;
@@ -200,6 +209,12 @@ export class StreamDO extends DurableObject<Env> {
     if (!meta || meta.status !== "active") return null;
     if (meta.fanout !== enabled) this.log.update({ fanout: enabled });
     return { tail: meta.tail, contentType: meta.contentType };
+  }
+
+  /** The stream's retention: its policy, earliest position, and what its trims did since the object started. */
+  async retentionStatus(): Promise<RetentionStatus | Failure> {
+    const current = this.live(Date.now());
+    return current.ok ? this.trimmer.status(current.meta) : current;
   }
 
   /** Open connections by kind: WebSockets, and SSE and long-poll readers waiting at the tail. */
@@ -271,6 +286,8 @@ export class StreamDO extends DurableObject<Env> {
     const current = this.live(now); // Before expireTokens: sockets closed now were open until now.
     this.sockets.expireTokens(now);
     await this.followers.recheck(current.ok ? current.meta : null);
+    // Sockets whose next position was trimmed are closed by the pass a trim starts (live-sockets.ts).
+    if (current.ok && (await this.trimmer.run(now)).rows > 0) this.sockets.wake();
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
     await this.outbox.drain();
     this.alarms.plan();
@@ -299,7 +316,9 @@ export class StreamDO extends DurableObject<Env> {
     if (!committed || !meta) return;
     this.sockets.wake();
     this.followers.published(meta, committed);
+    if (this.trimmer.appended(Date.now())) this.alarms.plan();
   }
+
 
   private async sendCall(call: StreamCall): Promise<void> {
     if (call.kind === "registerStream") return this.followers.watchers.register(() => this.log.meta, call.stream, call.generation);

@@ -10,6 +10,7 @@ export default defineConfig({
       // A short breaker cool-down lets fault tests watch it open and close.
       // Small subscription and socket caps let the limits tests reach them with a handful; a source
       // with all 4 subscribers pushes only to hot estuaries (the pull tests).
+      // Streams past 1 MiB of own data offload to R2 (the cold tier tests; large streams elsewhere too).
       miniflare: {
         bindings: {
           LONG_POLL_TIMEOUT_MS: "500",
@@ -18,6 +19,7 @@ export default defineConfig({
           FANOUT_PULL_THRESHOLD: "3",
           MAX_SUBSCRIPTIONS_PER_ESTUARY: "3",
           WS_MAX_PER_STREAM: "3",
+          COLD_AFTER_BYTES: "1048576",
         },
       },
     }),

@@ -49,6 +49,12 @@ const ConfigSchema = z.object({
    * re-enabled). Long enough to ride out a receiver's deploy or a night's outage; a day by default.
    */
   SINK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(30 * 86_400_000).default(86_400_000),
+  /**
+   * A stream's own data in SQLite past this many bytes moves, oldest rows first, to R2 as cold
+   * segments (src/stream/cold/). SQLite costs about 13x R2 per GB-month and caps an object at 10 GB;
+   * 64 MiB keeps most streams entirely hot (one hop per read) and long ones far from the cap.
+   */
+  COLD_AFTER_BYTES: z.coerce.number().int().min(65_536).default(64 * 1024 * 1024),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -17,6 +17,7 @@ export const ERROR_CODES = [
   "too_many_sockets",
   "upgrade_required",
   "internal",
+  "segment_unavailable",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -34,6 +35,8 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   too_many_sockets: 429,
   upgrade_required: 426,
   internal: 500,
+  // A cold segment in R2 is missing or damaged: the data exists but cannot be served correctly now.
+  segment_unavailable: 503,
 };
 
 /** An expected failure as a plain value, so it survives Durable Object RPC intact. */

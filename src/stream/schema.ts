@@ -1,6 +1,7 @@
 // StreamDO's schema, as an append-only list of migrations. Never edit an applied entry.
 import type { Migration } from "../storage/migrations";
 import { OUTBOX_TABLE_V1 } from "../storage/outbox";
+import { COLD_SEGMENTS_TABLE } from "./cold/segment-table";
 
 export const STREAM_MIGRATIONS: readonly Migration[] = [
   {
@@ -146,5 +147,10 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       -- messages as they are; otherwise what the estuary needs to turn each into a CloudEvent.
       ALTER TABLE estuary_sources ADD COLUMN envelope TEXT;
     `,
+  },
+  // 12 and 13 are retention's; ids only need to ascend.
+  {
+    id: 14,
+    sql: COLD_SEGMENTS_TABLE,
   },
 ];

@@ -14,7 +14,9 @@ import { EstuaryReceiver, type EstuaryLinkView } from "../estuary/receiver";
 import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
 import { Outbox } from "../storage/outbox";
+import { loadConfig } from "../config";
 import { sendStreamCall, StreamCallSchema, type StreamCall } from "./calls";
+import { ColdOffload } from "./cold/offload";
 import {
   AppendCommandSchema, AttachSourceSchema, CreateCommandSchema, HeadCommandSchema, ReadCheckSchema, ReadCommandSchema,
   ReaderIdSchema, RegisterForkSchema, ReleaseForkSchema, SliceRequestSchema,
@@ -45,6 +47,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly socketReport: SocketReporter;
   private readonly followers: StreamFollowers;
   private readonly slices = new SliceBudget();
+  private readonly cold: ColdOffload;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -56,12 +59,14 @@ export class StreamDO extends DurableObject<Env> {
     this.followers = new StreamFollowers(env, ctx, this.log.repo, () => this.alarms.plan());
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
+    this.cold = new ColdOffload(ctx.storage, this.log, env.COLD_SEGMENTS, loadConfig(env).COLD_AFTER_BYTES);
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
       () => this.followers.dueAt(),
       () => this.outbox.nextDue(),
       () => this.sockets.nextExpiry(),
       () => (this.sockets.openCount() > 0 ? this.estuary.renewAt() : null),
+      () => this.cold.dueAt(),
     ]);
     if (schema.exists) {
       this.log.load();
@@ -267,6 +272,7 @@ export class StreamDO extends DurableObject<Env> {
     this.sockets.expireTokens(now);
     await this.followers.recheck(current.ok ? current.meta : null);
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
+    await this.cold.run();
     await this.outbox.drain();
     this.alarms.plan();
   }
@@ -294,6 +300,7 @@ export class StreamDO extends DurableObject<Env> {
     if (!committed || !meta) return;
     this.sockets.wake();
     this.followers.published(meta, committed);
+    if (this.cold.dueAt() !== null) this.alarms.plan(); // past COLD_AFTER_BYTES: the alarm offloads
   }
 
   private async sendCall(call: StreamCall): Promise<void> {
@@ -303,7 +310,7 @@ export class StreamDO extends DurableObject<Env> {
 
   /** Deletes now, or soft-deletes while forks still read this stream's data (removal.ts). */
   private remove(): void {
-    const { log, forks, sockets, estuary, outbox, alarms } = this;
-    removeStream({ log, forks, sockets, estuary, watchers: this.followers.watchers, sinks: this.followers.sinks, outbox, alarms });
+    const { log, forks, sockets, estuary, outbox, alarms, cold } = this;
+    removeStream({ log, forks, sockets, estuary, watchers: this.followers.watchers, sinks: this.followers.sinks, outbox, alarms, cold });
   }
 }

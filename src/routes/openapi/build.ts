@@ -153,6 +153,7 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   too_many_sockets: "The stream already has WS_MAX_PER_STREAM open WebSockets.",
   upgrade_required: "live=ws without a WebSocket upgrade (Upgrade: websocket).",
   internal: "Unexpected server error.",
+  segment_unavailable: "A cold segment (R2) holding the requested range is missing or damaged; the data is never served wrong. Retry later.",
 };
 
 const ERROR_HEADERS: Partial<Record<ErrorCode, ResponseHeaderName[]>> = {

@@ -5,7 +5,7 @@ import { MAX_APPEND_BYTES } from "../streams/limits";
 import { addressed, descriptionOf, errorWith, headerRefs, noBody, parameter, preflight, type Json, type Operations, type Section } from "./build";
 
 const READ = { tokenUnlessPublic: "read" } as const;
-const READ_ERRORS = ["bad_request", "unauthorized", "forbidden", "not_found", "gone", "headers_too_large"] as const;
+const READ_ERRORS = ["bad_request", "unauthorized", "forbidden", "not_found", "gone", "headers_too_large", "segment_unavailable"] as const;
 
 export function streamSection(): Section {
   const headers = (...names: RequestHeaderName[]): Json[] => names.map((name) => parameter(name, "header", REQUEST_HEADERS[name]));

@@ -28,6 +28,8 @@ export const CLOSE = {
   tokenExpired: 4401,
   /** The stream was deleted or expired (or re-created: the old offsets mean nothing in the new one). */
   streamGone: 4404,
+  /** A cold segment (R2) this reader needs cannot be read now: reconnect later (the catch-up then answers 503). */
+  segmentUnavailable: 4503,
 } as const;
 
 /** The text a client sends as a keepalive; the runtime answers PONG without waking the object. */

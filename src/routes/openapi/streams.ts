@@ -37,7 +37,7 @@ export function streamSection(): Section {
         304: noBody("If-None-Match named this range's current ETag.", ["ETag", "Stream-Next-Offset", "Cache-Control"]),
         101: {
           description:
-            'live=ws with Upgrade: websocket: a WebSocket whose text frames are each one JSON object {"data", "streamNextOffset", "upToDate", "streamClosed"?, "encoding"?}: catch-up first, then each append as it commits. The client may send "ping" (answered "pong"). Close codes: 1000 after the last frame of a closed stream, 4401 token expired, 4404 stream deleted or expired, 1009 client message too large.',
+            'live=ws with Upgrade: websocket: a WebSocket whose text frames are each one JSON object {"data", "streamNextOffset", "upToDate", "streamClosed"?, "encoding"?}: catch-up first, then each append as it commits. The client may send "ping" (answered "pong"). Close codes: 1000 after the last frame of a closed stream, 4401 token expired, 4404 stream deleted or expired, 4503 a cold segment cannot be read now (reconnect later), 1009 client message too large.',
         },
       },
       errors: [...READ_ERRORS, "upgrade_required", "too_many_sockets"],

@@ -8,7 +8,6 @@ import { PAGE_CACHE_HEADER } from "../../src/routes/streams/page-cache";
 import { generationOf, objectKeys, runAlarms, segmentsOf } from "./cold-support";
 import { call, expectError } from "./worker";
 
-const MiB = 1024 * 1024;
 const text = { "Content-Type": "text/plain" };
 const app = buildApp();
 

@@ -135,7 +135,9 @@ export class StreamDO extends DurableObject<Env> {
     if (!current.ok) return current;
     await this.estuary.pullBeforeRead(Date.now());
     const pulled = this.live(Date.now());
-    return pulled.ok ? { ok: true, ...info(pulled.meta) } : pulled;
+    if (!pulled.ok) return pulled;
+    const { hotBytes, coldBytes } = this.cold.status(pulled.meta);
+    return { ok: true, ...info(pulled.meta), storage: { hotBytes, coldBytes } };
   }
 
   async delete(): Promise<DeleteResult> {

@@ -36,9 +36,14 @@ describe("offloading to R2", () => {
     expect(status?.hotBytes).toBeLessThanOrEqual(MiB);
     expect((status?.hotBytes ?? 0) + (status?.coldBytes ?? 0)).toBe(data.length);
 
+    const head = await call(path, { method: "HEAD" });
+    expect(Number(head.headers.get("Stream-Cold-Bytes"))).toBe(status?.coldBytes);
+    expect(Number(head.headers.get("Stream-Hot-Bytes"))).toBe(status?.hotBytes);
+    expect(status?.coldBytes).toBe(segments.reduce((sum, segment) => sum + segment.bytes, 0));
+
     const pages = await catchUp(path);
     expect(concat(pages.map((page) => page.body))).toEqual(data);
-    expect(pages.at(-1)?.next).toBe((await call(path, { method: "HEAD" })).headers.get("Stream-Next-Offset"));
+    expect(pages.at(-1)?.next).toBe(head.headers.get("Stream-Next-Offset"));
   });
 
   it("serves reads from offsets taken before the offload byte-exact, across segment boundaries", async () => {

@@ -47,7 +47,7 @@ export function streamSection(): Section {
       summary: "The stream's metadata (does not slide its TTL)",
       description: "Errors carry no body (HEAD).",
       auth: READ,
-      responses: { 200: noBody("The stream exists; Content-Type is its media type.", ["Stream-Next-Offset", "Stream-Closed", "Stream-TTL", "Stream-Expires-At", "Cache-Control"]) },
+      responses: { 200: noBody("The stream exists; Content-Type is its media type.", ["Stream-Next-Offset", "Stream-Closed", "Stream-TTL", "Stream-Expires-At", "Stream-Hot-Bytes", "Stream-Cold-Bytes", "Cache-Control"]) },
       errors: [...READ_ERRORS],
     },
     put: {

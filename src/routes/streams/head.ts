@@ -12,6 +12,8 @@ export async function headStream(c: AppContext): Promise<Response> {
   const headers = streamHeaders(result, result.tail);
   if (result.ttlSeconds !== null) headers.set("Stream-TTL", String(result.ttlSeconds));
   if (result.expiresAt !== null) headers.set("Stream-Expires-At", new Date(result.expiresAt).toISOString());
+  headers.set("Stream-Hot-Bytes", String(result.storage.hotBytes));
+  headers.set("Stream-Cold-Bytes", String(result.storage.coldBytes));
   headers.set("Cache-Control", "no-store");
   return new Response(null, { status: 200, headers });
 }

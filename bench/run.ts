@@ -7,6 +7,7 @@ import { FULL, QUICK, type Figure, type ScenarioContext } from "./model.ts";
 import { cpuTable, describeMachine, fanoutTable, machineLines, resultsTable, wsTable, type FiguresByTarget } from "./report.ts";
 import { manyStreamAppends, oneStreamAppends } from "./scenarios/appends.ts";
 import { catchUpReads } from "./scenarios/catch-up.ts";
+import { coldCatchUp } from "./scenarios/cold.ts";
 import { fanout, type FanoutReport } from "./scenarios/fanout.ts";
 import { pullFanout } from "./scenarios/pull.ts";
 import { requestFloor } from "./scenarios/floor.ts";
@@ -15,7 +16,7 @@ import { webSockets, type WsReport } from "./scenarios/websocket.ts";
 import { startOurs, startPlatformFloor, startReference, type Target, type TargetKey } from "./servers.ts";
 
 const ALL_TARGETS: readonly TargetKey[] = ["ours", "refMemory", "refFile", "platform"];
-const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "ws", "fanout", "pull"] as const;
+const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "ws", "fanout", "pull", "cold"] as const;
 type ScenarioKey = (typeof ALL_SCENARIOS)[number];
 const USAGE = `usage: npm run bench [-- [--quick] [--targets=${ALL_TARGETS.join(",")}] [--scenarios=${ALL_SCENARIOS.join(",")}] [--fanout=1,1000] [--pull=10000,100000]]`;
 
@@ -106,6 +107,7 @@ for (const key of targets) {
         return result.figures;
       },
     ]);
+    all.push(["cold", "catch-up of a cold range against the same range hot", () => coldCatchUp(ctx)]);
     all.push([
       "pull",
       "push to the hot, pull for the rest",

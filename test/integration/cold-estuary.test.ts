@@ -1,6 +1,7 @@
 // Cold segments under streams that are more than a log: an estuary whose delivered rows move to R2
 // still knows how far it applied each source (nothing is delivered twice after a restart), and a
 // fork whose own rows move reads its inherited range and its own cold range as one stream.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { catchUp, concat, fill, octets, runAlarms, segmentsOf } from "./cold-support";
 import { createSource, deliveredOffset, estuaryObject, eventually, publish, subscribe, tailOf } from "./estuary-support";
@@ -68,5 +69,36 @@ describe("a fork with its own cold segments", () => {
     expect(segments.length).toBeGreaterThanOrEqual(2);
     expect(segments[0]?.start).toBe(inherited.length);
     expect(concat((await catchUp(fork)).map((page) => page.body))).toEqual(concat([inherited, own]));
+  });
+});
+
+describe("fan-out from a source with a segment that cannot be read", () => {
+  it("keeps the estuary subscribed and backfills it once the segment is back", async () => {
+    await createSource(P, "backfill-src");
+    const sent: unknown[] = [];
+    for (let batch = 0; batch < 60; batch++) {
+      const messages = Array.from({ length: 5 }, (_, index) => ({ batch, index, pad: "b".repeat(12_000) }));
+      sent.push(...messages);
+      await publish(P, "backfill-src", messages);
+    }
+    await runAlarms(`${P}/backfill-src`);
+    // The subscribe backfills the first slice itself (one segment); the rest is the fan-out's.
+    const [first, second] = await segmentsOf(`${P}/backfill-src`);
+    const stored = await env.COLD_SEGMENTS.get(second?.key ?? "");
+    const bytes = await stored!.arrayBuffer();
+    await env.COLD_SEGMENTS.delete(second?.key ?? "");
+
+    expect(await subscribe(P, "backfill-src", "backfilled", "-1")).toBe(201);
+    await eventually(async () => {
+      const status = await (await call(`/v1/estuary/subscribers/${P}/backfill-src`)).json<{ lastError?: { message: string } | null }>();
+      expect(status.lastError?.message ?? "").toMatch(/cold segment/);
+    });
+    expect(await deliveredOffset(P, "backfilled", "backfill-src")).toBe(`0000000000000000_${String(first?.end).padStart(16, "0")}`);
+
+    await env.COLD_SEGMENTS.put(second?.key ?? "", bytes);
+    const tail = await tailOf(P, "backfill-src");
+    await eventually(async () => expect(await deliveredOffset(P, "backfilled", "backfill-src")).toBe(tail), 30_000);
+    const pages = await catchUp(`/v1/stream/${P}/backfilled`);
+    expect(pages.flatMap((page) => JSON.parse(new TextDecoder().decode(page.body)) as unknown[])).toEqual(sent);
   });
 });

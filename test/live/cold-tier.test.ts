@@ -13,12 +13,30 @@ const VARS = { COLD_AFTER_BYTES: String(MiB) };
 const octets = { "Content-Type": "application/octet-stream" };
 
 let server: DevServer | undefined;
-let persistDir: string | undefined;
+const persistDirs: string[] = [];
 
 afterAll(async () => {
   await server?.stop();
-  if (persistDir) await rm(persistDir, { recursive: true, force: true });
+  for (const dir of persistDirs) await rm(dir, { recursive: true, force: true });
 });
+
+/** A fresh persist directory, removed after the file. */
+async function freshDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "cold-tier-"));
+  persistDirs.push(dir);
+  return dir;
+}
+
+/** Creates a stream and appends `data` in appends of 300,000 bytes; its URL. */
+async function writeStream(base: string, data: Uint8Array): Promise<string> {
+  const url = `${base}/v1/stream/${unique("cold")}`;
+  expect((await fetch(url, { method: "PUT", headers: octets })).status).toBe(201);
+  for (let offset = 0; offset < data.length; offset += 300_000) {
+    const append = await fetch(url, { method: "POST", headers: octets, body: data.subarray(offset, offset + 300_000) });
+    expect(append.status).toBe(204);
+  }
+  return url;
+}
 
 function patterned(length: number): Uint8Array {
   const data = new Uint8Array(length);
@@ -56,15 +74,10 @@ async function localBlobs(dir: string): Promise<number> {
 
 describe("the cold tier under wrangler dev", () => {
   it("offloads a 6 MiB stream past a 1 MiB threshold and reads it back byte-exact after a restart", async () => {
-    persistDir = await mkdtemp(join(tmpdir(), "cold-tier-"));
+    const persistDir = await freshDir();
     server = await startServer({ persistDir, vars: VARS });
-    const url = `${server.baseUrl}/v1/stream/${unique("cold")}`;
     const data = patterned(6 * MiB);
-    expect((await fetch(url, { method: "PUT", headers: octets })).status).toBe(201);
-    for (let offset = 0; offset < data.length; offset += 300_000) {
-      const append = await fetch(url, { method: "POST", headers: octets, body: data.subarray(offset, offset + 300_000) });
-      expect(append.status).toBe(204);
-    }
+    const url = await writeStream(server.baseUrl, data);
     // The alarm offloads on its own, a few segments per run.
     const moved = await pollUntil("the offload", () => storage(url), ({ hot }) => hot <= MiB);
     expect(moved.hot + moved.cold).toBe(data.length);
@@ -75,6 +88,22 @@ describe("the cold tier under wrangler dev", () => {
     server = await startServer({ persistDir, vars: VARS });
     const restartedUrl = url.replace(/^http:\/\/[^/]+/, server.baseUrl);
     expect(await storage(restartedUrl)).toEqual(moved);
+    const after = await readAll(restartedUrl);
+    expect(after.length).toBe(data.length);
+    expect(sha256(after)).toBe(sha256(data));
+  });
+
+  it("a kill while offloading loses and duplicates nothing: after the restart the offload finishes, byte-exact", async () => {
+    const persistDir = await freshDir();
+    server = await startServer({ persistDir, vars: VARS });
+    const data = patterned(8 * MiB);
+    const url = await writeStream(server.baseUrl, data);
+    // The alarm is offloading now (a few segments per run): kill the whole process tree mid-way.
+    server.kill();
+    server = await startServer({ persistDir, vars: VARS });
+    const restartedUrl = url.replace(/^http:\/\/[^/]+/, server.baseUrl);
+    const moved = await pollUntil("the offload after the restart", () => storage(restartedUrl), ({ hot }) => hot <= MiB);
+    expect(moved.hot + moved.cold).toBe(data.length);
     const after = await readAll(restartedUrl);
     expect(after.length).toBe(data.length);
     expect(sha256(after)).toBe(sha256(data));

@@ -62,20 +62,29 @@ function toSegment(row: SegmentRow): ColdSegment {
 export class SegmentTable {
   constructor(private readonly repo: StreamRepository) {}
 
+  // Both lookups seek the one candidate by primary key and test its end in SQL, so a hot read
+  // (every read checks here first) never loads a segment's row layout.
+
   /** The segment holding `position` (start <= position < end), if it is cold. */
   holding(position: number): ColdSegment | null {
     const row = this.repo.sql
-      .exec<SegmentRow>("SELECT * FROM cold_segments WHERE start_pos <= ? ORDER BY start_pos DESC LIMIT 1", position)
+      .exec<SegmentRow>(
+        "SELECT * FROM cold_segments WHERE start_pos = (SELECT MAX(start_pos) FROM cold_segments WHERE start_pos <= ?1) AND end_pos > ?1",
+        position,
+      )
       .toArray()[0];
-    return row && position < row.end_pos ? toSegment(row) : null;
+    return row ? toSegment(row) : null;
   }
 
   /** The segment whose range ends at or runs past `position` from below (start < position <= end). */
   endingAtOrAfter(position: number): ColdSegment | null {
     const row = this.repo.sql
-      .exec<SegmentRow>("SELECT * FROM cold_segments WHERE start_pos < ? ORDER BY start_pos DESC LIMIT 1", position)
+      .exec<SegmentRow>(
+        "SELECT * FROM cold_segments WHERE start_pos = (SELECT MAX(start_pos) FROM cold_segments WHERE start_pos < ?1) AND end_pos >= ?1",
+        position,
+      )
       .toArray()[0];
-    return row && position <= row.end_pos ? toSegment(row) : null;
+    return row ? toSegment(row) : null;
   }
 
   /** Bytes and segments in R2, for the status. */

@@ -1,10 +1,11 @@
 // Cold segments under streams that are more than a log: an estuary whose delivered rows move to R2
 // still knows how far it applied each source (nothing is delivered twice after a restart), and a
 // fork whose own rows move reads its inherited range and its own cold range as one stream.
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { catchUp, concat, fill, octets, runAlarms, segmentsOf } from "./cold-support";
-import { createSource, deliveredOffset, estuaryObject, eventually, publish, subscribe, tailOf } from "./estuary-support";
+import { createSource, deliveredOffset, estuaryObject, eventually, publish, subscribe, subscribersObject, tailOf } from "./estuary-support";
 import { call, restart } from "./worker";
 
 const MiB = 1024 * 1024;
@@ -94,6 +95,13 @@ describe("fan-out from a source with a segment that cannot be read", () => {
       expect(status.lastError?.message ?? "").toMatch(/cold segment/);
     });
     expect(await deliveredOffset(P, "backfilled", "backfill-src")).toBe(`0000000000000000_${String(first?.end).padStart(16, "0")}`);
+    // The failed repair backs off (attempts counted, next attempt later), rather than reading the
+    // missing segment again on every round.
+    const lagging = await runInDurableObject(subscribersObject(P, "backfill-src"), (_instance, state) =>
+      state.storage.sql.exec<{ attempts: number; next_attempt_at: number }>("SELECT attempts, next_attempt_at FROM subscribers WHERE estuary = ?", `${P}/backfilled`).one(),
+    );
+    expect(lagging.attempts).toBeGreaterThanOrEqual(1);
+    expect(lagging.next_attempt_at).toBeGreaterThan(Date.now());
 
     await env.COLD_SEGMENTS.put(second?.key ?? "", bytes);
     const tail = await tailOf(P, "backfill-src");

@@ -28,6 +28,7 @@ type SegmentRow = {
   offloaded_at: number;
 };
 
+/** The table as stream migration 14 creates it. Never edit: migrations have applied it; add a migration. */
 export const COLD_SEGMENTS_TABLE = `
   -- Sealed ranges of whole rows moved to R2 (src/stream/cold/). Offsets never change: a read below
   -- the first hot row finds its segment here. first/last_append_at stay NULL until stored rows carry

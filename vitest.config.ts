@@ -11,6 +11,7 @@ export default defineConfig({
       // A trim step of 16 rows lets the retention tests watch a trim take several alarms.
       // Small subscription and socket caps let the limits tests reach them with a handful; a source
       // with all 4 subscribers pushes only to hot estuaries (the pull tests).
+      // Streams past 1 MiB of own data offload to R2 (the cold tier tests; large streams elsewhere too).
       miniflare: {
         bindings: {
           LONG_POLL_TIMEOUT_MS: "500",
@@ -21,6 +22,7 @@ export default defineConfig({
           WS_MAX_PER_STREAM: "3",
           // Trims in steps of 16 rows, so the retention tests see a trim take several alarms.
           RETENTION_TRIM_ROWS: "16",
+          COLD_AFTER_BYTES: "1048576",
         },
       },
     }),

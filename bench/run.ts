@@ -7,6 +7,7 @@ import { FULL, QUICK, type Figure, type ScenarioContext } from "./model.ts";
 import { cpuTable, describeMachine, fanoutTable, machineLines, resultsTable, wsTable, type FiguresByTarget } from "./report.ts";
 import { manyStreamAppends, oneStreamAppends } from "./scenarios/appends.ts";
 import { catchUpReads } from "./scenarios/catch-up.ts";
+import { coldCatchUp } from "./scenarios/cold.ts";
 import { fanout, type FanoutReport } from "./scenarios/fanout.ts";
 import { pullFanout } from "./scenarios/pull.ts";
 import { trimCost } from "./scenarios/trim.ts";
@@ -16,7 +17,7 @@ import { webSockets, type WsReport } from "./scenarios/websocket.ts";
 import { startOurs, startPlatformFloor, startReference, type Target, type TargetKey } from "./servers.ts";
 
 const ALL_TARGETS: readonly TargetKey[] = ["ours", "refMemory", "refFile", "platform"];
-const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "ws", "fanout", "pull", "trim"] as const;
+const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "ws", "fanout", "pull", "trim", "cold"] as const;
 type ScenarioKey = (typeof ALL_SCENARIOS)[number];
 const USAGE = `usage: npm run bench [-- [--quick] [--targets=${ALL_TARGETS.join(",")}] [--scenarios=${ALL_SCENARIOS.join(",")}] [--fanout=1,1000] [--pull=10000,100000]]`;
 
@@ -108,6 +109,7 @@ for (const key of targets) {
       },
     ]);
     all.push(["trim", "retention trim cost", () => trimCost(ctx)]);
+    all.push(["cold", "catch-up of a cold range against the same range hot", () => coldCatchUp(ctx)]);
     all.push([
       "pull",
       "push to the hot, pull for the rest",

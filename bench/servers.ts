@@ -36,6 +36,11 @@ export function startOursDefaults(): Promise<Target> {
   return startDev("ours", "ours (wrangler dev, default fan-out)", { vars: { LONG_POLL_TIMEOUT_MS: String(LONG_POLL_TIMEOUT_MS) } });
 }
 
+/** Ours with extra vars (the cold scenario's 1 MiB COLD_AFTER_BYTES). */
+export function startOursWith(vars: Record<string, string>): Promise<Target> {
+  return startDev("ours", "ours (wrangler dev, custom vars)", { vars: { LONG_POLL_TIMEOUT_MS: String(LONG_POLL_TIMEOUT_MS), ...vars } });
+}
+
 /** The minimal Worker + Durable Object of bench/baseline under wrangler dev: the local platform's floor. */
 export function startPlatformFloor(): Promise<Target> {
   return startDev("platform", "minimal Worker + DO (wrangler dev)", { config: "bench/baseline/wrangler.toml" });

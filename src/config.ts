@@ -66,10 +66,6 @@ const ConfigSchema = z.object({
       return z.NEVER;
     }),
   /**
-   * Rows one trim run may delete (stream/trim.ts). A deleted row is one billed row write; 1,000 rows
-   * take milliseconds, and more work is due again at once. At least one append's rows (8) and then some.
-   */
-  /**
    * Required subscribers (estuaries, data sinks) hold trimming at their position, but not past
    * either cap: data older than RETENTION_HOLD_MAX_MS, or further than RETENTION_HOLD_MAX_BYTES
    * below the tail, is trimmed anyway, so a dead subscriber pins nothing forever. A week matches
@@ -77,6 +73,10 @@ const ConfigSchema = z.object({
    */
   RETENTION_HOLD_MAX_MS: z.coerce.number().int().min(0).default(7 * 86_400_000),
   RETENTION_HOLD_MAX_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
+  /**
+   * Rows one trim run may delete (stream/trim.ts). A deleted row is one billed row write; 1,000 rows
+   * take milliseconds, and more work is due again at once. At least one append's rows (8) and then some.
+   */
   RETENTION_TRIM_ROWS: z.coerce.number().int().min(16).max(100_000).default(1_000),
   /**
    * Appends are refused (507 storage_full) once an object's SQLite database would pass this. The
@@ -84,6 +84,12 @@ const ConfigSchema = z.object({
    * tables, deliveries in flight and the trim that frees space.
    */
   STREAM_STORAGE_LIMIT_BYTES: z.coerce.number().int().min(1).default(9 * 1024 ** 3),
+  /**
+   * A stream's own data in SQLite past this many bytes moves, oldest rows first, to R2 as cold
+   * segments (src/stream/cold/). SQLite costs about 13x R2 per GB-month and caps an object at 10 GB;
+   * 64 MiB keeps most streams entirely hot (one hop per read) and long ones far from the cap.
+   */
+  COLD_AFTER_BYTES: z.coerce.number().int().min(65_536).default(64 * 1024 * 1024),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   "upgrade_required",
   "storage_full",
   "internal",
+  "segment_unavailable",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -36,6 +37,8 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   upgrade_required: 426,
   storage_full: 507,
   internal: 500,
+  // A cold segment in R2 is missing or damaged: the data exists but cannot be served correctly now.
+  segment_unavailable: 503,
 };
 
 /** An expected failure as a plain value, so it survives Durable Object RPC intact. */

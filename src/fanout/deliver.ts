@@ -26,9 +26,15 @@ export type DeliveryResult = { estuary: string; cost: FanoutCost } & (
   | { kind: "failed"; applied: number | null; error: unknown }
 );
 
+/**
+ * A slice of the source, or null when the source is gone. A cold segment that cannot be read now
+ * is not "gone": it throws, so callers retry later instead of unsubscribing anyone.
+ */
 export async function readSource(env: Env, source: string, from: number, to: number): Promise<Slice | null> {
   const slice = await streamStub(env, source).readSlice({ from, limit: to, maxBytes: FANOUT_SLICE_BYTES, stopAtAppendEnd: false });
-  return slice.ok ? { segments: slice.segments, next: slice.next } : null;
+  if (slice.ok) return { segments: slice.segments, next: slice.next };
+  if (slice.code === "segment_unavailable") throw new Error(`reading ${source} at ${from}: ${slice.message}`);
+  return null;
 }
 
 /** Delivers [from, slice.next) to each estuary, then catches up any estuary that reports a gap. */

@@ -7,7 +7,7 @@ import { deliverSlice, readSource, reportFailures, roundFailure, totalCost } fro
 import type { FanoutState } from "./fanout-row";
 import { enqueue } from "./job-dispatch";
 import { pushesOnlyHot, ROUND_RESUME_MS, type RoundContext } from "./round";
-import { settle } from "./settle";
+import { deferLaggards, settle } from "./settle";
 import type { Member } from "./subscriber-states";
 
 /** Catches up the laggards that are due, up to five queue thresholds of them per pass. */
@@ -37,12 +37,15 @@ export async function repairLaggards(round: RoundContext, state: FanoutState, co
       for (const member of members) subscribers.setLagging(member.estuary, position, now + ROUND_RESUME_MS, 0);
       continue;
     }
+    let readFailed = false;
     const slice = await readSource(round.env, state.source, position, state.target).catch((error: unknown) => {
       state.lastError = roundFailure(state.source, "reading the source for a repair failed", error);
+      readFailed = true;
       return null;
     });
     round.budget.spend(1);
     state.cost = addCost(state.cost, { rpcs: 1, sourceReads: 1 });
+    if (readFailed) deferLaggards(subscribers, members, position);
     if (!slice) continue;
     if (slice.next <= position) {
       // The source ends before them (created again, shorter): they wait instead of spinning.

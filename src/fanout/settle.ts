@@ -17,6 +17,18 @@ import type { Member, SubscriberStates } from "./subscriber-states";
 const LAGGARD_RETRY: Backoff = { baseMs: 1_000, capMs: 60_000, jitter: 0 };
 
 /**
+ * The source could not be read for laggards at `position` (a cold segment unavailable, the source
+ * failing): they retry after a backoff that grows with their failures in a row, not every round.
+ */
+export function deferLaggards(subscribers: SubscriberStates, members: readonly Member[], position: number): void {
+  const now = Date.now();
+  for (const member of members) {
+    const attempts = member.attempts + 1;
+    subscribers.setLagging(member.estuary, position, now + backoffMs(LAGGARD_RETRY, attempts), attempts);
+  }
+}
+
+/**
  * Those that reached `cohortPos` are in step (those already so without a write); others keep
  * catching up from what they hold, failures retry after a backoff that grows with the failures in a row, and estuaries that are gone or
  * closed are unsubscribed.

@@ -39,6 +39,8 @@ const PROTOCOL_RESPONSE_HEADERS = [
   "Producer-Expected-Seq",
   "Producer-Received-Seq",
   "Stream-Committed",
+  "Stream-Hot-Bytes",
+  "Stream-Cold-Bytes",
 ];
 
 const CORS_OPTIONS = {

@@ -40,6 +40,8 @@ export const CLOSE = {
   streamGone: 4404,
   /** Retention trimmed the data this socket was to read next: reconnect (the upgrade answers 410 with Stream-Earliest-Offset) or from offset=-1. */
   trimmed: 4410,
+  /** A cold segment (R2) this reader needs cannot be read now: reconnect later (the catch-up then answers 503). */
+  segmentUnavailable: 4503,
 } as const;
 
 /** The text a client sends as a keepalive; the runtime answers PONG without waking the object. */

@@ -8,6 +8,7 @@ import type { Env } from "../env";
 import { fanoutStub } from "../fanout/stub";
 import { projectStub } from "../projects/stub";
 import { sinkStub } from "../sinks/stub";
+import { deleteColdGeneration } from "./cold/cleanup";
 import { streamStub } from "./stub";
 import { subscriptionStub } from "../subscriptions/stub";
 import { parseAddress } from "../protocol/stream-address";
@@ -35,6 +36,8 @@ export const StreamCallSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("streamGone"), stream: Key, subscription: SubscriptionIdSchema, incarnation: IncarnationSchema }),
   /** A deleted source removes a data sink it fed (only the sink made for that generation of it). */
   z.object({ kind: z.literal("removeSink"), sink: z.string().min(1).max(500), generation: z.number().int().min(0) }),
+  /** A deleted or expired stream's cold segments in R2 are removed (only that generation's). */
+  z.object({ kind: z.literal("deleteColdSegments"), stream: Key, generation: z.number().int().min(0) }),
 ]);
 export type StreamCall = z.infer<typeof StreamCallSchema>;
 
@@ -62,6 +65,8 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
     case "removeSink":
       await sinkStub(env, call.sink).sourceDeleted(call.generation);
       return;
+    case "deleteColdSegments":
+      return deleteColdGeneration(env.COLD_SEGMENTS, call.stream, call.generation);
   }
 }
 

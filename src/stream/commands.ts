@@ -140,7 +140,13 @@ export type ReadResult =
   | ({ ok: true; start: number; next: number; body: Uint8Array; upToDate: boolean } & StreamInfo)
   | Failure;
 
-export type HeadResult = ({ ok: true } & StreamInfo) | Failure;
+/** Where the stream's own data is stored: bytes in SQLite, and in R2 cold segments (HEAD). */
+export interface StorageInfo {
+  hotBytes: number;
+  coldBytes: number;
+}
+
+export type HeadResult = ({ ok: true; storage: StorageInfo } & StreamInfo) | Failure;
 
 /** Whether a catch-up page the Worker cached may still be served: the stream's current generation. */
 export const ReadCheckSchema = z.object({

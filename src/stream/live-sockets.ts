@@ -238,7 +238,11 @@ export class LiveSockets {
     let from = position;
     for (;;) {
       const gathered = await this.log.reader.gather(meta, from, meta.tail, false, frameDataBytes(encoding));
-      if (!gathered.ok) return;
+      if (!gathered.ok) {
+        // An unreadable cold segment would otherwise leave the sockets waiting for its bytes forever.
+        if (gathered.code === "segment_unavailable") for (const { ws } of readers) closeQuietly(ws, CLOSE.segmentUnavailable, "cold segment unavailable");
+        return;
+      }
       const upToDate = gathered.next === meta.tail;
       const frame = renderFrame(encoding, { body: renderPayload(meta.contentType, gathered.segments), next: gathered.next, upToDate, closed: meta.closed });
       for (const { ws, state } of readers) {

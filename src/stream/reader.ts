@@ -1,20 +1,26 @@
-// Reading a stream's positions: its own rows, and below a fork point its source's, via RPC.
+// Reading a stream's positions: its own rows (hot in SQLite, or cold in R2: cold/cold-reads.ts), and
+// below a fork point its source's, via RPC.
 import type { Env } from "../env";
 import { streamStub } from "./stub";
 import { fail, type Failure } from "../errors";
 import { concatBytes } from "../bytes";
 import { messagesOf } from "../contract/segments";
-import { gather, READ_CHUNK_BYTES, type Gathered } from "./chunks";
+import { gather, READ_CHUNK_BYTES, type GatherLimits, type Gathered } from "./chunks";
+import { ColdReads } from "./cold/cold-reads";
 import { isJsonMode } from "../protocol/content-type";
 import type { SliceRequest, SliceResult } from "./commands";
 import type { StreamMeta, StreamRepository } from "./repository";
 import { checkRetained, earliestOf, trimmedAway } from "./retention";
 
 export class StreamReader {
+  readonly cold: ColdReads;
+
   constructor(
     private readonly repo: StreamRepository,
     private readonly env: Env,
-  ) {}
+  ) {
+    this.cold = new ColdReads(repo, env.COLD_SEGMENTS);
+  }
 
   /** JSON streams may only be read from between messages; byte streams from any position. */
   isReadBoundary(meta: StreamMeta, position: number): boolean {
@@ -25,7 +31,7 @@ export class StreamReader {
     // Inherited positions were validated by the source when the fork was made; below the fork
     // point a JSON offset can only have come from a read, which always stops between messages.
     if (position < ownStart) return true;
-    return this.repo.messageEndsAt(position);
+    return this.repo.messageEndsAt(position) || this.cold.messageEndsAt(position);
   }
 
   /** A slice for another object (a fork, fan-out): served even while soft-deleted; with its size, for the budget. */
@@ -69,18 +75,25 @@ export class StreamReader {
       const full = inherited.next < Math.min(limit, ownStart) || bytes >= maxBytes || stopAtAppendEnd;
       if (full) return { ok: true, ...inherited };
     }
-    const own = gather(this.repo.chunksBetween(inherited.next, limit), inherited.next, limit, {
-      maxBytes: maxBytes - inherited.bytes,
-      jsonMode,
-      stopAtAppendEnd,
-    });
-    return {
-      ok: true,
-      segments: [...inherited.segments, ...own.segments],
-      next: own.next,
-      bytes: inherited.bytes + own.bytes,
-      appendEnded: own.appendEnded,
-    };
+    let read: Gathered = inherited;
+    for (;;) {
+      const own = await this.gatherOwn(read.next, limit, { maxBytes: maxBytes - read.bytes, jsonMode, stopAtAppendEnd });
+      if ("ok" in own) return own;
+      read = { segments: [...read.segments, ...own.segments], next: own.next, bytes: read.bytes + own.bytes, appendEnded: own.appendEnded };
+      // A cold read stops at its segment's end (one object per response); only the search for the
+      // end of an append (a fork's sub-offset) goes on into the next segment or the hot rows.
+      const more = stopAtAppendEnd && !own.appendEnded && own.next > own.from && own.next < limit;
+      if (!more) return { ok: true, ...read };
+    }
+  }
+
+  /** This stream's own rows from `from`: one cold segment's, or the hot rows'. */
+  private async gatherOwn(from: number, limit: number, limits: GatherLimits): Promise<(Gathered & { from: number }) | Failure> {
+    const segment = this.cold.holding(from);
+    if (!segment) return { from, ...gather(this.repo.chunksBetween(from, limit), from, limit, limits) };
+    const rows = await this.cold.rows(segment, from, Math.min(limit, segment.end));
+    if (!Array.isArray(rows)) return rows;
+    return { from, ...gather(rows, from, Math.min(limit, segment.end), limits) };
   }
 
   /** The first `count` bytes (byte mode) or messages (JSON mode) of the append at `position`. */

@@ -7,6 +7,7 @@ import { CLOSE } from "../protocol/ws-frames";
 import type { AlarmPlanner } from "../storage/alarm-planner";
 import type { Outbox } from "../storage/outbox";
 import { callsAfterDeletion, type StreamCall } from "./calls";
+import type { ColdOffload } from "./cold/offload";
 import type { ForkRegistry } from "./forks";
 import type { LiveSockets } from "./live-sockets";
 import type { StreamLog } from "./log";
@@ -23,10 +24,11 @@ export interface StreamParts {
   sinks: SinkLinks;
   outbox: Outbox<StreamCall>;
   alarms: AlarmPlanner;
+  cold: ColdOffload;
 }
 
 export function removeStream(parts: StreamParts): void {
-  const { log, forks, sockets, estuary, watchers, sinks, outbox, alarms } = parts;
+  const { log, forks, sockets, estuary, watchers, sinks, outbox, alarms, cold } = parts;
   const meta = log.meta;
   if (!meta || meta.status === "deleted") return;
   sockets.closeAll(CLOSE.streamGone, "stream deleted");
@@ -35,7 +37,7 @@ export function removeStream(parts: StreamParts): void {
     log.waiters.wake();
     return;
   }
-  const calls = callsAfterDeletion(meta, estuary.subscribedTo(), watchers.all(), sinks.all());
+  const calls = [...callsAfterDeletion(meta, estuary.subscribedTo(), watchers.all(), sinks.all()), ...cold.deletionCalls(meta)];
   log.wipe(() => {
     outbox.add(calls.map((call) => ({ call })));
     sinks.clear();

@@ -285,6 +285,7 @@ export class StreamRepository {
     this.write("DELETE FROM watchers");
     this.write("DELETE FROM estuary_sources");
     this.write("DELETE FROM chunks");
+    this.write("DELETE FROM cold_segments"); // their R2 objects go through the outbox (cold/cleanup.ts)
     this.write("DELETE FROM producers");
     this.write("DELETE FROM forks");
   }

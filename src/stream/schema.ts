@@ -1,6 +1,7 @@
 // StreamDO's schema, as an append-only list of migrations. Never edit an applied entry.
 import type { Migration } from "../storage/migrations";
 import { OUTBOX_TABLE_V1 } from "../storage/outbox";
+import { COLD_SEGMENTS_TABLE } from "./cold/segment-table";
 
 export const STREAM_MIGRATIONS: readonly Migration[] = [
   {
@@ -160,5 +161,10 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE stream ADD COLUMN retention_default INTEGER NOT NULL DEFAULT 0;
       ALTER TABLE stream ADD COLUMN earliest INTEGER NOT NULL DEFAULT 0;
     `,
+  },
+  // 13 is unused; ids only need to ascend.
+  {
+    id: 14,
+    sql: COLD_SEGMENTS_TABLE,
   },
 ];

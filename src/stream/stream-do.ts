@@ -16,6 +16,7 @@ import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
 import { Outbox } from "../storage/outbox";
 import { sendStreamCall, StreamCallSchema, type StreamCall } from "./calls";
+import { ColdOffload } from "./cold/offload";
 import {
   AppendCommandSchema, AttachSourceSchema, CreateCommandSchema, HeadCommandSchema, ReadCheckSchema, ReadCommandSchema,
   ReaderIdSchema, RegisterForkSchema, ReleaseForkSchema, SliceRequestSchema,
@@ -52,6 +53,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly followers: StreamFollowers;
   private readonly trimmer: Trimmer;
   private readonly slices = new SliceBudget();
+  private readonly cold: ColdOffload;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -64,6 +66,7 @@ export class StreamDO extends DurableObject<Env> {
     this.trimmer = streamTrimmer(env, this.log, this.followers);
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
+    this.cold = new ColdOffload(ctx.storage, this.log, env.COLD_SEGMENTS, loadConfig(env).COLD_AFTER_BYTES);
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
       () => this.trimmer.dueAt(),
@@ -71,6 +74,7 @@ export class StreamDO extends DurableObject<Env> {
       () => this.outbox.nextDue(),
       () => this.sockets.nextExpiry(),
       () => (this.sockets.openCount() > 0 ? this.estuary.renewAt() : null),
+      () => this.cold.dueAt(),
     ]);
     if (schema.exists) {
       this.log.load();
@@ -141,7 +145,9 @@ export class StreamDO extends DurableObject<Env> {
     if (!current.ok) return current;
     await this.estuary.pullBeforeRead(Date.now());
     const pulled = this.live(Date.now());
-    return pulled.ok ? { ok: true, ...info(pulled.meta) } : pulled;
+    if (!pulled.ok) return pulled;
+    const { hotBytes, coldBytes } = this.cold.status(pulled.meta);
+    return { ok: true, ...info(pulled.meta), storage: { hotBytes, coldBytes } };
   }
 
   async delete(): Promise<DeleteResult> {
@@ -289,6 +295,7 @@ export class StreamDO extends DurableObject<Env> {
     // Sockets whose next position was trimmed are closed by the pass a trim starts (live-sockets.ts).
     if (current.ok && (await this.trimmer.run(now)).rows > 0) this.sockets.wake();
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
+    await this.cold.run();
     await this.outbox.drain();
     this.alarms.plan();
   }
@@ -316,7 +323,8 @@ export class StreamDO extends DurableObject<Env> {
     if (!committed || !meta) return;
     this.sockets.wake();
     this.followers.published(meta, committed);
-    if (this.trimmer.appended(Date.now())) this.alarms.plan();
+    // Past a retention bound or COLD_AFTER_BYTES, the alarm trims or offloads.
+    if (this.trimmer.appended(Date.now()) || this.cold.dueAt() !== null) this.alarms.plan();
   }
 
 
@@ -327,7 +335,7 @@ export class StreamDO extends DurableObject<Env> {
 
   /** Deletes now, or soft-deletes while forks still read this stream's data (removal.ts). */
   private remove(): void {
-    const { log, forks, sockets, estuary, outbox, alarms } = this;
-    removeStream({ log, forks, sockets, estuary, watchers: this.followers.watchers, sinks: this.followers.sinks, outbox, alarms });
+    const { log, forks, sockets, estuary, outbox, alarms, cold } = this;
+    removeStream({ log, forks, sockets, estuary, watchers: this.followers.watchers, sinks: this.followers.sinks, outbox, alarms, cold });
   }
 }

@@ -154,6 +154,7 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   upgrade_required: "live=ws without a WebSocket upgrade (Upgrade: websocket).",
   storage_full: "The stream's Durable Object is near the platform's storage cap: set a retention policy (Stream-Retention) or delete data.",
   internal: "Unexpected server error.",
+  segment_unavailable: "A cold segment (R2) holding the requested range is missing or damaged; the data is never served wrong. Retry later.",
 };
 
 const ERROR_HEADERS: Partial<Record<ErrorCode, ResponseHeaderName[]>> = {

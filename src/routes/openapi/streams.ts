@@ -5,7 +5,7 @@ import { MAX_APPEND_BYTES } from "../streams/limits";
 import { addressed, descriptionOf, errorWith, headerRefs, noBody, parameter, preflight, type Json, type Operations, type Section } from "./build";
 
 const READ = { tokenUnlessPublic: "read" } as const;
-const READ_ERRORS = ["bad_request", "unauthorized", "forbidden", "not_found", "gone", "headers_too_large"] as const;
+const READ_ERRORS = ["bad_request", "unauthorized", "forbidden", "not_found", "gone", "headers_too_large", "segment_unavailable"] as const;
 
 export function streamSection(): Section {
   const headers = (...names: RequestHeaderName[]): Json[] => names.map((name) => parameter(name, "header", REQUEST_HEADERS[name]));
@@ -37,7 +37,7 @@ export function streamSection(): Section {
         304: noBody("If-None-Match named this range's current ETag.", ["ETag", "Stream-Next-Offset", "Cache-Control"]),
         101: {
           description:
-            'live=ws with Upgrade: websocket: a WebSocket whose text frames are each one JSON object {"data", "streamNextOffset", "upToDate", "streamClosed"?, "encoding"?}: catch-up first, then each append as it commits. The client may send "ping" (answered "pong"). Close codes: 1000 after the last frame of a closed stream, 4401 token expired, 4404 stream deleted or expired, 1009 client message too large.',
+            'live=ws with Upgrade: websocket: a WebSocket whose text frames are each one JSON object {"data", "streamNextOffset", "upToDate", "streamClosed"?, "encoding"?}: catch-up first, then each append as it commits. The client may send "ping" (answered "pong"). Close codes: 1000 after the last frame of a closed stream, 4401 token expired, 4404 stream deleted or expired, 4503 a cold segment cannot be read now (reconnect later), 1009 client message too large.',
         },
       },
       errors: [...READ_ERRORS, "upgrade_required", "too_many_sockets"],
@@ -47,7 +47,7 @@ export function streamSection(): Section {
       summary: "The stream's metadata (does not slide its TTL)",
       description: "Errors carry no body (HEAD).",
       auth: READ,
-      responses: { 200: noBody("The stream exists; Content-Type is its media type.", ["Stream-Next-Offset", "Stream-Closed", "Stream-TTL", "Stream-Expires-At", "Stream-Retention", "Stream-Earliest-Offset", "Cache-Control"]) },
+      responses: { 200: noBody("The stream exists; Content-Type is its media type.", ["Stream-Next-Offset", "Stream-Closed", "Stream-TTL", "Stream-Expires-At", "Stream-Retention", "Stream-Earliest-Offset", "Stream-Hot-Bytes", "Stream-Cold-Bytes", "Cache-Control"]) },
       errors: [...READ_ERRORS],
     },
     put: {

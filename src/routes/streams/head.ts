@@ -15,6 +15,8 @@ export async function headStream(c: AppContext): Promise<Response> {
   if (result.expiresAt !== null) headers.set("Stream-Expires-At", new Date(result.expiresAt).toISOString());
   if (result.retention !== null) headers.set("Stream-Retention", result.retention);
   headers.set("Stream-Earliest-Offset", formatOffset(result.earliest));
+  headers.set("Stream-Hot-Bytes", String(result.storage.hotBytes));
+  headers.set("Stream-Cold-Bytes", String(result.storage.coldBytes));
   headers.set("Cache-Control", "no-store");
   return new Response(null, { status: 200, headers });
 }

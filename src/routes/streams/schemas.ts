@@ -186,6 +186,8 @@ export const RESPONSE_HEADERS = {
   "Producer-Seq": DigitString.meta({ description: "The highest sequence number stored for the producer in this epoch." }),
   "Producer-Expected-Seq": DigitString.meta({ description: "409 sequence gap: the sequence number the stream expected." }),
   "Producer-Received-Seq": DigitString.meta({ description: "409 sequence gap: the sequence number received." }),
+  "Stream-Hot-Bytes": DigitString.meta({ description: "Extension (HEAD): bytes of the stream's own data stored in SQLite." }),
+  "Stream-Cold-Bytes": DigitString.meta({ description: "Extension (HEAD): bytes of the stream's own data moved to R2 cold segments (past COLD_AFTER_BYTES)." }),
   "Cache-Control": z.string().meta({
     description:
       "public, max-age=60, stale-while-revalidate=300 for a read that ends before the tail (immutable); no-cache at the tail and for SSE (revalidate with the ETag); no-store for offset=now, HEAD and long-poll 204s.",

@@ -48,6 +48,11 @@ const ConfigSchema = z.object({
    * A data sink whose deliveries fail without a single success for this long is disabled (until
    * re-enabled). Long enough to ride out a receiver's deploy or a night's outage; a day by default.
    */
+  /**
+   * How long a user stays present after their last connection closes: a page reload (close, then a
+   * new socket within a second or two) is then neither a leave nor a join. The alarm's own delay adds to it.
+   */
+  PRESENCE_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(5_000),
   SINK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(30 * 86_400_000).default(86_400_000),
 });
 

@@ -76,6 +76,8 @@ export const SocketRequestSchema = z.object({
   jti: z.string().min(1).max(128).nullable().optional(),
   /** WS_MAX_PER_STREAM. */
   maxSockets: Count,
+  /** The reader asked to be present on the stream as its user (presence/tracker.ts). */
+  presence: z.boolean().optional(),
 });
 export type SocketRequest = z.infer<typeof SocketRequestSchema>;
 export const SOCKET_REQUEST_HEADER = "X-Stream-Socket";

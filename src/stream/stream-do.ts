@@ -36,6 +36,12 @@ import { removeStream } from "./removal";
 import { STREAM_MIGRATIONS } from "./schema";
 import { SliceBudget } from "./slice-budget";
 import { SocketReporter } from "./socket-report";
+import { loadConfig } from "../config";
+import { isPresenceLog } from "../presence/log-address";
+import { PresenceMembers } from "../presence/members";
+import { PresenceOutgoing } from "../presence/outgoing";
+import { PresenceQuerySchema, type PresenceQuery, type PresenceResult } from "../presence/snapshot";
+import { PresenceTracker, presenceTags } from "../presence/tracker";
 
 export class StreamDO extends DurableObject<Env> {
   private readonly log: StreamLog;
@@ -47,6 +53,8 @@ export class StreamDO extends DurableObject<Env> {
   private readonly socketReport: SocketReporter;
   private readonly followers: StreamFollowers;
   private readonly slices = new SliceBudget();
+  private readonly presenceOut: PresenceOutgoing;
+  private readonly presence: PresenceTracker;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -57,19 +65,29 @@ export class StreamDO extends DurableObject<Env> {
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
     this.followers = new StreamFollowers(env, ctx, this.log.repo, () => this.alarms.plan());
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
-    this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
+    // Presence (src/presence/): sockets that asked for it are tagged at accept; each change in the open sockets reconciles members.
+    this.presenceOut = new PresenceOutgoing(ctx.storage, env, this.outbox);
+    const streamName = () => this.log.meta?.name.slice(this.log.meta.name.indexOf("/") + 1) ?? null;
+    this.presence = new PresenceTracker(ctx, new PresenceMembers(ctx.storage.sql), this.presenceOut, () => schema.exists, streamName, () => loadConfig(env).PRESENCE_GRACE_MS, () => this.alarms.plan());
+    const tagsFor = (req: { presence?: boolean; user?: string | null }) => (req.presence && req.user ? presenceTags(req.user) : []);
+    this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => {
+      this.socketReport.report(open);
+      this.presence.reconcile();
+    }, tagsFor);
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
       () => this.followers.dueAt(),
       () => this.outbox.nextDue(),
       () => this.sockets.nextExpiry(),
       () => (this.sockets.openCount() > 0 ? this.estuary.renewAt() : null),
+      () => this.presence.nextLeave(),
     ]);
     if (schema.exists) {
       this.log.load();
       this.estuary.load();
       // Sockets survive hibernation but not a restart, which sends no close events: correct the count.
       this.socketReport.report(this.sockets.openCount());
+      this.presence.reconcile(); // After a restart, those who were present start their grace.
       this.followers.load();
       // Calls a migration queued (see schema.ts) need the alarm that makes them.
       if (this.outbox.nextDue() !== null) this.alarms.plan();
@@ -239,6 +257,15 @@ export class StreamDO extends DurableObject<Env> {
     this.sockets.closeRevoked(RevokedSchema.parse(target));
   }
 
+  /** Who is present on this stream (a page of users in user order, and how many in all). */
+  async presenceSnapshot(input: PresenceQuery): Promise<PresenceResult> {
+    const query = PresenceQuerySchema.parse(input);
+    const current = this.live(Date.now());
+    if (query.requirePublic && !(current.ok && current.meta.public)) return tokenRequired();
+    if (!current.ok) return current;
+    return { ok: true, ...this.presence.snapshot(query.after, query.limit) };
+  }
+
   /** The one HTTP entry: a WebSocket live read (live=ws), checked by the Worker and forwarded here. */
   override async fetch(request: Request): Promise<Response> {
     if (this.live(Date.now()).ok) await this.estuary.pullBeforeRead(Date.now());
@@ -257,11 +284,13 @@ export class StreamDO extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
     this.sockets.onClose(ws);
+    this.presence.reconcile(ws);
     this.live(Date.now(), true); // It was connected until now: if it was the last, the TTL counts from here.
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.sockets.onClose(ws);
+    this.presence.reconcile(ws);
     this.live(Date.now(), true);
   }
 
@@ -270,6 +299,7 @@ export class StreamDO extends DurableObject<Env> {
     const now = Date.now();
     const current = this.live(now); // Before expireTokens: sockets closed now were open until now.
     this.sockets.expireTokens(now);
+    this.presence.leaveDue(now);
     await this.followers.recheck(current.ok ? current.meta : null);
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
     await this.outbox.drain();
@@ -302,6 +332,9 @@ export class StreamDO extends DurableObject<Env> {
   }
 
   private async sendCall(call: StreamCall): Promise<void> {
+    if (call.kind === "flushPresence") return this.presenceOut.flush(this.ctx.id.name ?? this.log.meta?.name ?? "");
+    // A presence log stays out of its project's registry (presence/log-address.ts).
+    if (call.kind === "registerStream" && isPresenceLog(call.stream)) return;
     if (call.kind === "registerStream") return this.followers.watchers.register(() => this.log.meta, call.stream, call.generation);
     return sendStreamCall(this.env, call);
   }

@@ -1,0 +1,153 @@
+// Who is present on a stream. A WebSocket reader that asked for presence carries two tags given at
+// accept (the Hibernation API keeps tags with the socket, across hibernation and eviction): one
+// marking it as a presence socket and one naming its user. The runtime's open sockets are the truth
+// about connections; the member table (members.ts) is the truth about who joined and when. Every
+// change in the open sockets reconciles the two: a user with an open socket and no row joins; a row
+// whose user has no open socket is given a leave time one grace period away (a reload that opens a
+// new socket within it clears that time again: no leave, no second join); the alarm deletes the rows
+// whose leave time has come. A restart drops every socket without close events; the reconcile on
+// load then starts the grace of everyone who was present.
+import type { PresenceEvent } from "./events";
+import { joinEvent, leaveEvent, occupancyEvent } from "./events";
+import { PresenceMembers, type Member } from "./members";
+import type { PresenceOutgoing } from "./outgoing";
+
+/** Marks a socket that counts for presence. */
+export const PRESENCE_TAG = "presence";
+const USER_TAG_PREFIX = "presence-user:";
+
+/** The tags a presence socket of `user` is accepted with (user ids are at most 128 characters; a tag may have 256). */
+export function presenceTags(user: string): string[] {
+  return [PRESENCE_TAG, `${USER_TAG_PREFIX}${user}`];
+}
+
+export interface PresentUser {
+  user: string;
+  connections: number;
+  since: number;
+}
+
+export class PresenceTracker {
+  /** The member table as loaded; undefined until first needed after a wake-up. */
+  private cached: Map<string, Member> | undefined;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly members: PresenceMembers,
+    private readonly outgoing: PresenceOutgoing,
+    /** False while the stream's schema does not exist (no stream was ever stored, so no socket). */
+    private readonly ready: () => boolean,
+    /** The source stream's name within its project, the occupancy events' key. */
+    private readonly streamName: () => string | null,
+    private readonly graceMs: () => number,
+    /** Re-plans the object's alarm (leave times are one of its tasks). */
+    private readonly replan: () => void,
+  ) {}
+
+  /** Brings the member table in line with the open sockets; `leaving` is a socket whose close is being handled. */
+  reconcile(leaving?: WebSocket, now = Date.now()): void {
+    if (!this.ready()) return;
+    const connected = this.connections(leaving);
+    const table = this.table();
+    if (connected.size === 0 && table.size === 0) return;
+    const events: PresenceEvent[] = [];
+    let planned = false;
+    this.atomically(() => {
+      const wasOccupied = table.size > 0;
+      for (const user of connected.keys()) {
+        const member = table.get(user);
+        if (!member) {
+          const joined: Member = { user, since: now, leaveAt: null };
+          this.members.insert(joined);
+          table.set(user, joined);
+          events.push(joinEvent(user, now));
+        } else if (member.leaveAt !== null) {
+          member.leaveAt = null;
+          this.members.setLeaveAt(user, null);
+          planned = true;
+        }
+      }
+      for (const member of table.values()) {
+        if (connected.has(member.user) || member.leaveAt !== null) continue;
+        member.leaveAt = now + this.graceMs();
+        this.members.setLeaveAt(member.user, member.leaveAt);
+        planned = true;
+      }
+      if (!wasOccupied && table.size > 0) events.push(this.occupancy(true, now));
+      this.outgoing.add(events);
+    });
+    if (planned || events.length > 0) this.replan();
+  }
+
+  /** An alarm task: the earliest leave time. */
+  nextLeave(): number | null {
+    if (!this.ready()) return null;
+    let earliest: number | null = null;
+    for (const { leaveAt } of this.table().values()) if (leaveAt !== null && (earliest === null || leaveAt < earliest)) earliest = leaveAt;
+    return earliest;
+  }
+
+  /** The alarm: users whose grace ran out without a connection of theirs coming back leave. */
+  leaveDue(now = Date.now()): void {
+    if (!this.ready()) return;
+    this.reconcile(undefined, now);
+    const table = this.table();
+    const due = [...table.values()].filter((member) => member.leaveAt !== null && member.leaveAt <= now);
+    if (due.length === 0) return;
+    this.atomically(() => {
+      const events = due.map((member) => leaveEvent(member.user, member.since, now));
+      for (const member of due) {
+        this.members.delete(member.user);
+        table.delete(member.user);
+      }
+      if (table.size === 0) events.push(this.occupancy(false, now));
+      this.outgoing.add(events);
+    });
+    this.replan();
+  }
+
+  /** Present users in user order, after `after`, at most `limit`; a user in their grace period shows 0 connections. */
+  snapshot(after: string | null, limit: number): { users: PresentUser[]; total: number } {
+    if (!this.ready()) return { users: [], total: 0 };
+    const connected = this.connections();
+    const table = this.table();
+    const users = [...table.values()]
+      .filter((member) => after === null || member.user > after)
+      .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0))
+      .slice(0, limit)
+      .map((member) => ({ user: member.user, connections: connected.get(member.user) ?? 0, since: member.since }));
+    return { users, total: table.size };
+  }
+
+  /** Open presence sockets per user. */
+  private connections(leaving?: WebSocket): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const ws of this.ctx.getWebSockets(PRESENCE_TAG)) {
+      if (ws === leaving || ws.readyState !== WebSocket.OPEN) continue;
+      const tag = this.ctx.getTags(ws).find((t) => t.startsWith(USER_TAG_PREFIX));
+      if (tag === undefined) continue;
+      const user = tag.slice(USER_TAG_PREFIX.length);
+      counts.set(user, (counts.get(user) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  /** A change to the table and its events; a failed one also drops the cached copy, which it may have half changed. */
+  private atomically(change: () => void): void {
+    try {
+      this.ctx.storage.transactionSync(change);
+    } catch (error) {
+      this.cached = undefined;
+      throw error;
+    }
+  }
+
+  private table(): Map<string, Member> {
+    this.cached ??= new Map(this.members.all().map((member) => [member.user, member]));
+    return this.cached;
+  }
+
+  private occupancy(occupied: boolean, now: number): PresenceEvent {
+    return occupancyEvent(this.streamName() ?? "", occupied, now);
+  }
+}

@@ -1,0 +1,60 @@
+// The presence log (GET /v1/presence/{project}/{stream}/events) reads like any JSON stream, in
+// every read mode, with the source stream's access rules; with auth on the token names the user.
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { createProject, createStream as createAuthStream, mint, openSocket, request } from "./identity-support";
+import { createStream, join, runAlarm, type ChangeEvent } from "./presence-support";
+import { call, expectError } from "./worker";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("the presence log", () => {
+  it("answers catch-up, long-poll, SSE and WebSocket reads of State Protocol change events", async () => {
+    await createStream("presence-modes");
+    await join("presence-modes", "alice");
+    await runAlarm("presence-modes");
+    const catchUp = await call("/v1/presence/default/presence-modes/events?offset=-1");
+    expect(catchUp.status).toBe(200);
+    const tail = catchUp.headers.get("Stream-Next-Offset") ?? "";
+    const [joined] = await catchUp.json<ChangeEvent[]>();
+    expect(joined).toEqual({ type: "presence", key: "alice", value: { user: "alice", since: expect.any(String) }, headers: { operation: "insert", timestamp: expect.any(String) } });
+
+    const socket = await openSocket(`/v1/presence/default/presence-modes/events?offset=${tail}&live=ws`, env);
+    const poll = call(`/v1/presence/default/presence-modes/events?offset=${tail}&live=long-poll`);
+    const sse = await call(`/v1/presence/default/presence-modes/events?offset=${tail}&live=sse`);
+    expect(sse.status).toBe(200);
+    await join("presence-modes", "bob");
+    await runAlarm("presence-modes");
+    const polled = await poll;
+    expect(polled.status).toBe(200);
+    expect(await polled.json()).toEqual([expect.objectContaining({ key: "bob", headers: expect.objectContaining({ operation: "insert" }) })]);
+    expect(await socket.next()).toMatchObject({ data: [{ key: "bob" }] });
+    const reader = (sse.body as ReadableStream<Uint8Array>).getReader();
+    let text = "";
+    while (!text.includes('"bob"')) text += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+  });
+
+  it("is not a stream of its own: the stream routes cannot name it, and presence= on it is refused", async () => {
+    await createStream("presence-hidden");
+    await expectError(await call("/v1/stream/presence-hidden@presence?offset=-1"), 400, "bad_request");
+    await expectError(await call("/v1/presence/default/presence-hidden/events?offset=-1&presence=true&user=a&live=ws", { headers: { Upgrade: "websocket" } }), 400, "bad_request");
+  });
+
+  it("with auth on needs read on the stream for the snapshot and the log, and takes the user from the token", async () => {
+    await createProject("presence-auth");
+    await createAuthStream("presence-auth", "room");
+    const reader = await mint("presence-auth", { scope: ["read"], streams: ["room"], user: "auth0|alice" });
+    const other = await mint("presence-auth", { scope: ["read"], streams: ["elsewhere"], user: "mallory" });
+    await openSocket(`/v1/stream/presence-auth/room?offset=now&live=ws&presence=true&token=${encodeURIComponent(reader.token)}`);
+    const bearer = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
+    const seen = await request("/v1/presence/presence-auth/room", bearer(reader.token));
+    expect(seen.status).toBe(200);
+    expect(await seen.json()).toMatchObject({ users: [{ user: "auth0|alice", connections: 1 }], total: 1 });
+    await expectError(await request("/v1/presence/presence-auth/room", bearer(other.token)), 403, "forbidden");
+    await expectError(await request("/v1/presence/presence-auth/room/events?offset=-1", bearer(other.token)), 403, "forbidden");
+    await expectError(await request("/v1/presence/presence-auth/room"), 401, "unauthorized");
+  });
+});

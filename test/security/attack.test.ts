@@ -72,6 +72,11 @@ const ROUTES: Route[] = [
   { name: "stream connections", method: "GET", path: `/v1/connections/${A}/${ORDERS}`, needs: "read", ok: 200 },
   // A token limited to some streams is refused here too (403): the totals span the whole project.
   { name: "project connections", method: "GET", path: `/v1/connections/${A}`, needs: "read", ok: 200 },
+  { name: "presence snapshot", method: "GET", path: `/v1/presence/${A}/${ORDERS}`, needs: "read", ok: 200 },
+  // Nobody joined ORDERS, so its presence log does not exist yet: the least sufficient token gets as far as 404.
+  { name: "presence log catch-up", method: "GET", path: `/v1/presence/${A}/${ORDERS}/events?offset=-1`, needs: "read", ok: 404 },
+  { name: "presence log SSE", method: "GET", path: `/v1/presence/${A}/${ORDERS}/events?offset=-1&live=sse`, needs: "read", ok: 404 },
+  { name: "presence log WebSocket", method: "GET", path: `/v1/presence/${A}/${ORDERS}/events?offset=-1&live=ws`, needs: "read", ok: 404, upgrade: true, tokenInQuery: true },
   { name: "subscription GET", method: "GET", path: DS, needs: "manage", ok: 200, protocol: true },
   // Nothing is pending yet, so the least sufficient token gets as far as NO_PENDING_WORK.
   { name: "subscription claim", method: "POST", path: `${DS}/claim`, headers: JSON_HEADERS, body: '{"worker":"w"}', needs: "read", ok: 409, protocol: true },

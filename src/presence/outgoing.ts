@@ -14,6 +14,8 @@ import { presenceLogKey } from "./log-address";
 export const PRESENCE_FLUSH_KEY = "presence-flush";
 /** Events per append: well under a row (1 MiB) at the 1 KiB or so an event takes at most. */
 const BATCH_EVENTS = 500;
+/** Appends per flush: every socket a stream may hold (WS_MAX_PER_STREAM, 10,000) joining at once. */
+const FLUSH_BATCHES = 20;
 
 type Pending = { seq: number; event: string };
 
@@ -31,10 +33,23 @@ export class PresenceOutgoing {
     this.outbox.add([{ key: PRESENCE_FLUSH_KEY, call: { kind: "flushPresence" } }]);
   }
 
-  /** The outbox call: appends the oldest batch to the presence log (creating it on first use). */
+  /**
+   * The outbox call: appends the batches in order (creating the log on first use) until none is
+   * left. It loops rather than queueing another call: the outbox row being attempted is deleted by
+   * id once this returns, and SQLite may give a row added meanwhile that same id.
+   */
   async flush(source: string): Promise<void> {
-    const batch = this.claimBatch();
-    if (!batch) return;
+    for (let sent = 0; sent < FLUSH_BATCHES; sent++) {
+      const batch = this.claimBatch();
+      if (!batch) return;
+      await this.append(source, batch);
+      this.settle(batch.id);
+    }
+    // Failing makes the outbox keep this call and come back after its backoff.
+    throw new Error(`more than ${FLUSH_BATCHES} batches of presence events wait; the rest follow`);
+  }
+
+  private async append(source: string, batch: { id: number; producer: string; events: Pending[] }): Promise<void> {
     const body = new TextEncoder().encode(`[${batch.events.map((row) => row.event).join(",")}]`);
     const log = streamStub(this.env, presenceLogKey(source));
     const append = () => log.append({ contentType: "application/json", body, close: false, producer: { id: batch.producer, epoch: 0, seq: batch.id } });
@@ -45,11 +60,11 @@ export class PresenceOutgoing {
       result = await append();
     }
     if (!result.ok) throw new Error(`presence log append refused: ${result.code} ${result.message}`);
-    this.storage.transactionSync(() => {
-      this.storage.sql.exec("DELETE FROM presence_outgoing WHERE batch = ?", batch.id);
-      const left = this.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM presence_outgoing").one().n;
-      if (left > 0) this.outbox.add([{ key: PRESENCE_FLUSH_KEY, call: { kind: "flushPresence" } }]);
-    });
+  }
+
+  /** The batch is in the log (a duplicate included): its events go. */
+  settle(batch: number): void {
+    this.storage.sql.exec("DELETE FROM presence_outgoing WHERE batch = ?", batch);
   }
 
   /** The batch to send: the one a failed flush left, or the next events numbered as a new one. */
@@ -63,8 +78,8 @@ export class PresenceOutgoing {
       }
       let id = sql.exec<{ b: number | null }>("SELECT MIN(batch) AS b FROM presence_outgoing").one().b;
       if (id === null) {
-        const first = sql.exec<{ seq: number }>("SELECT seq FROM presence_outgoing ORDER BY seq LIMIT 1 OFFSET ?", BATCH_EVENTS - 1).toArray()[0];
-        const upTo = first?.seq ?? Number.MAX_SAFE_INTEGER;
+        const last = sql.exec<{ seq: number }>("SELECT seq FROM presence_outgoing ORDER BY seq LIMIT 1 OFFSET ?", BATCH_EVENTS - 1).toArray()[0];
+        const upTo = last?.seq ?? Number.MAX_SAFE_INTEGER;
         id = producer.next;
         const claimed = sql.exec("UPDATE presence_outgoing SET batch = ? WHERE batch IS NULL AND seq <= ?", id, upTo).rowsWritten;
         if (claimed === 0) return null;

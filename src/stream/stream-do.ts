@@ -43,6 +43,9 @@ import { PresenceOutgoing } from "../presence/outgoing";
 import { PresenceQuerySchema, type PresenceQuery, type PresenceResult } from "../presence/snapshot";
 import { PresenceTracker, presenceTags } from "../presence/tracker";
 
+/** The calls a stream makes to its project's registry and connection totals. */
+const PROJECT_CALLS = new Set<StreamCall["kind"]>(["registerStream", "unregisterStream", "reportSockets"]);
+
 export class StreamDO extends DurableObject<Env> {
   private readonly log: StreamLog;
   private readonly forks: ForkRegistry;
@@ -333,8 +336,8 @@ export class StreamDO extends DurableObject<Env> {
 
   private async sendCall(call: StreamCall): Promise<void> {
     if (call.kind === "flushPresence") return this.presenceOut.flush(this.ctx.id.name ?? this.log.meta?.name ?? "");
-    // A presence log stays out of its project's registry (presence/log-address.ts).
-    if (call.kind === "registerStream" && isPresenceLog(call.stream)) return;
+    // A presence log stays out of its project's registry and connection totals (presence/log-address.ts).
+    if (PROJECT_CALLS.has(call.kind) && "stream" in call && isPresenceLog(call.stream)) return;
     if (call.kind === "registerStream") return this.followers.watchers.register(() => this.log.meta, call.stream, call.generation);
     return sendStreamCall(this.env, call);
   }

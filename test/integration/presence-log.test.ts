@@ -1,10 +1,12 @@
 // The presence log (GET /v1/presence/{project}/{stream}/events) reads like any JSON stream, in
 // every read mode, with the source stream's access rules; with auth on the token names the user.
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { StreamDO } from "../../src/stream/stream-do";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createProject, createStream as createAuthStream, mint, openSocket, request } from "./identity-support";
-import { createStream, join, runAlarm, type ChangeEvent } from "./presence-support";
-import { call, expectError } from "./worker";
+import { createStream, eventLines, join, runAlarm, setClock, type ChangeEvent } from "./presence-support";
+import { call, expectError, streamObject } from "./worker";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -35,6 +37,33 @@ describe("the presence log", () => {
     let text = "";
     while (!text.includes('"bob"')) text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
+    // The log's own socket counts are not reported to the project: the log is not one of its streams.
+    await runDurableObjectAlarm(streamObject("default/presence-modes@presence"));
+    const pending = await runInDurableObject(streamObject("default/presence-modes@presence"), (_instance, state) => state.storage.sql.exec("SELECT call FROM outbox").toArray());
+    expect(pending).toEqual([]);
+  });
+
+  it("holds each event once when a flush fails after its append landed: the retry is the same batch, a producer duplicate", async () => {
+    await createStream("presence-retry");
+    await join("presence-retry", "alice");
+    // The first flush's append lands, then the flush fails before it forgets the batch (as a crash there would).
+    await runInDurableObject(streamObject("default/presence-retry"), (instance: StreamDO) => {
+      const outgoing = (instance as unknown as { presenceOut: { settle(batch: number): void } }).presenceOut;
+      const settle = outgoing.settle.bind(outgoing);
+      let failed = false;
+      outgoing.settle = (batch) => {
+        if (failed) return settle(batch);
+        failed = true;
+        throw new Error("injected: the flush failed after its append");
+      };
+    });
+    await runAlarm("presence-retry");
+    expect(await eventLines("presence-retry")).toEqual(["insert presence alice", "insert occupancy presence-retry"]);
+    await join("presence-retry", "bob");
+    setClock(Date.now() + 60_000); // past the outbox's retry backoff
+    await runAlarm("presence-retry");
+    await runAlarm("presence-retry");
+    expect(await eventLines("presence-retry")).toEqual(["insert presence alice", "insert occupancy presence-retry", "insert presence bob"]);
   });
 
   it("is not a stream of its own: the stream routes cannot name it, and presence= on it is refused", async () => {

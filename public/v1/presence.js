@@ -8,7 +8,7 @@
 import { openStream } from "./client.js";
 
 /**
- * @typedef {{ user: string, since: string, connections?: number }} Member
+ * @typedef {{ user: string, since: string, connections?: number, info?: Record<string, unknown> }} Member
  * @typedef {object} PresenceOptions
  * @property {(users: Map<string, Member>) => void} onChange Called with the whole set after the snapshot and after each change.
  * @property {(status: import("./client.js").Status) => void} [onStatus]

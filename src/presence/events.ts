@@ -18,8 +18,9 @@ export const PresenceEventSchema = z.object({
 });
 export type PresenceEvent = z.infer<typeof PresenceEventSchema>;
 
-export function joinEvent(user: string, since: number): PresenceEvent {
-  return { type: PRESENCE_TYPE, key: user, value: { user, since: new Date(since).toISOString() }, headers: headers("insert", since) };
+export function joinEvent(user: string, since: number, info: Record<string, unknown> | null): PresenceEvent {
+  const value = { user, since: new Date(since).toISOString(), ...(info === null ? {} : { info }) };
+  return { type: PRESENCE_TYPE, key: user, value, headers: headers("insert", since) };
 }
 
 export function leaveEvent(user: string, since: number, at: number): PresenceEvent {

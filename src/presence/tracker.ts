@@ -7,6 +7,7 @@
 // new socket within it clears that time again: no leave, no second join); the alarm deletes the rows
 // whose leave time has come. A restart drops every socket without close events; the reconcile on
 // load then starts the grace of everyone who was present.
+import type { PresenceInfo } from "../auth/presence-info";
 import type { PresenceEvent } from "./events";
 import { joinEvent, leaveEvent, occupancyEvent } from "./events";
 import { PresenceMembers, type Member } from "./members";
@@ -17,19 +18,30 @@ export const PRESENCE_TAG = "presence";
 const USER_TAG_PREFIX = "presence-user:";
 
 /** The tags a presence socket of `user` is accepted with (user ids are at most 128 characters; a tag may have 256). */
-export function presenceTags(user: string): string[] {
+function presenceTags(user: string): string[] {
   return [PRESENCE_TAG, `${USER_TAG_PREFIX}${user}`];
+}
+
+/** What a socket being accepted asked for: presence as its user, with its token's info. */
+export interface Admission {
+  presence?: boolean;
+  user?: string | null;
+  info?: PresenceInfo | null;
 }
 
 export interface PresentUser {
   user: string;
   connections: number;
   since: number;
+  /** The info as JSON text: RPC results carry no `unknown` values. */
+  info: string | null;
 }
 
 export class PresenceTracker {
   /** The member table as loaded; undefined until first needed after a wake-up. */
   private cached: Map<string, Member> | undefined;
+  /** Info of users whose socket is being accepted, until the reconcile that follows the accept. */
+  private readonly arriving = new Map<string, PresenceInfo>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -44,6 +56,13 @@ export class PresenceTracker {
     private readonly replan: () => void,
   ) {}
 
+  /** The tags of a socket being accepted (none unless it asked for presence and has a user); notes its info for the join. */
+  admit(req: Admission): string[] {
+    if (!req.presence || !req.user) return [];
+    if (req.info) this.arriving.set(req.user, req.info);
+    return presenceTags(req.user);
+  }
+
   /** Brings the member table in line with the open sockets; `leaving` is a socket whose close is being handled. */
   reconcile(leaving?: WebSocket, now = Date.now()): void {
     if (!this.ready()) return;
@@ -57,10 +76,10 @@ export class PresenceTracker {
       for (const user of connected.keys()) {
         const member = table.get(user);
         if (!member) {
-          const joined: Member = { user, since: now, leaveAt: null };
+          const joined: Member = { user, since: now, leaveAt: null, info: this.arriving.get(user) ?? null };
           this.members.insert(joined);
           table.set(user, joined);
-          events.push(joinEvent(user, now));
+          events.push(joinEvent(user, now, joined.info));
         } else if (member.leaveAt !== null) {
           member.leaveAt = null;
           this.members.setLeaveAt(user, null);
@@ -76,6 +95,7 @@ export class PresenceTracker {
       if (!wasOccupied && table.size > 0) events.push(this.occupancy(true, now));
       this.outgoing.add(events);
     });
+    this.arriving.clear();
     if (planned || events.length > 0) this.replan();
   }
 
@@ -115,7 +135,7 @@ export class PresenceTracker {
       .filter((member) => after === null || member.user > after)
       .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0))
       .slice(0, limit)
-      .map((member) => ({ user: member.user, connections: connected.get(member.user) ?? 0, since: member.since }));
+      .map((member) => ({ user: member.user, connections: connected.get(member.user) ?? 0, since: member.since, info: member.info === null ? null : JSON.stringify(member.info) }));
     return { users, total: table.size };
   }
 

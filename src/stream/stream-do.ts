@@ -41,7 +41,7 @@ import { isPresenceLog } from "../presence/log-address";
 import { PresenceMembers } from "../presence/members";
 import { PresenceOutgoing } from "../presence/outgoing";
 import { PresenceQuerySchema, type PresenceQuery, type PresenceResult } from "../presence/snapshot";
-import { PresenceTracker, presenceTags } from "../presence/tracker";
+import { PresenceTracker } from "../presence/tracker";
 
 /** The calls a stream makes to its project's registry and connection totals. */
 const PROJECT_CALLS = new Set<StreamCall["kind"]>(["registerStream", "unregisterStream", "reportSockets"]);
@@ -72,11 +72,10 @@ export class StreamDO extends DurableObject<Env> {
     this.presenceOut = new PresenceOutgoing(ctx.storage, env, this.outbox);
     const streamName = () => this.log.meta?.name.slice(this.log.meta.name.indexOf("/") + 1) ?? null;
     this.presence = new PresenceTracker(ctx, new PresenceMembers(ctx.storage.sql), this.presenceOut, () => schema.exists, streamName, () => loadConfig(env).PRESENCE_GRACE_MS, () => this.alarms.plan());
-    const tagsFor = (req: { presence?: boolean; user?: string | null }) => (req.presence && req.user ? presenceTags(req.user) : []);
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => {
       this.socketReport.report(open);
       this.presence.reconcile();
-    }, tagsFor);
+    }, (req) => this.presence.admit(req));
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
       () => this.followers.dueAt(),

@@ -4,7 +4,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { StreamDO } from "../../src/stream/stream-do";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { createProject, createStream as createAuthStream, mint, openSocket, request } from "./identity-support";
+import { admin, createProject, createStream as createAuthStream, mint, openSocket, request } from "./identity-support";
 import { createStream, eventLines, join, runAlarm, setClock, type ChangeEvent } from "./presence-support";
 import { call, expectError, streamObject } from "./worker";
 
@@ -85,5 +85,21 @@ describe("the presence log", () => {
     await expectError(await request("/v1/presence/presence-auth/room", bearer(other.token)), 403, "forbidden");
     await expectError(await request("/v1/presence/presence-auth/room/events?offset=-1", bearer(other.token)), 403, "forbidden");
     await expectError(await request("/v1/presence/presence-auth/room"), 401, "unauthorized");
+  });
+
+  it("shows the token's info with its user in the snapshot and the join event, and refuses to mint an oversized one", async () => {
+    await createProject("presence-info");
+    await createAuthStream("presence-info", "room");
+    const info = { name: "Alice", avatar: "https://img.example/a.png" };
+    const alice = await mint("presence-info", { scope: ["read"], user: "alice", info });
+    await openSocket(`/v1/stream/presence-info/room?offset=now&live=ws&presence=true&token=${encodeURIComponent(alice.token)}`);
+    const bearer = { headers: { Authorization: `Bearer ${alice.token}` } };
+    const seen = await request("/v1/presence/presence-info/room", bearer);
+    expect(await seen.json()).toMatchObject({ users: [{ user: "alice", connections: 1, info }] });
+    await runDurableObjectAlarm(streamObject("presence-info/room"));
+    const log = await request("/v1/presence/presence-info/room/events?offset=-1", bearer);
+    expect(await log.json()).toEqual([expect.objectContaining({ key: "alice", value: { user: "alice", since: expect.any(String), info } }), expect.objectContaining({ type: "occupancy" })]);
+    const oversized = await admin("POST", "/projects/presence-info/tokens", { scope: ["read"], user: "bob", info: { note: "x".repeat(1_100) } });
+    await expectError(oversized, 400, "bad_request");
   });
 });

@@ -19,6 +19,7 @@ export const PresentUserSchema = z.object({
   user: z.string(),
   connections: Count.meta({ description: "Open presence sockets of the user; 0 while their leave waits out the grace period." }),
   since: z.string().meta({ description: "When the user joined (ISO 8601)." }),
+  info: z.record(z.string(), z.unknown()).optional().meta({ description: "The `info` claim (a JSON object of at most 1 KiB) of the token of the connection that joined; absent without one." }),
 });
 
 export const SnapshotSchema = z.object({

@@ -15,7 +15,12 @@ export async function getPresence(c: AppContext): Promise<Response> {
   const requirePublic = access.kind === "public-only";
   const answer = await streamStub(c.env, address.key).presenceSnapshot({ after: query.after ?? null, limit: query.limit, requirePublic });
   const result = orThrow(denyPrivate(answer, access));
-  const users = result.users.map((entry) => ({ user: entry.user, connections: entry.connections, since: new Date(entry.since).toISOString() }));
+  const users = result.users.map((entry) => ({
+    user: entry.user,
+    connections: entry.connections,
+    since: new Date(entry.since).toISOString(),
+    ...(entry.info === null ? {} : { info: JSON.parse(entry.info) as Record<string, unknown> }),
+  }));
   const body: SnapshotBody = { users, total: result.total };
   const last = users.at(-1);
   if (last && users.length === query.limit && result.total > 0) body.next = last.user;

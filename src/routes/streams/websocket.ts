@@ -40,6 +40,7 @@ export async function openWebSocket(c: AppContext, query: ReadQuery, access: Acc
     user,
     maxSockets: loadConfig(c.env).WS_MAX_PER_STREAM,
     presence,
+    info: presence && caller.kind === "token" ? caller.principal.info : null,
   };
   const forwarded = new Request(c.req.url, { headers: { Upgrade: "websocket", [SOCKET_REQUEST_HEADER]: JSON.stringify(socket) } });
   const answer = await streamStub(c.env, address.key).fetch(forwarded);

@@ -53,6 +53,11 @@ const ConfigSchema = z.object({
    * new socket within a second or two) is then neither a leave nor a join. The alarm's own delay adds to it.
    */
   PRESENCE_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(5_000),
+  /**
+   * A presence socket must ping at least this often (presence/liveness.ts), or it is closed and its
+   * user leaves: 3 of /v1/client.js's 25 s pings and some slack. 0 turns the check off.
+   */
+  PRESENCE_LIVENESS_MS: z.union([z.literal(0), z.coerce.number().int().min(10_000).max(3_600_000)]).default(90_000),
   SINK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(30 * 86_400_000).default(86_400_000),
 });
 

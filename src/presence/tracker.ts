@@ -1,6 +1,6 @@
-// Who is present on a stream. A WebSocket reader that asked for presence carries two tags given at
-// accept (the Hibernation API keeps tags with the socket, across hibernation and eviction): one
-// marking it as a presence socket and one naming its user. The runtime's open sockets are the truth
+// Who is present on a stream. A WebSocket reader that asked for presence carries tags given at
+// accept (tags.ts; the Hibernation API keeps them with the socket, across hibernation and
+// eviction): one marking it as a presence socket and one naming its user. The runtime's open sockets are the truth
 // about connections; the member table (members.ts) is the truth about who joined and when. Every
 // change in the open sockets reconciles the two: a user with an open socket and no row joins; a row
 // whose user has no open socket is given a leave time one grace period away (a reload that opens a
@@ -10,17 +10,9 @@
 import type { PresenceInfo } from "../auth/presence-info";
 import type { PresenceEvent } from "./events";
 import { joinEvent, leaveEvent, occupancyEvent } from "./events";
+import { PRESENCE_TAG, presenceTags, taggedUser } from "./tags";
 import { PresenceMembers, type Member } from "./members";
 import type { PresenceOutgoing } from "./outgoing";
-
-/** Marks a socket that counts for presence. */
-export const PRESENCE_TAG = "presence";
-const USER_TAG_PREFIX = "presence-user:";
-
-/** The tags a presence socket of `user` is accepted with (user ids are at most 128 characters; a tag may have 256). */
-function presenceTags(user: string): string[] {
-  return [PRESENCE_TAG, `${USER_TAG_PREFIX}${user}`];
-}
 
 /** What a socket being accepted asked for: presence as its user, with its token's info. */
 export interface Admission {
@@ -60,7 +52,7 @@ export class PresenceTracker {
   admit(req: Admission): string[] {
     if (!req.presence || !req.user) return [];
     if (req.info) this.arriving.set(req.user, req.info);
-    return presenceTags(req.user);
+    return presenceTags(req.user, Date.now());
   }
 
   /** Brings the member table in line with the open sockets; `leaving` is a socket whose close is being handled. */
@@ -144,9 +136,8 @@ export class PresenceTracker {
     const counts = new Map<string, number>();
     for (const ws of this.ctx.getWebSockets(PRESENCE_TAG)) {
       if (ws === leaving || ws.readyState !== WebSocket.OPEN) continue;
-      const tag = this.ctx.getTags(ws).find((t) => t.startsWith(USER_TAG_PREFIX));
-      if (tag === undefined) continue;
-      const user = tag.slice(USER_TAG_PREFIX.length);
+      const user = taggedUser(this.ctx.getTags(ws));
+      if (user === null) continue;
       counts.set(user, (counts.get(user) ?? 0) + 1);
     }
     return counts;

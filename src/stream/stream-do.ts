@@ -41,6 +41,7 @@ import { isPresenceLog } from "../presence/log-address";
 import { PresenceMembers } from "../presence/members";
 import { PresenceOutgoing } from "../presence/outgoing";
 import { PresenceQuerySchema, type PresenceQuery, type PresenceResult } from "../presence/snapshot";
+import { PresenceLiveness } from "../presence/liveness";
 import { PresenceTracker } from "../presence/tracker";
 
 /** The calls a stream makes to its project's registry and connection totals. */
@@ -58,6 +59,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly slices = new SliceBudget();
   private readonly presenceOut: PresenceOutgoing;
   private readonly presence: PresenceTracker;
+  private readonly liveness: PresenceLiveness;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -72,8 +74,10 @@ export class StreamDO extends DurableObject<Env> {
     this.presenceOut = new PresenceOutgoing(ctx.storage, env, this.outbox);
     const streamName = () => this.log.meta?.name.slice(this.log.meta.name.indexOf("/") + 1) ?? null;
     this.presence = new PresenceTracker(ctx, new PresenceMembers(ctx.storage.sql), this.presenceOut, () => schema.exists, streamName, () => loadConfig(env).PRESENCE_GRACE_MS, () => this.alarms.plan());
+    this.liveness = new PresenceLiveness(ctx, () => loadConfig(env).PRESENCE_LIVENESS_MS);
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => {
       this.socketReport.report(open);
+      this.liveness.changed();
       this.presence.reconcile();
     }, (req) => this.presence.admit(req));
     this.alarms = new AlarmPlanner(ctx.storage, [
@@ -83,6 +87,7 @@ export class StreamDO extends DurableObject<Env> {
       () => this.sockets.nextExpiry(),
       () => (this.sockets.openCount() > 0 ? this.estuary.renewAt() : null),
       () => this.presence.nextLeave(),
+      () => this.liveness.nextCheck(),
     ]);
     if (schema.exists) {
       this.log.load();
@@ -301,6 +306,7 @@ export class StreamDO extends DurableObject<Env> {
     const now = Date.now();
     const current = this.live(now); // Before expireTokens: sockets closed now were open until now.
     this.sockets.expireTokens(now);
+    if (this.liveness.closeSilent(now)) this.socketReport.report(this.sockets.openCount());
     this.presence.leaveDue(now);
     await this.followers.recheck(current.ok ? current.meta : null);
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);

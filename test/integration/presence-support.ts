@@ -31,6 +31,26 @@ export function join(stream: string, user: string): Promise<SocketClient> {
   return openSocket(`/v1/stream/${stream}?offset=now&live=ws&presence=true&user=${encodeURIComponent(user)}`, roomy);
 }
 
+/** A presence socket without a frame reader, for a test that sends "ping" (answered "pong", not JSON). */
+export async function joinRaw(stream: string, user: string): Promise<{ ws: WebSocket; next: () => Promise<string> }> {
+  const response = await call(`/v1/stream/${stream}?offset=now&live=ws&presence=true&user=${user}`, { headers: { Upgrade: "websocket" } });
+  const ws = response.webSocket;
+  if (response.status !== 101 || !ws) throw new Error(`expected 101, got ${response.status}`);
+  const queue: string[] = [];
+  let wake: (() => void) | null = null;
+  ws.accept();
+  ws.addEventListener("message", (event) => {
+    queue.push(typeof event.data === "string" ? event.data : "");
+    wake?.();
+  });
+  const next = async () => {
+    while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    return queue.shift() ?? "";
+  };
+  await next(); // The first frame: the socket is live.
+  return { ws, next };
+}
+
 export async function snapshot(stream: string, query = ""): Promise<Snapshot> {
   const response = await call(`/v1/presence/default/${stream}${query}`);
   expect(response.status).toBe(200);

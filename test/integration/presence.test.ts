@@ -6,10 +6,11 @@ import { evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { eventually } from "./estuary-support";
 import { openSocket } from "./identity-support";
-import { createStream, eventLines, join, present, roomy, runAlarm, setClock, snapshot } from "./presence-support";
+import { createStream, eventLines, join, joinRaw, present, roomy, runAlarm, setClock, snapshot } from "./presence-support";
 import { call, expectError, streamObject } from "./worker";
 
 const GRACE_MS = 5_000; // PRESENCE_GRACE_MS's default
+const LIVENESS_MS = 90_000; // PRESENCE_LIVENESS_MS's default
 
 afterEach(() => {
   vi.useRealTimers();
@@ -106,6 +107,24 @@ describe("presence", () => {
       "delete presence bob",
       "delete occupancy presence-restart",
     ]);
+  });
+
+  it("closes a presence socket that stopped pinging (4408) and its user leaves after the grace; one that pings stays", async () => {
+    await createStream("presence-silent");
+    // Both are accepted "long ago" (their accept time is all a socket that never pinged shows).
+    const realNow = Date.now();
+    setClock(realNow - LIVENESS_MS - 10_000);
+    const silent = await join("presence-silent", "alice");
+    const pinging = await joinRaw("presence-silent", "bob");
+    vi.useRealTimers();
+    pinging.ws.send("ping");
+    expect(await pinging.next()).toBe("pong");
+    await runAlarm("presence-silent");
+    expect((await silent.closed).code).toBe(4408);
+    await eventually(async () => expect(await present("presence-silent")).toEqual({ alice: 0, bob: 1 }));
+    setClock(Date.now() + GRACE_MS + 1_000);
+    await runAlarm("presence-silent");
+    expect(await present("presence-silent")).toEqual({ bob: 1 });
   });
 
   it("pages the snapshot in user order with next", async () => {

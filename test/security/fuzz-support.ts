@@ -586,6 +586,8 @@ const adminBody = fc
       ttlSeconds: fc.oneof(fc.integer({ min: -10, max: 3_000_000 }), fc.jsonValue({ maxDepth: 1 })),
       streams: fc.array(fc.oneof(validName, headerValue(20)), { maxLength: 3 }),
       user: fc.oneof(headerValue(20), fc.string({ unit: "binary", maxLength: 140 }), fc.jsonValue({ maxDepth: 1 })),
+      // A token's presence info: objects near the 1 KiB bound, and other JSON.
+      info: fc.oneof(fc.dictionary(headerValue(8), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }), fc.string({ minLength: 1_000, maxLength: 1_100 }).map((note) => ({ note })), fc.jsonValue({ maxDepth: 1 })),
     },
     { requiredKeys: [] },
   )

@@ -9,6 +9,7 @@ import type { StreamCall } from "../stream/calls";
 import { streamStub } from "../stream/stub";
 import type { PresenceEvent } from "./events";
 import { presenceLogKey } from "./log-address";
+import { ensurePresenceLog } from "./log-stream";
 
 /** The one pending flush of this stream's presence events. */
 export const PRESENCE_FLUSH_KEY = "presence-flush";
@@ -55,8 +56,7 @@ export class PresenceOutgoing {
     const append = () => log.append({ contentType: "application/json", body, close: false, producer: { id: batch.producer, epoch: 0, seq: batch.id } });
     let result = await append();
     if (!result.ok && result.code === "not_found") {
-      const made = await log.create({ name: presenceLogKey(source), contentType: "application/json", closed: false, body: new Uint8Array(0) });
-      if (!made.ok) throw new Error(`presence log not created: ${made.message}`);
+      await ensurePresenceLog(this.env, source);
       result = await append();
     }
     if (!result.ok) throw new Error(`presence log append refused: ${result.code} ${result.message}`);

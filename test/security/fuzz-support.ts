@@ -653,7 +653,7 @@ export function pathArb(targets: Targets) {
     // The public routes, and near misses of them.
     fc.constantFrom("/v1/openapi.json", "/v1/openapi.json/", "/v1/openapi.json/x", "/v1/OPENAPI.JSON", "/v1/openapi", "/v1/./openapi.json"),
     fc.constantFrom("/health", "/health/", "/health/x", "/HEALTH", "/v1/health", "/v1/connections", "/v1/connections/"),
-    fc.constantFrom("/v1/presence", "/v1/presence/", "/v1/presence/x", "/v1/presence/x/y/events/z", "/v1/presence/x/y/", "/v1/presence/x/y%40presence", "/v1/stream/x/y@presence"),
+    fc.constantFrom("/v1/presence", "/v1/presence/", "/v1/presence/x", "/v1/presence/x/y/events/z", "/v1/presence/x/y/", "/v1/presence/x/y%40presence", "/v1/stream/x/y@presence", "/v1/presence/x/y/sinks/", "/v1/presence/x/y/sinks/a/b", "/v1/presence/x/y/sinks/a/enable/x"),
     fc.constantFrom("/v1/stream/__ds", "/v1/stream/__ds/", "/v1/stream/__ds/jwks.json", "/v1/stream/__ds/jwks.json/x", "/v1/stream/__ds/subscriptions", "/v1/stream/__ds/x", "/v1/stream/__ds/__ds"),
     fc.array(segment, { maxLength: 4 }).map((segments) => `/${segments.join("/")}`),
   );
@@ -805,6 +805,15 @@ function coherentRequest(targets: Targets) {
       headers: { "Content-Type": "application/json" },
       body: [JSON.stringify(method === "DELETE" ? { sinkId: id } : { sink: { id, url, envelope }, ...(from === null ? {} : { from }) })],
     }));
+  // The same sink bodies on a stream's presence log, and its sink state and enable routes.
+  const presenceSinkManage = sinkManage.map((route): Route => ({ ...route, path: route.path.replace("/v1/estuary/subscribe/", "/v1/presence/") + "/sinks" }));
+  const presenceSinkRead = fc.tuple(fc.constantFrom("GET", "GET", "POST", "OPTIONS"), scratch, sinkId).map(([method, name, id]): Route => ({
+    method,
+    path: `/v1/presence/${project}/${name}/sinks/${id}${method === "POST" ? "/enable" : ""}`,
+    query: "",
+    headers: {},
+    body: [],
+  }));
   const policyBody = fc.oneof(
     fc.constantFrom({ mode: "required" }, { mode: "all" }, { mode: "quorum", quorum: 1 }, { mode: "quorum", quorum: 3 }),
     fc.record({ mode: fc.oneof(fc.constantFrom("required", "quorum", "all", "most"), headerValue(8)), quorum: fc.jsonValue({ maxDepth: 0 }) }, { requiredKeys: [] }),
@@ -939,6 +948,8 @@ function coherentRequest(targets: Targets) {
     { weight: 1, arbitrary: connections },
     { weight: 1, arbitrary: presence },
     { weight: 1, arbitrary: presenceLog },
+    { weight: 1, arbitrary: presenceSinkManage },
+    { weight: 1, arbitrary: presenceSinkRead },
     { weight: 1, arbitrary: admin },
     { weight: 1, arbitrary: identity },
     { weight: 1, arbitrary: listing },

@@ -2,7 +2,7 @@
 // with the schemas of presence/schemas.ts.
 import { READ_QUERY } from "../streams/schemas";
 import { SnapshotQuerySchema, SnapshotSchema } from "../presence/schemas";
-import { jsonResponse, parameter, preflight, type Section } from "./build";
+import { jsonBody, jsonResponse, parameter, preflight, type Section } from "./build";
 
 const READ = { tokenUnlessPublic: "read" } as const;
 const ERRORS = ["bad_request", "unauthorized", "forbidden", "not_found", "gone", "headers_too_large"] as const;
@@ -50,6 +50,55 @@ export function presenceSection(): Section {
             errors: [...ERRORS, "upgrade_required", "rate_limited"],
           },
           options: preflight("presenceEventsPreflight"),
+        },
+      },
+      {
+        path: "/v1/presence/:project/:stream/sinks",
+        operations: {
+          post: {
+            id: "createPresenceSink",
+            summary: "A data sink fed by the stream's presence log: occupied / vacated and join / leave webhooks",
+            description: "The body and answers of a stream's sink; the messages are the log's change events (type occupancy: insert = occupied, delete = vacated). The log is made if nobody joined yet. Needs manage on the stream.",
+            auth: { token: "manage" },
+            body: jsonBody("SinkSubscribeRequest"),
+            responses: { 201: jsonResponse("Created: the sink, and its signing secret (shown only now).", "SinkCreated"), 200: jsonResponse("The same sink existed with the same configuration.", "SinkCreated") },
+            errors: [...ERRORS, "conflict", "rate_limited", "too_large"],
+          },
+          delete: {
+            id: "deletePresenceSink",
+            summary: "Remove a data sink of the stream's presence log",
+            auth: { token: "manage" },
+            body: jsonBody("SinkUnsubscribeRequest"),
+            responses: { 204: { description: "Removed." } },
+            errors: [...ERRORS],
+          },
+          options: preflight("presenceSinksPreflight"),
+        },
+      },
+      {
+        path: "/v1/presence/:project/:stream/sinks/:sinkId",
+        operations: {
+          get: {
+            id: "describePresenceSink",
+            summary: "A presence log sink's state and its last delivery attempts",
+            auth: { token: "read" },
+            responses: { 200: jsonResponse("The sink.", "SinkDetail") },
+            errors: [...ERRORS],
+          },
+          options: preflight("presenceSinkPreflight"),
+        },
+      },
+      {
+        path: "/v1/presence/:project/:stream/sinks/:sinkId/enable",
+        operations: {
+          post: {
+            id: "enablePresenceSink",
+            summary: "Resume a disabled (or retrying) presence log sink at once",
+            auth: { token: "manage" },
+            responses: { 200: jsonResponse("The sink, active again.", "Sink") },
+            errors: [...ERRORS],
+          },
+          options: preflight("enablePresenceSinkPreflight"),
         },
       },
     ],

@@ -1,0 +1,10 @@
+// Makes a stream's presence log exist: on the first flush of events, and when a data sink is
+// subscribed to it before anyone joined. An existing log is confirmed (same configuration: 200).
+import type { Env } from "../env";
+import { streamStub } from "../stream/stub";
+import { presenceLogKey } from "./log-address";
+
+export async function ensurePresenceLog(env: Env, source: string): Promise<void> {
+  const made = await streamStub(env, presenceLogKey(source)).create({ name: presenceLogKey(source), contentType: "application/json", closed: false, body: new Uint8Array(0) });
+  if (!made.ok) throw new Error(`presence log not created: ${made.message}`);
+}

@@ -1,12 +1,13 @@
 // @ts-check
 // The console page: opens a stream with /v1/client.js and shows its messages as they arrive
 // (messages.js), appends and deletes over HTTP, and shows the connection's status. The browser
-// (browse.js) and the fan-out panel (fanout.js) hang off it.
+// (browse.js), the fan-out panel (fanout.js) and who is present (presence.js) hang off it.
 import { openStream } from "/v1/client.js";
 import { addressPath, authHeaders, call, parseAddress, tokens } from "./api.js";
 import { setUpBrowser } from "./browse.js";
 import { diagnoseUpgrade, probeRead } from "./diagnose.js";
 import { setUpFanout } from "./fanout.js";
+import { setUpPresence } from "./presence.js";
 import { showData } from "./messages.js";
 
 /** @typedef {import("../v1/client.js").StreamHandle} StreamHandle */
@@ -40,6 +41,13 @@ let streamUrl = "";
 let contentType = "";
 
 const fanout = setUpFanout(element);
+const presence = setUpPresence(element);
+
+/** The panels that follow the open stream: fan-out, and who is present. @param {string | null} key */
+function watchPanels(key) {
+  fanout.watch(key);
+  void presence.watch(key);
+}
 const browser = setUpBrowser({ element, open: openByKey, announce });
 
 /** @param {string} text */
@@ -91,7 +99,7 @@ function stop() {
 /** The stream is gone (deleted, expired or re-created): nothing on it can be done any more. */
 function markGone(/** @type {string} */ why) {
   stop();
-  fanout.watch(null);
+  watchPanels(null);
   enableStreamButtons(false);
   showBanner(`${streamKey} is gone: ${why}. Reading stopped and its offsets no longer apply; create it again to start over.`, "gone");
   announce(`${streamKey} is gone`);
@@ -106,7 +114,7 @@ function openByKey(key) {
 element("open-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   stop();
-  fanout.watch(null);
+  watchPanels(null);
   enableStreamButtons(false);
   showBanner(null);
   messagesEl.replaceChildren();
@@ -169,12 +177,12 @@ element("open-form").addEventListener("submit", async (event) => {
   });
   handle = opening;
   enableStreamButtons(true);
-  fanout.watch(streamKey);
+  watchPanels(streamKey);
 });
 
 element("close").addEventListener("click", () => {
   stop();
-  fanout.watch(null);
+  watchPanels(null);
 });
 
 element("append-form").addEventListener("submit", async (event) => {
@@ -227,5 +235,5 @@ input("token").addEventListener("input", () => {
   tokens.stream = input("token").value.trim();
 });
 
-fanout.watch(null);
+watchPanels(null);
 void browser.refresh();

@@ -127,6 +127,23 @@ describe("presence", () => {
     expect(await present("presence-silent")).toEqual({ bob: 1 });
   });
 
+  it("a deleted stream's users leave after the grace, and the log says so", async () => {
+    await createStream("presence-deleted");
+    const alice = await join("presence-deleted", "alice");
+    expect((await call("/v1/stream/presence-deleted", { method: "DELETE" })).status).toBe(204);
+    expect((await alice.closed).code).toBe(4404);
+    await expectError(await call("/v1/presence/default/presence-deleted"), 404, "not_found");
+    setClock(Date.now() + GRACE_MS + 1_000);
+    await runAlarm("presence-deleted");
+    await runAlarm("presence-deleted");
+    expect(await eventLines("presence-deleted")).toEqual([
+      "insert presence alice",
+      "insert occupancy presence-deleted",
+      "delete presence alice",
+      "delete occupancy presence-deleted",
+    ]);
+  });
+
   it("pages the snapshot in user order with next", async () => {
     await createStream("presence-pages");
     for (const user of ["u1", "u2", "u3"]) await join("presence-pages", user);

@@ -8,6 +8,7 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       // A short long-poll timeout keeps tests that wait at the tail quick.
       // A short breaker cool-down lets fault tests watch it open and close.
+      // A trim step of 16 rows lets the retention tests watch a trim take several alarms.
       // Small subscription and socket caps let the limits tests reach them with a handful; a source
       // with all 4 subscribers pushes only to hot estuaries (the pull tests).
       miniflare: {
@@ -18,6 +19,8 @@ export default defineConfig({
           FANOUT_PULL_THRESHOLD: "3",
           MAX_SUBSCRIPTIONS_PER_ESTUARY: "3",
           WS_MAX_PER_STREAM: "3",
+          // Trims in steps of 16 rows, so the retention tests see a trim take several alarms.
+          RETENTION_TRIM_ROWS: "16",
         },
       },
     }),

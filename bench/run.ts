@@ -9,13 +9,14 @@ import { manyStreamAppends, oneStreamAppends } from "./scenarios/appends.ts";
 import { catchUpReads } from "./scenarios/catch-up.ts";
 import { fanout, type FanoutReport } from "./scenarios/fanout.ts";
 import { pullFanout } from "./scenarios/pull.ts";
+import { trimCost } from "./scenarios/trim.ts";
 import { requestFloor } from "./scenarios/floor.ts";
 import { liveLatency } from "./scenarios/live.ts";
 import { webSockets, type WsReport } from "./scenarios/websocket.ts";
 import { startOurs, startPlatformFloor, startReference, type Target, type TargetKey } from "./servers.ts";
 
 const ALL_TARGETS: readonly TargetKey[] = ["ours", "refMemory", "refFile", "platform"];
-const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "ws", "fanout", "pull"] as const;
+const ALL_SCENARIOS = ["floor", "appends", "streams", "catchup", "live", "ws", "fanout", "pull", "trim"] as const;
 type ScenarioKey = (typeof ALL_SCENARIOS)[number];
 const USAGE = `usage: npm run bench [-- [--quick] [--targets=${ALL_TARGETS.join(",")}] [--scenarios=${ALL_SCENARIOS.join(",")}] [--fanout=1,1000] [--pull=10000,100000]]`;
 
@@ -106,6 +107,7 @@ for (const key of targets) {
         return result.figures;
       },
     ]);
+    all.push(["trim", "retention trim cost", () => trimCost(ctx)]);
     all.push([
       "pull",
       "push to the hot, pull for the rest",

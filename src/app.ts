@@ -31,7 +31,7 @@ export function buildApp(): Hono<AppEnv> {
 
   app.notFound(() => errorResponse("not_found", "no such route"));
   app.onError((error, c) => {
-    if (error instanceof ApiError) return errorResponse(error.code, error.message, error.headers);
+    if (error instanceof ApiError) return errorResponse(error.code, error.message, error.headers, error.details);
     console.error(`unhandled error on ${c.req.method} ${c.req.path}`, error);
     return errorResponse("internal", "internal error");
   });

@@ -1,5 +1,6 @@
 // Runtime tunables, read from `env` vars and validated once per isolate.
 import { z } from "zod";
+import { parseRetention } from "./protocol/retention-policy";
 import { joinIssues, plainErrorMap } from "./validation";
 
 const ConfigSchema = z.object({
@@ -59,6 +60,40 @@ const ConfigSchema = z.object({
    */
   PRESENCE_LIVENESS_MS: z.union([z.literal(0), z.coerce.number().int().min(10_000).max(3_600_000)]).default(90_000),
   SINK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(30 * 86_400_000).default(86_400_000),
+  /**
+   * The retention policy of a new estuary (a Stream-Retention value, or "none" to keep everything).
+   * An estuary is a per-user inbox read by live clients; a week covers a client that was offline
+   * over a weekend and a holiday, and 64 MiB bounds a noisy one at about $0.013 a month of SQLite.
+   */
+  ESTUARY_RETENTION: z
+    .string()
+    .default("max-age=604800, max-bytes=67108864")
+    .transform((raw, ctx) => {
+      if (raw === "none") return null;
+      const parsed = parseRetention(raw);
+      if (parsed.ok) return parsed.policy;
+      ctx.issues.push({ code: "custom", message: `ESTUARY_RETENTION: ${parsed.message}`, input: raw });
+      return z.NEVER;
+    }),
+  /**
+   * Rows one trim run may delete (stream/trim.ts). A deleted row is one billed row write; 1,000 rows
+   * take milliseconds, and more work is due again at once. At least one append's rows (8) and then some.
+   */
+  /**
+   * Required subscribers (estuaries, data sinks) hold trimming at their position, but not past
+   * either cap: data older than RETENTION_HOLD_MAX_MS, or further than RETENTION_HOLD_MAX_BYTES
+   * below the tail, is trimmed anyway, so a dead subscriber pins nothing forever. A week matches
+   * the estuary default's age; 1 GiB costs $0.20 a month to hold.
+   */
+  RETENTION_HOLD_MAX_MS: z.coerce.number().int().min(0).default(7 * 86_400_000),
+  RETENTION_HOLD_MAX_BYTES: z.coerce.number().int().min(0).default(1024 ** 3),
+  RETENTION_TRIM_ROWS: z.coerce.number().int().min(16).max(100_000).default(1_000),
+  /**
+   * Appends are refused (507 storage_full) once an object's SQLite database would pass this. The
+   * platform cap is 10 GB per object, where writes fail outright; 9 GiB leaves room for the other
+   * tables, deliveries in flight and the trim that frees space.
+   */
+  STREAM_STORAGE_LIMIT_BYTES: z.coerce.number().int().min(1).default(9 * 1024 ** 3),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -46,7 +46,7 @@ export class CommitTracker {
    * reach). With no subscription that counts, everything up to `reach` is committed. Reads one row
    * per distinct position, per sink and per job out; never the subscriber list.
    */
-  committed(reach: number): number {
+  committed(reach: number, policy: CommitPolicy = this.policy()): number {
     if (!this.stored()) return reach;
     const facts = this.facts();
     const groups = this.store.sinkGroups();
@@ -55,7 +55,7 @@ export class CommitTracker {
         groups.push({ position: count.position === "cohort" ? facts.cohort : count.position, count: count.count, required: count.required });
       }
     }
-    return committedPosition(this.policy(), groups, facts ? Math.min(reach, facts.target) : reach, facts?.holds ?? []);
+    return committedPosition(policy, groups, facts ? Math.min(reach, facts.target) : reach, facts?.holds ?? []);
   }
 
   /** Answers once `position` is committed (true), or when the time is up (false). */

@@ -55,7 +55,7 @@ export function describeEnvelope(envelope: SubscriptionEnvelope): string {
 
 /**
  * The estuary messages a delivery becomes: its source messages as they are, or one CloudEvent each.
- * `time` is when the estuary applies the delivery: streams store no append time (see README).
+ * `time` is when the estuary applies the delivery: slices do not carry the source rows' append time yet (see README).
  */
 export function envelopeMessages(envelope: SubscriptionEnvelope, delivery: Delivery, raw: Uint8Array[], time: number): Uint8Array[] {
   if (!envelope) return raw;

@@ -139,6 +139,15 @@ export class StreamSubscribersDO extends DurableObject<Env> {
     return { policy: this.commits.policy(), committedPosition: this.commits.committed(z.number().int().min(0).parse(tail)) };
   }
 
+  /**
+   * How far back the source's retention must keep data for its required subscribers: the lowest
+   * position a required estuary or data sink holds (the commit policy's `required` arithmetic, from
+   * persisted facts only), never past `tail`.
+   */
+  async retentionHold(tail: number): Promise<number> {
+    return this.commits.committed(z.number().int().min(0).parse(tail), { mode: "required" });
+  }
+
   /** A data sink was created (or created again) and starts counting at `position`. */
   async sinkAdded(input: SinkPosition): Promise<void> {
     this.schema.ensure();

@@ -25,6 +25,7 @@ import { ProjectRepository, type SigningKey } from "./repository";
 import { Revocations } from "./revocations";
 import { RevokedSchema, TokenRevocations, type Revoked, type RevokedTokens } from "./token-revocations";
 import { PROJECT_MIGRATIONS } from "./schema";
+import { formatRetention, parseRetention } from "../protocol/retention-policy";
 
 /** At most this many signing secrets at once: enough for rotation, few enough to try each on verify. */
 export const MAX_SECRETS = 5;
@@ -33,6 +34,8 @@ export interface ProjectView {
   project: string;
   createdAt: string;
   corsOrigins: string[];
+  /** The retention policy of new streams that name none (canonical Stream-Retention), or null. */
+  retention: string | null;
   secrets: { kid: string; createdAt: string }[];
 }
 
@@ -40,6 +43,8 @@ export interface ProjectView {
 export interface ProjectAuth {
   keys: { kid: string; secret: string }[];
   corsOrigins: string[];
+  /** The default retention policy of its new streams (put.ts reads it from the same cache). */
+  retention: string | null;
   /** The auth providers whose tokens the project accepts (issuers.ts). */
   issuers: Issuer[];
   /** Token ids and users whose tokens are refused (token-revocations.ts). */
@@ -88,7 +93,7 @@ export class ProjectDO extends DurableObject<Env> {
     const origins = CorsOriginsSchema.parse(corsOrigins);
     const createdAt = Date.now();
     const key = this.ctx.storage.transactionSync(() => {
-      this.repo.save({ name, createdAt, corsOrigins: origins });
+      this.repo.save({ name, createdAt, corsOrigins: origins, retention: null });
       this.outbox.add([{ call: { kind: "listProject", project: name, createdAt } }]);
       return this.newKey();
     });
@@ -153,6 +158,16 @@ export class ProjectDO extends DurableObject<Env> {
     return { ok: true };
   }
 
+  /** The default retention policy of new streams: a canonical Stream-Retention value, or null for none. */
+  async setRetention(retention: string | null): Promise<{ ok: true } | Failure> {
+    const project = this.schema.exists ? this.repo.load() : null;
+    if (!project) return fail("not_found", "project not found");
+    const parsed = retention === null ? null : parseRetention(retention);
+    if (parsed && !parsed.ok) return fail("bad_request", parsed.message);
+    this.repo.save({ ...project, retention: parsed ? formatRetention(parsed.policy) : null });
+    return { ok: true };
+  }
+
   /** Adds an issuer (replacing the one with the same iss); the route has checked its jwksUrl. */
   async addIssuer(input: Issuer): Promise<{ ok: true; issuer: Issuer } | Failure> {
     const issuer = IssuerSchema.parse(input);
@@ -183,6 +198,7 @@ export class ProjectDO extends DurableObject<Env> {
       project: project.name,
       createdAt: new Date(project.createdAt).toISOString(),
       corsOrigins: project.corsOrigins,
+      retention: project.retention,
       secrets: this.repo.keys().map((key) => ({ kid: key.kid, createdAt: new Date(key.createdAt).toISOString() })),
     };
   }
@@ -255,7 +271,13 @@ export class ProjectDO extends DurableObject<Env> {
   async auth(): Promise<ProjectAuth | null> {
     const project = this.schema.exists ? this.repo.load() : null;
     if (!project) return null;
-    return { keys: this.repo.keys().map(({ kid, secret }) => ({ kid, secret })), corsOrigins: project.corsOrigins, issuers: this.issuers.all(), revoked: this.tokenRevocations.live(Date.now()) };
+    return {
+      keys: this.repo.keys().map(({ kid, secret }) => ({ kid, secret })),
+      corsOrigins: project.corsOrigins,
+      issuers: this.issuers.all(),
+      revoked: this.tokenRevocations.live(Date.now()),
+      retention: project.retention,
+    };
   }
 }
 

@@ -6,6 +6,8 @@ export interface ProjectRecord {
   name: string;
   createdAt: number;
   corsOrigins: string[];
+  /** New streams' retention policy when their PUT names none (canonical Stream-Retention), or null. */
+  retention: string | null;
 }
 
 export interface SigningKey {
@@ -29,17 +31,19 @@ export class ProjectRepository {
 
   load(): ProjectRecord | null {
     const row = this.sql
-      .exec<{ name: string; created_at: number; cors_origins: string }>("SELECT * FROM project WHERE id = 1")
+      .exec<{ name: string; created_at: number; cors_origins: string; retention: string | null }>("SELECT * FROM project WHERE id = 1")
       .toArray()[0];
-    return row ? { name: row.name, createdAt: row.created_at, corsOrigins: JSON.parse(row.cors_origins) as string[] } : null;
+    if (!row) return null;
+    return { name: row.name, createdAt: row.created_at, corsOrigins: JSON.parse(row.cors_origins) as string[], retention: row.retention };
   }
 
   save(project: ProjectRecord): void {
     this.sql.exec(
-      "INSERT OR REPLACE INTO project (id, name, created_at, cors_origins) VALUES (1, ?, ?, ?)",
+      "INSERT OR REPLACE INTO project (id, name, created_at, cors_origins, retention) VALUES (1, ?, ?, ?, ?)",
       project.name,
       project.createdAt,
       JSON.stringify(project.corsOrigins),
+      project.retention,
     );
   }
 

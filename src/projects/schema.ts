@@ -80,4 +80,12 @@ export const PROJECT_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE revocation_sweeps ADD COLUMN kind TEXT NOT NULL DEFAULT 'kid';
     `,
   },
+  {
+    id: 9,
+    sql: `
+      -- The retention policy new streams of the project get when their PUT names none (a canonical
+      -- Stream-Retention value; NULL: they keep everything).
+      ALTER TABLE project ADD COLUMN retention TEXT;
+    `,
+  },
 ];

@@ -23,7 +23,7 @@ export interface EventInput {
   generation: number;
   contentType: string;
   typePrefix: string;
-  /** ms since the epoch; see each caller for what it measures (streams store no append time). */
+  /** ms since the epoch; see each caller for what it measures (rows store their append time for retention, but slices do not carry it yet). */
   time: number;
   /** Where the message starts in the source. */
   position: number;

@@ -38,6 +38,8 @@ export const CLOSE = {
   tokenExpired: 4401,
   /** The stream was deleted or expired (or re-created: the old offsets mean nothing in the new one). */
   streamGone: 4404,
+  /** Retention trimmed the data this socket was to read next: reconnect (the upgrade answers 410 with Stream-Earliest-Offset) or from offset=-1. */
+  trimmed: 4410,
 } as const;
 
 /** The text a client sends as a keepalive; the runtime answers PONG without waking the object. */

@@ -5,9 +5,7 @@ import { BytesSchema, type Segment } from "../contract/segments";
 import type { Failure } from "../errors";
 import { CloudEventsRequestSchema } from "../estuary/envelope";
 import { PresenceInfoSchema } from "../auth/presence-info";
-
-
-
+import { RetentionPolicySchema } from "../protocol/retention-policy";
 
 export const ProducerSchema = z.object({ id: z.string().min(1), epoch: Count, seq: Count });
 
@@ -23,6 +21,10 @@ export const CreateCommandSchema = z.object({
   estuary: z.boolean().optional(),
   /** Readable without a token. */
   public: z.boolean().optional(),
+  /** The Stream-Retention the PUT named. */
+  retention: RetentionPolicySchema.optional(),
+  /** The policy of a stream created without one (its project's, or the estuary default). */
+  defaultRetention: RetentionPolicySchema.optional(),
   fork: z
     .object({ source: z.string().min(1), position: Count.optional(), subOffset: Count })
     .optional(),
@@ -119,6 +121,10 @@ export interface StreamInfo {
   closed: boolean;
   ttlSeconds: number | null;
   expiresAt: number | null;
+  /** The first offset still stored (retention trims below it). */
+  earliest: number;
+  /** The canonical Stream-Retention value, or null: everything is kept. */
+  retention: string | null;
 }
 
 export type CreateResult = ({ ok: true; created: boolean } & StreamInfo) | Failure;
@@ -142,9 +148,14 @@ export type ReadResult =
 export type HeadResult = ({ ok: true } & StreamInfo) | Failure;
 
 /** Whether a catch-up page the Worker cached may still be served: the stream's current generation. */
-export const ReadCheckSchema = z.object({ requirePublic: z.boolean().optional() });
+export const ReadCheckSchema = z.object({
+  requirePublic: z.boolean().optional(),
+  /** The page's start, for a page of an explicit offset: below the earliest it is gone (410). */
+  position: Count.optional(),
+});
 export type ReadCheck = z.infer<typeof ReadCheckSchema>;
-export type ReadCheckResult = { ok: true; generation: number } | Failure;
+/** `earliest`: a page cached for offset=-1 is current only if it starts there. */
+export type ReadCheckResult = { ok: true; generation: number; earliest: number } | Failure;
 
 export type DeleteResult = { ok: true } | Failure;
 

@@ -95,6 +95,9 @@ export async function createStream({ env, log, outbox, alarms }: CreateDeps, cmd
     estuary: cmd.estuary ?? false,
     fanout: false,
     public: cmd.public ?? false,
+    retention: cmd.retention ?? cmd.defaultRetention ?? null,
+    retentionDefault: cmd.retention === undefined && cmd.defaultRetention !== undefined,
+    earliest: 0,
   };
   log.initialize(meta, [...prefixChunks, ...bodyChunks], () => {
     if (cmd.fork) outbox.cancel(releaseKey);

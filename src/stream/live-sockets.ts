@@ -13,6 +13,7 @@ import type { Live, StreamLog } from "./log";
 import { renderPayload } from "./payload";
 import { authFrameToken, type RefreshGrant, type SocketIdentity } from "./socket-refresh";
 import type { StreamMeta } from "./repository";
+import { checkRetained, readStart } from "./retention";
 
 
 /** A socket's attachment (kept well under the platform's 16 KiB). */
@@ -71,8 +72,10 @@ export class LiveSockets {
     }
     if (!live.ok) return refuse(live);
     const meta = live.meta;
-    const start = req.offset.kind === "start" ? 0 : req.offset.kind === "now" ? meta.tail : req.offset.position;
+    const start = readStart(meta, req.offset);
     if (start > meta.tail) return refuse(fail("bad_request", "offset is beyond the end of the stream"));
+    const trimmed = checkRetained(meta, start);
+    if (trimmed) return refuse(trimmed);
     if (!this.log.reader.isReadBoundary(meta, start)) return refuse(fail("bad_request", "offset is not a message boundary"));
     if (this.count() >= req.maxSockets) {
       return refuse(fail("too_many_sockets", `a stream may have at most ${req.maxSockets} open WebSockets`));
@@ -221,6 +224,7 @@ export class LiveSockets {
       const { ws, state } = reader;
       if (state.generation !== meta.generation) closeQuietly(ws, CLOSE.streamGone, "stream was re-created");
       else if (state.expiresAt !== null && state.expiresAt <= now) closeQuietly(ws, CLOSE.tokenExpired, "token expired");
+      else if (state.position < meta.earliest) closeQuietly(ws, CLOSE.trimmed, "data trimmed by retention");
       else if (state.position < meta.tail || !state.greeted || meta.closed) {
         groups.set(state.position, [...(groups.get(state.position) ?? []), reader]);
       }
@@ -263,7 +267,7 @@ export class LiveSockets {
 }
 
 function refuse(failure: Failure): Response {
-  return errorResponse(failure.code, failure.message, failure.headers);
+  return errorResponse(failure.code, failure.message, failure.headers, failure.details);
 }
 
 function parseJson(text: string | null): unknown {

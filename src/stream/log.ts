@@ -2,6 +2,7 @@
 // the tail. Every change to the stream's own data goes through here; calls to other objects do not.
 // The rule that keeps a stream with a TTL alive lives here too (`status` and `touch`): every path
 // that reads the stream or checks that it exists (HTTP reads, WebSockets, SSE, RPC) goes through it.
+import { loadConfig } from "../config";
 import type { Env } from "../env";
 import { fail, type Failure } from "../errors";
 import type { LazySchema } from "../storage/migrations";
@@ -12,6 +13,8 @@ import { expiryOf, info, isExpired } from "./meta";
 import { renderPayload } from "./payload";
 import { StreamReader } from "./reader";
 import { StreamRepository, type AppliedPosition, type Chunk, type StreamMeta } from "./repository";
+import { checkRetained, earliestOf, readStart } from "./retention";
+import { storageFull } from "./storage-full";
 import { Waiters } from "./waiters";
 
 /**
@@ -39,6 +42,7 @@ export class StreamLog {
   private current: StreamMeta | null = null;
   /** The last access as stored, to tell when the in-memory one has moved far enough to store. */
   private storedAccess = 0;
+  private readonly storageLimit: number;
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -49,6 +53,7 @@ export class StreamLog {
   ) {
     this.repo = new StreamRepository(storage.sql);
     this.reader = new StreamReader(this.repo, env);
+    this.storageLimit = loadConfig(env).STREAM_STORAGE_LIMIT_BYTES;
   }
 
   get meta(): StreamMeta | null {
@@ -117,6 +122,9 @@ export class StreamLog {
     if (plan.kind === "duplicate" || plan.kind === "noop") {
       return { result: { ok: true, written: false, tail: meta.tail, closed: meta.closed, producer: plan.producer } };
     }
+    // After deduplication: a producer's retry of a stored append is still acknowledged.
+    const full = storageFull(this.storage.sql, cmd.body.length, this.storageLimit);
+    if (full) return { result: full };
     const chunks = toChunks(meta.tail, plan.messages);
     const next: StreamMeta = {
       ...meta,
@@ -127,7 +135,7 @@ export class StreamLog {
       lastAccess: meta.ttlSeconds !== null ? now : meta.lastAccess,
     };
     this.commit(next, () => {
-      this.repo.insertChunks(chunks);
+      this.repo.insertChunks(chunks, undefined, now);
       if (cmd.producer) this.repo.saveProducer(cmd.producer.id, { epoch: cmd.producer.epoch, lastSeq: cmd.producer.seq });
       this.save(next);
     });
@@ -154,11 +162,28 @@ export class StreamLog {
     return next.tail;
   }
 
+  /**
+   * Retention: drops stored rows (`deleteRows`) and moves the stream's earliest position to
+   * `earliest` in one transaction, so no reader ever sees one without the other.
+   */
+  trim(earliest: number, deleteRows: () => void): void {
+    const meta = this.current;
+    if (!meta || meta.status !== "active") return;
+    const next = { ...meta, earliest };
+    this.storage.transactionSync(() => {
+      deleteRows();
+      this.save(next);
+    });
+    this.current = next;
+  }
+
   /** Catch-up and long-poll reads: waits at the tail of an open stream up to `waitMs`. */
   async read(meta: StreamMeta, cmd: ReadCommand, live: (now: number) => Live): Promise<ReadResult> {
     const { offset } = cmd;
-    const start = offset.kind === "start" ? 0 : offset.kind === "now" ? meta.tail : offset.position;
+    let start = readStart(meta, offset);
     if (start > meta.tail) return fail("bad_request", "offset is beyond the end of the stream");
+    const trimmed = checkRetained(meta, start);
+    if (trimmed) return trimmed;
     if (!this.reader.isReadBoundary(meta, start)) return fail("bad_request", "offset is not a message boundary");
 
     let current = meta;
@@ -168,7 +193,13 @@ export class StreamLog {
       if (!after.ok) return after;
       current = after.meta;
     }
-    const gathered = await this.reader.gather(current, start, current.tail, false);
+    let gathered = await this.reader.gather(current, start, current.tail, false);
+    // `-1` on a fork whose source trimmed what it inherits: start where the fork's data now starts.
+    const forkEarliest = !gathered.ok && offset.kind === "start" ? earliestOf(gathered) : null;
+    if (forkEarliest !== null) {
+      start = forkEarliest;
+      gathered = await this.reader.gather(current, start, current.tail, false);
+    }
     if (!gathered.ok) return gathered;
     return {
       ok: true,

@@ -2,6 +2,7 @@
 import { fail, type Failure } from "../errors";
 import type { StreamInfo } from "./commands";
 import type { StreamMeta } from "./repository";
+import { formatRetention } from "../protocol/retention-policy";
 
 export function info(meta: StreamMeta): StreamInfo {
   return {
@@ -11,6 +12,8 @@ export function info(meta: StreamMeta): StreamInfo {
     closed: meta.closed,
     ttlSeconds: meta.ttlSeconds,
     expiresAt: meta.expiresAt,
+    earliest: meta.earliest,
+    retention: meta.retention ? formatRetention(meta.retention) : null,
   };
 }
 

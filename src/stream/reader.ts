@@ -8,6 +8,7 @@ import { gather, READ_CHUNK_BYTES, type Gathered } from "./chunks";
 import { isJsonMode } from "../protocol/content-type";
 import type { SliceRequest, SliceResult } from "./commands";
 import type { StreamMeta, StreamRepository } from "./repository";
+import { checkRetained, earliestOf, trimmedAway } from "./retention";
 
 export class StreamReader {
   constructor(
@@ -19,7 +20,8 @@ export class StreamReader {
   isReadBoundary(meta: StreamMeta, position: number): boolean {
     if (!isJsonMode(meta.contentType)) return true;
     const ownStart = meta.forkPosition ?? 0;
-    if (position === meta.tail || position === ownStart) return true;
+    // A trim always ends at a message boundary (trim.ts), and the rows before it are gone.
+    if (position === meta.tail || position === ownStart || position === meta.earliest) return true;
     // Inherited positions were validated by the source when the fork was made; below the fork
     // point a JSON offset can only have come from a read, which always stops between messages.
     if (position < ownStart) return true;
@@ -32,6 +34,8 @@ export class StreamReader {
     if (req.generation !== undefined && req.generation !== meta.generation) {
       return { result: fail("not_found", "that generation of the stream is gone"), bytes: 0 };
     }
+    const trimmed = checkRetained(meta, req.from);
+    if (trimmed) return { result: trimmed, bytes: 0 };
     const gathered = await this.gather(meta, req.from, req.limit, req.stopAtAppendEnd, req.maxBytes);
     if (!gathered.ok) return { result: gathered, bytes: 0 };
     return { result: { ok: true, segments: gathered.segments, next: gathered.next }, bytes: gathered.bytes };
@@ -55,7 +59,11 @@ export class StreamReader {
         maxBytes,
         stopAtAppendEnd,
       });
-      if (!slice.ok) return slice;
+      if (!slice.ok) {
+        // The source trimmed what this fork inherits: the fork's reads start where the source's do.
+        const sourceEarliest = earliestOf(slice);
+        return sourceEarliest === null ? slice : trimmedAway(Math.min(sourceEarliest, ownStart), meta.tail);
+      }
       const bytes = slice.segments.reduce((sum, segment) => sum + segment.data.length, 0);
       inherited = { segments: slice.segments, next: slice.next, bytes, appendEnded: false };
       const full = inherited.next < Math.min(limit, ownStart) || bytes >= maxBytes || stopAtAppendEnd;

@@ -1,5 +1,7 @@
 // StreamDO's only door to SQLite: SQL text, row shapes and row-to-domain mapping live here.
 import type { ProducerState } from "./producer";
+import { decodeEnds, encodeEnds } from "./inner-ends";
+import { formatRetention, storedRetention, type RetentionPolicy } from "../protocol/retention-policy";
 
 export type StreamStatus = "active" | "soft_deleted" | "deleted";
 
@@ -30,6 +32,12 @@ export interface StreamMeta {
   fanout: boolean;
   /** Readable without a token. */
   public: boolean;
+  /** How much history the stream keeps (retention.ts); null keeps everything. */
+  retention: RetentionPolicy | null;
+  /** The policy came from a default, not from the PUT that created the stream. */
+  retentionDefault: boolean;
+  /** The first position still stored: everything below it was trimmed (0 before any trim). */
+  earliest: number;
 }
 
 /** A stored row: bytes [start, end) of one append (or delivery), packing as many messages as fit. */
@@ -62,6 +70,9 @@ type StreamRow = {
   estuary: number;
   fanout: number;
   public: number;
+  retention: string | null;
+  retention_default: number;
+  earliest: number;
 };
 
 /** How far an estuary has applied one of its sources, in the source's positions. */
@@ -78,23 +89,6 @@ type ChunkRow = {
   message_end: number;
   append_end: number;
 };
-
-/** Inner message ends are stored as little-endian u32 offsets; NULL when there are none. */
-function encodeEnds(ends: readonly number[]): Uint8Array | null {
-  if (ends.length === 0) return null;
-  const bytes = new Uint8Array(ends.length * 4);
-  const view = new DataView(bytes.buffer);
-  ends.forEach((end, index) => view.setUint32(index * 4, end, true));
-  return bytes;
-}
-
-function decodeEnds(stored: ArrayBuffer | null): number[] {
-  if (stored === null) return [];
-  const view = new DataView(stored);
-  const ends: number[] = [];
-  for (let offset = 0; offset + 4 <= stored.byteLength; offset += 4) ends.push(view.getUint32(offset, true));
-  return ends;
-}
 
 export class StreamRepository {
   /** Rows written by this repository since the object started (a cost counter for fan-out). */
@@ -135,14 +129,18 @@ export class StreamRepository {
       estuary: row.estuary === 1,
       fanout: row.fanout === 1,
       public: row.public === 1,
+      retention: storedRetention(row.retention),
+      retentionDefault: row.retention_default === 1,
+      earliest: row.earliest,
     };
   }
 
   saveMeta(meta: StreamMeta): void {
     this.write(
       `INSERT OR REPLACE INTO stream (id, generation, status, name, content_type, ttl_seconds, expires_at,
-         last_access, tail, closed, closed_by, last_stream_seq, fork_source, fork_position, fork_sub_offset, estuary, fanout, public)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         last_access, tail, closed, closed_by, last_stream_seq, fork_source, fork_position, fork_sub_offset, estuary, fanout, public,
+         retention, retention_default, earliest)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       meta.generation,
       meta.status,
       meta.name,
@@ -160,6 +158,9 @@ export class StreamRepository {
       meta.estuary ? 1 : 0,
       meta.fanout ? 1 : 0,
       meta.public ? 1 : 0,
+      meta.retention ? formatRetention(meta.retention) : null,
+      meta.retentionDefault ? 1 : 0,
+      meta.earliest,
     );
   }
 
@@ -167,13 +168,16 @@ export class StreamRepository {
     this.write("UPDATE stream SET last_access = ? WHERE id = 1", lastAccess);
   }
 
-  /** Writes chunks; a delivery's last chunk records the source position it brings the estuary to. */
-  insertChunks(chunks: readonly Chunk[], delivered?: AppliedPosition): void {
+  /**
+   * Writes chunks, stamped with their append time; a delivery's last chunk records the source
+   * position it brings the estuary to.
+   */
+  insertChunks(chunks: readonly Chunk[], delivered?: AppliedPosition, appendedAt = Date.now()): void {
     const last = chunks.at(-1);
     for (const chunk of chunks) {
       const tag = chunk === last ? delivered : undefined;
       this.write(
-        "INSERT INTO chunks (start_pos, end_pos, data, inner_ends, message_end, append_end, source, source_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO chunks (start_pos, end_pos, data, inner_ends, message_end, append_end, source, source_to, appended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         chunk.start,
         chunk.end,
         chunk.data,
@@ -182,6 +186,7 @@ export class StreamRepository {
         chunk.appendEnd ? 1 : 0,
         tag?.source ?? null,
         tag?.applied ?? null,
+        appendedAt,
       );
     }
   }

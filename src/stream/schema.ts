@@ -148,6 +148,20 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    id: 12,
+    sql: `
+      -- Retention (retention.ts). appended_at: when the row was written (ms since epoch), for
+      -- max-age; rows written before stay NULL and count as old. retention: the stream's policy as
+      -- its canonical Stream-Retention value (NULL keeps everything); retention_default: it came
+      -- from a default (project or estuary), not the PUT's header. earliest: positions below it were
+      -- trimmed; it moves in the same transaction as the deletes.
+      ALTER TABLE chunks ADD COLUMN appended_at INTEGER;
+      ALTER TABLE stream ADD COLUMN retention TEXT;
+      ALTER TABLE stream ADD COLUMN retention_default INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE stream ADD COLUMN earliest INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
+  {
     id: 16,
     sql: `
       -- Presence (src/presence/): users present on this stream, or waiting out the grace period

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { DeliverySchema, StreamKeySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
 import { SinkIdSchema } from "../contract/sinks";
 import { WatcherSchema, type Watcher } from "../contract/subscriptions";
+import { loadConfig } from "../config";
 import type { Env } from "../env";
 import { fail, type Failure } from "../errors";
 import { EstuaryReceiver, type EstuaryLinkView } from "../estuary/receiver";
@@ -33,10 +34,12 @@ import { checkRefresh } from "./socket-refresh";
 import { StreamLog, type Committed, type Live } from "./log";
 import { info, tokenRequired } from "./meta";
 import { removeStream } from "./removal";
+import { checkRetained } from "./retention";
 import { STREAM_MIGRATIONS } from "./schema";
 import { SliceBudget } from "./slice-budget";
 import { SocketReporter } from "./socket-report";
-import { loadConfig } from "../config";
+import type { RetentionStatus, Trimmer } from "./trim";
+import { streamTrimmer } from "./retention-hold";
 import { isPresenceLog } from "../presence/log-address";
 import { PresenceMembers } from "../presence/members";
 import { PresenceOutgoing } from "../presence/outgoing";
@@ -56,6 +59,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly sockets: LiveSockets;
   private readonly socketReport: SocketReporter;
   private readonly followers: StreamFollowers;
+  private readonly trimmer: Trimmer;
   private readonly slices = new SliceBudget();
   private readonly presenceOut: PresenceOutgoing;
   private readonly presence: PresenceTracker;
@@ -69,6 +73,7 @@ export class StreamDO extends DurableObject<Env> {
     this.estuary = new EstuaryReceiver(this.log, env, ctx, (committed) => this.afterCommit(committed));
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
     this.followers = new StreamFollowers(env, ctx, this.log.repo, () => this.alarms.plan());
+    this.trimmer = streamTrimmer(env, this.log, this.followers);
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     // Presence (src/presence/): sockets that asked for it are tagged at accept; each change in the open sockets reconciles members.
     this.presenceOut = new PresenceOutgoing(ctx.storage, env, this.outbox);
@@ -82,6 +87,7 @@ export class StreamDO extends DurableObject<Env> {
     }, (req) => this.presence.admit(req));
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
+      () => this.trimmer.dueAt(),
       () => this.followers.dueAt(),
       () => this.outbox.nextDue(),
       () => this.sockets.nextExpiry(),
@@ -142,7 +148,9 @@ export class StreamDO extends DurableObject<Env> {
   async readCheck(input: ReadCheck): Promise<ReadCheckResult> {
     const cmd = ReadCheckSchema.parse(input);
     const admitted = this.admitRead(cmd.requirePublic, Date.now());
-    return admitted.ok ? { ok: true, generation: admitted.meta.generation } : admitted;
+    if (!admitted.ok) return admitted;
+    const { meta } = admitted;
+    return (cmd.position !== undefined && checkRetained(meta, cmd.position)) || { ok: true, generation: meta.generation, earliest: meta.earliest };
   }
 
   /** The client of the live read `readerId` went away: its wait ends now, and read() slides the TTL from here. */
@@ -193,7 +201,7 @@ export class StreamDO extends DurableObject<Env> {
     const current = this.live(now);
     if (!current.ok && current.code === "gone") return fail("conflict", "estuary stream was deleted but is still referenced by forks");
     if (!current.ok) {
-      const made = await this.create({ name: req.name, contentType: this.estuary.contentTypeFor(req), ttlSeconds: req.ttlSeconds, closed: false, body: new Uint8Array(0), estuary: true, public: req.public ?? false });
+      const made = await this.create({ name: req.name, contentType: this.estuary.contentTypeFor(req), ttlSeconds: req.ttlSeconds, closed: false, body: new Uint8Array(0), estuary: true, public: req.public ?? false, defaultRetention: loadConfig(this.env).ESTUARY_RETENTION ?? undefined });
       if (!made.ok) return made;
     }
     const meta = this.log.meta;
@@ -225,6 +233,12 @@ export class StreamDO extends DurableObject<Env> {
     if (!meta || meta.status !== "active") return null;
     if (meta.fanout !== enabled) this.log.update({ fanout: enabled });
     return { tail: meta.tail, contentType: meta.contentType };
+  }
+
+  /** The stream's retention: its policy, earliest position, and what its trims did since the object started. */
+  async retentionStatus(): Promise<RetentionStatus | Failure> {
+    const current = this.live(Date.now());
+    return current.ok ? this.trimmer.status(current.meta) : current;
   }
 
   /** Open connections by kind: WebSockets, and SSE and long-poll readers waiting at the tail. */
@@ -309,6 +323,8 @@ export class StreamDO extends DurableObject<Env> {
     if (this.liveness.closeSilent(now)) this.socketReport.report(this.sockets.openCount());
     this.presence.leaveDue(now);
     await this.followers.recheck(current.ok ? current.meta : null);
+    // Sockets whose next position was trimmed are closed by the pass a trim starts (live-sockets.ts).
+    if (current.ok && (await this.trimmer.run(now)).rows > 0) this.sockets.wake();
     if (current.ok && this.sockets.openCount() > 0) await this.estuary.pullBeforeRead(now);
     await this.outbox.drain();
     this.alarms.plan();
@@ -337,7 +353,9 @@ export class StreamDO extends DurableObject<Env> {
     if (!committed || !meta) return;
     this.sockets.wake();
     this.followers.published(meta, committed);
+    if (this.trimmer.appended(Date.now())) this.alarms.plan();
   }
+
 
   private async sendCall(call: StreamCall): Promise<void> {
     if (call.kind === "flushPresence") return this.presenceOut.flush(this.ctx.id.name ?? this.log.meta?.name ?? "");

@@ -31,6 +31,7 @@ import { canonicalConfig, MAX_EXPLICIT_STREAMS } from "./config";
 import { coverageDenial } from "./coverage";
 import { dsFail, type DsFailure } from "./errors";
 import { parsePattern, parseStreamRef } from "./paths";
+import { ackedPosition } from "./links";
 import { SubscriptionRepository, type SubscriptionState } from "./repository";
 import { SUBSCRIPTION_MIGRATIONS } from "./schema";
 import { newSecret } from "./tokens";
@@ -174,6 +175,13 @@ export class SubscriptionDO extends DurableObject<Env> {
   async streamAppended(input: StreamAppended): Promise<AppendedOutcome> {
     const msg = StreamAppendedSchema.parse(input);
     return this.wakes.streamReached(msg.stream, msg.incarnation, msg.tail);
+  }
+
+  /** For the stream's retention: the position acked on `stream` (it holds trimming there); null if not linked. */
+  async ackedPosition(input: StreamGone): Promise<number | null> {
+    const msg = StreamGoneSchema.parse(input);
+    const link = this.wakes.state?.incarnation === msg.incarnation ? this.repo.link(relativePath(msg.stream)) : null;
+    return link ? ackedPosition(link) : null;
   }
 
   async streamDeleted(input: StreamGone): Promise<void> {

@@ -479,6 +479,8 @@ function protocolHeaderValues(targets: Targets): Record<string, fc.Arbitrary<str
     "Stream-Seq": fc.oneof(digits(6), headerValue(16)),
     "Stream-Closed": fc.oneof(fc.constantFrom("true", "TRUE", "false", "1", "yes", ""), headerValue(8)),
     "Stream-Public": fc.oneof(fc.constantFrom("true", "false", "1"), headerValue(8)),
+    // A valid policy keeps a day: no fuzz run lasts long enough for it to trim anything.
+    "Stream-Retention": fc.oneof(fc.constantFrom("max-age=86400", "max-age=0", "max-size=1", "max-age=1, max-age=2", ""), headerValue(24)),
     "Stream-Forked-From": streamPathArb(targets),
     "Stream-Fork-Offset": offsetValue,
     "Stream-Fork-Sub-Offset": count,
@@ -585,6 +587,7 @@ const adminBody = fc
       scope: fc.oneof(fc.subarray(["read", "write", "manage", "admin"]), fc.jsonValue({ maxDepth: 1 })),
       ttlSeconds: fc.oneof(fc.integer({ min: -10, max: 3_000_000 }), fc.jsonValue({ maxDepth: 1 })),
       streams: fc.array(fc.oneof(validName, headerValue(20)), { maxLength: 3 }),
+      retention: fc.oneof(fc.constantFrom("max-age=86400", "max-age=0", "junk", null), headerValue(20), fc.jsonValue({ maxDepth: 1 })),
       user: fc.oneof(headerValue(20), fc.string({ unit: "binary", maxLength: 140 }), fc.jsonValue({ maxDepth: 1 })),
       // A token's presence info: objects near the 1 KiB bound, and other JSON.
       info: fc.oneof(fc.dictionary(headerValue(8), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }), fc.string({ minLength: 1_000, maxLength: 1_100 }).map((note) => ({ note })), fc.jsonValue({ maxDepth: 1 })),
@@ -1090,6 +1093,12 @@ const noncanonicalCount = count.filter((value) => !/^(0|[1-9]\d*)$/.test(wire(va
 const nonCount = count.filter((value) => !/^\d+$/.test(wire(value)) || !Number.isSafeInteger(Number(wire(value))));
 const notTrue = headerValue(8).filter((value) => wire(value).toLowerCase() !== "true");
 
+/** Stream-Retention values the PUT must refuse with 400 (parseRetention's rules). */
+const malformedRetention = fc.oneof(
+  fc.constantFrom("", "max-age", "max-age=", "max-age=0", "max-age=01", "max-age=-1", "max-bytes=1.5", "max-age=1,max-age=2", "min-age=5", "max-age=1;max-bytes=2", "max-age=99999999999999999"),
+  headerValue(24).filter((value) => !/^\s*max-(age|bytes|messages)=[1-9]\d{0,15}\s*$/.test(value)),
+);
+
 /** Producer headers refused before anything is read: one missing, an empty id, or a non-integer epoch or seq. */
 const brokenProducer = fc.oneof(
   fc.subarray(["Producer-Id", "Producer-Epoch", "Producer-Seq"], { minLength: 1, maxLength: 2 }).chain((names) =>
@@ -1223,6 +1232,7 @@ export function guardRequest(guard: Guard, targets: Targets, otherGuardPaths: st
     build("other Content-Type on append", "POST", streamPath, otherMediaType(guard).map((type) => ({ "Content-Type": type })), acceptableBody(guard).map((text): BodyPiece[] => [text])),
     build("empty append without close", "POST", streamPath, fc.tuple(rightType, fc.option(notTrue)).map(([type, closed]) => ({ "Content-Type": type, ...(closed !== null ? { "Stream-Closed": closed } : {}) })), fc.constant<BodyPiece[]>([])),
     build("malformed TTL on create", "PUT", streamPath, noncanonicalCount.map((ttl) => ({ "Stream-TTL": ttl, "Content-Type": guard.contentType })), anyBody),
+    build("malformed Stream-Retention on create", "PUT", streamPath, malformedRetention.map((retention) => ({ "Stream-Retention": retention, "Content-Type": guard.contentType })), anyBody),
     build("both TTL and Expires-At on create", "PUT", streamPath, fc.tuple(count, timestamp).map(([ttl, at]) => ({ "Stream-TTL": ttl, "Stream-Expires-At": at })), anyBody),
     build("malformed Expires-At on create", "PUT", streamPath, timestamp.filter((at) => !RFC3339.test(wire(at)) || Number.isNaN(Date.parse(wire(at)))).map((at) => ({ "Stream-Expires-At": at })), anyBody),
     build("fork offsets without a source", "PUT", streamPath, fc.tuple(fc.option(offsetValue), fc.option(count)).filter(([a, b]) => a !== null || b !== null).map(([offset, sub]) => ({

@@ -27,6 +27,9 @@ function meta(overrides: Partial<StreamMeta> = {}): StreamMeta {
     estuary: false,
     fanout: false,
     public: false,
+    retention: null,
+    retentionDefault: false,
+    earliest: 0,
     ...overrides,
   };
 }

@@ -7,6 +7,7 @@ import { IssuerSchema } from "../../projects/issuers";
 import { DEFAULT_PAGE, ListedKindSchema, MAX_PAGE } from "../../projects/listing";
 import { StreamLimitsSchema } from "../../auth/reach";
 import { MAX_TOKEN_LIFETIME_SECONDS, SCOPES } from "../../auth/token";
+import { parseRetention } from "../../protocol/retention-policy";
 import { UserIdSchema } from "../../auth/user";
 import { PresenceInfoSchema } from "../../auth/presence-info";
 
@@ -17,7 +18,19 @@ export const ProjectNameSchema = z
 
 export const CreateProjectSchema = z.object({ project: ProjectNameSchema, corsOrigins: CorsOriginsSchema.default([]) });
 
-export const UpdateProjectSchema = z.object({ corsOrigins: CorsOriginsSchema });
+/** A Stream-Retention value, or null for none: checked here so junk is a 400 naming the fault. */
+const RetentionValue = z
+  .string()
+  .nullable()
+  .superRefine((raw, ctx) => {
+    const parsed = raw === null ? null : parseRetention(raw);
+    if (parsed && !parsed.ok) ctx.addIssue({ code: "custom", message: parsed.message });
+  })
+  .meta({ description: "The retention policy of the project's new streams that name none (a Stream-Retention value, e.g. \"max-age=604800\"); null: they keep everything." });
+
+export const UpdateProjectSchema = z
+  .object({ corsOrigins: CorsOriginsSchema.optional(), retention: RetentionValue.optional() })
+  .refine((body) => body.corsOrigins !== undefined || body.retention !== undefined, { error: "send corsOrigins, retention or both" });
 
 export const MintTokenSchema = z.object({
   scope: z.array(z.enum(SCOPES)).min(1),
@@ -40,6 +53,7 @@ export const ProjectViewSchema = z.object({
   project: z.string(),
   createdAt: z.iso.datetime(),
   corsOrigins: z.array(z.string()),
+  retention: z.string().nullable(),
   secrets: z.array(z.object({ kid: z.string(), createdAt: z.iso.datetime() })),
 });
 

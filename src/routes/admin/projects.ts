@@ -4,7 +4,7 @@ import { sign } from "hono/jwt";
 import { USER_CLAIM } from "../../auth/user";
 import { PRESENCE_INFO_CLAIM } from "../../auth/presence-info";
 import { projectStub } from "../../projects/stub";
-import { ApiError } from "../../errors";
+import { ApiError, type ErrorCode } from "../../errors";
 import type { AppContext } from "../../http/context";
 import { readJson } from "../../http/json-body";
 import { CreateProjectSchema, MintTokenSchema, ProjectNameSchema, UpdateProjectSchema } from "./bodies";
@@ -30,13 +30,18 @@ export async function getProject(c: AppContext): Promise<Response> {
   return c.json(view);
 }
 
-/** PATCH /v1/admin/projects/{project} {"corsOrigins"}. */
+/** PATCH /v1/admin/projects/{project} {"corsOrigins"?, "retention"?}. */
 export async function updateProject(c: AppContext): Promise<Response> {
   const project = projectParam(c);
   const body = await readJson(c.req.raw, UpdateProjectSchema);
-  const updated = await projectStub(c.env, project).setCorsOrigins(body.corsOrigins);
-  if (!updated.ok) throw ApiError.from(updated);
+  const stub = projectStub(c.env, project);
+  if (body.corsOrigins !== undefined) orThrowFailure(await stub.setCorsOrigins(body.corsOrigins));
+  if (body.retention !== undefined) orThrowFailure(await stub.setRetention(body.retention));
   return getProject(c);
+}
+
+function orThrowFailure(result: { ok: true } | { ok: false; code: ErrorCode; message: string }): void {
+  if (!result.ok) throw ApiError.from(result);
 }
 
 /** POST /v1/admin/projects/{project}/secrets → 201 {kid, secret}: rotation adds before it revokes. */

@@ -6,6 +6,7 @@ import { parseOr400 } from "../../validation";
 import { SinkIdSchema } from "../../contract/sinks";
 import { ENVELOPES } from "../../protocol/cloudevents";
 import { CommitHoldSchema, SinkDetailSchema, SinkViewSchema } from "../../sinks/commands";
+import { RetentionStatusBodySchema } from "./retention-status";
 import { FanoutStatusBodySchema, TypePrefixSchema } from "./schemas";
 
 export { SinkDetailSchema, SinkViewSchema };
@@ -35,6 +36,8 @@ export const FanoutStatusWithSinksSchema = FanoutStatusBodySchema.extend({
   sinks: z.array(SinkViewSchema),
   /** The sinks keeping the committed offset where it is (retrying, or disabled until enabled). */
   commitHeldBy: z.array(CommitHoldSchema),
+  /** The source's retention policy, earliest offset and trims. */
+  retention: RetentionStatusBodySchema,
 });
 
 /** A subscribe body is a sink's when it names one; otherwise it subscribes an estuary. */

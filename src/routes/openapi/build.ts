@@ -146,18 +146,20 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   not_found: "No such stream, estuary, subscription or project (or the admin API is off).",
   method_not_allowed: "The method is not supported on this path.",
   conflict: "The request conflicts with the current state.",
-  gone: "The stream was deleted but is still referenced by forks.",
+  gone: "The stream was deleted but is still referenced by forks, or (with earliestOffset and tailOffset in the body and a Stream-Earliest-Offset header) the offset read was trimmed by the stream's retention policy.",
   too_large: `Request body above the limit (${MAX_APPEND_BYTES / 1024 / 1024} MiB for stream data; the estuary and admin routes' JSON bodies have a smaller one, which the message names).`,
   headers_too_large: `Request headers above ${MAX_HEADER_BYTES / 1024} KiB in all.`,
   rate_limited: "Too many writes, subscribes or WebSocket upgrades (auth on); retry after Retry-After seconds.",
   too_many_sockets: "The stream already has WS_MAX_PER_STREAM open WebSockets.",
   upgrade_required: "live=ws without a WebSocket upgrade (Upgrade: websocket).",
+  storage_full: "The stream's Durable Object is near the platform's storage cap: set a retention policy (Stream-Retention) or delete data.",
   internal: "Unexpected server error.",
 };
 
 const ERROR_HEADERS: Partial<Record<ErrorCode, ResponseHeaderName[]>> = {
   unauthorized: ["WWW-Authenticate"],
   rate_limited: ["Retry-After"],
+  gone: ["Stream-Earliest-Offset", "Cache-Control"],
 };
 
 const ERROR_BODY: BodySchema = { schema: ErrorBodySchema, io: "output" };

@@ -47,7 +47,7 @@ export function streamSection(): Section {
       summary: "The stream's metadata (does not slide its TTL)",
       description: "Errors carry no body (HEAD).",
       auth: READ,
-      responses: { 200: noBody("The stream exists; Content-Type is its media type.", ["Stream-Next-Offset", "Stream-Closed", "Stream-TTL", "Stream-Expires-At", "Cache-Control"]) },
+      responses: { 200: noBody("The stream exists; Content-Type is its media type.", ["Stream-Next-Offset", "Stream-Closed", "Stream-TTL", "Stream-Expires-At", "Stream-Retention", "Stream-Earliest-Offset", "Cache-Control"]) },
       errors: [...READ_ERRORS],
     },
     put: {
@@ -55,11 +55,11 @@ export function streamSection(): Section {
       summary: "Create a stream (or a fork of one), or confirm one with the same configuration",
       description: "A fork also needs read on its source.",
       auth: { token: "write" },
-      parameters: headers("Stream-TTL", "Stream-Expires-At", "Stream-Closed", "Stream-Public", "Stream-Forked-From", "Stream-Fork-Offset", "Stream-Fork-Sub-Offset"),
+      parameters: headers("Stream-TTL", "Stream-Expires-At", "Stream-Retention", "Stream-Closed", "Stream-Public", "Stream-Forked-From", "Stream-Fork-Offset", "Stream-Fork-Sub-Offset"),
       body: bytes("Optional initial data."),
       responses: {
-        201: noBody("Created.", ["Location", "Stream-Next-Offset", "Stream-Closed"]),
-        200: noBody("Already exists with the same configuration; nothing changed.", ["Stream-Next-Offset", "Stream-Closed"]),
+        201: noBody("Created.", ["Location", "Stream-Next-Offset", "Stream-Closed", "Stream-Retention"]),
+        200: noBody("Already exists with the same configuration; nothing changed.", ["Stream-Next-Offset", "Stream-Closed", "Stream-Retention"]),
         409: errorWith("Exists with another configuration, deleted but still referenced by forks, or a fork whose content type differs from its source's."),
       },
       errors: ["bad_request", "unauthorized", "forbidden", "not_found", "too_large", "rate_limited", "headers_too_large"],
@@ -79,7 +79,7 @@ export function streamSection(): Section {
           ["Stream-Closed", "Stream-Next-Offset", "Producer-Expected-Seq", "Producer-Received-Seq"],
         ),
       },
-      errors: ["bad_request", "unauthorized", "not_found", "gone", "too_large", "rate_limited", "headers_too_large"],
+      errors: ["bad_request", "unauthorized", "not_found", "gone", "too_large", "rate_limited", "headers_too_large", "storage_full"],
     },
     delete: {
       id: "deleteStream",

@@ -37,8 +37,10 @@ export async function readStream(c: AppContext): Promise<Response> {
   const pages = query.live === undefined && query.offset.kind !== "now" ? new PageCache(c, address.key, query.offset) : null;
   const page = pages && (await pages.lookup());
   if (page) {
-    const check = orDeny(await stub.readCheck({ requirePublic }));
-    if (check.generation === page.generation) {
+    // A page of a trimmed offset answers 410 (readCheck); one stored for -1 is stale once the earliest moved.
+    const position = query.offset.kind === "at" ? query.offset.position : undefined;
+    const check = orDeny(await stub.readCheck({ requirePublic, position }));
+    if (check.generation === page.generation && (position !== undefined || page.start === check.earliest)) {
       page.headers.set("Cache-Control", CACHE_RANGE);
       page.headers.set(PAGE_CACHE_HEADER, "hit");
       return conditional(c, page.headers, page.body);
@@ -68,7 +70,7 @@ export async function readStream(c: AppContext): Promise<Response> {
   headers.set("ETag", `"${result.generation}:${result.start}:${result.next}${closedMark}"`);
   headers.set("Cache-Control", result.upToDate ? CACHE_TAIL : CACHE_RANGE);
   // A page that ends before the tail never changes while this generation lives.
-  if (pages && !result.upToDate) pages.store(result.generation, headers, result.body);
+  if (pages && !result.upToDate) pages.store(result.generation, result.start, headers, result.body);
   return conditional(c, headers, result.body);
 }
 

@@ -6,6 +6,7 @@ import { ApiError } from "../../errors";
 import { parseOr400 } from "../../validation";
 import type { OffsetQuery } from "../../protocol/offsets";
 import type { ProducerHeaders } from "../../stream/producer";
+import type { RetentionPolicy } from "../../protocol/retention-policy";
 import {
   ContentTypeHeader,
   CursorParam,
@@ -21,6 +22,7 @@ import {
   StreamForkOffsetHeader,
   StreamForkSubOffsetHeader,
   StreamPublicHeader,
+  StreamRetentionHeader,
   StreamTtlHeader,
 } from "./schemas";
 
@@ -52,6 +54,12 @@ export function parseExpiry(headers: Headers): Expiry {
   if (ttl !== null) return { ttlSeconds: valueOf(StreamTtlHeader, ttl) };
   if (expires !== null) return { expiresAt: valueOf(StreamExpiresAtHeader, expires) };
   return {};
+}
+
+/** `Stream-Retention` on PUT: the policy it names (400 on junk), or undefined. */
+export function parseRetentionHeader(headers: Headers): RetentionPolicy | undefined {
+  const value = headers.get("Stream-Retention");
+  return value === null ? undefined : valueOf(StreamRetentionHeader, value);
 }
 
 /** `Stream-Public: true` on PUT makes a stream readable without a token. */

@@ -14,6 +14,8 @@ import type { OffsetQuery } from "../../protocol/offsets";
 
 /** Where the generation of a stored page travels; it is removed before the page is served. */
 const GENERATION_HEADER = "Page-Generation";
+/** Where the page starts: a page stored for offset=-1 is current only while the stream's earliest is there. */
+const START_HEADER = "Page-Start";
 
 /**
  * How long a data centre keeps an unread page. Correctness does not depend on it (every hit is
@@ -29,6 +31,7 @@ const PAGE_HEADERS = ["Content-Type", "Stream-Next-Offset", "ETag"];
 
 export interface CachedPage {
   generation: number;
+  start: number;
   /** The page's protocol headers (Cache-Control is the caller's to set). */
   headers: Headers;
   body: ArrayBuffer;
@@ -58,11 +61,12 @@ export class PageCache {
       const value = hit.headers.get(name);
       if (value !== null) headers.set(name, value);
     }
-    return { generation: Number(hit.headers.get(GENERATION_HEADER)), headers, body: await hit.arrayBuffer() };
+    const start = Number(hit.headers.get(START_HEADER) ?? Number.NaN);
+    return { generation: Number(hit.headers.get(GENERATION_HEADER)), start, headers, body: await hit.arrayBuffer() };
   }
 
   /** Stores a page after the response is sent; `headers` are copied, not kept. */
-  store(generation: number, headers: Headers, body: Uint8Array): void {
+  store(generation: number, start: number, headers: Headers, body: Uint8Array): void {
     const ctx = executionContext(this.c);
     if (!ctx) return;
     const stored = new Headers({ "Cache-Control": STORED_CACHE_CONTROL });
@@ -71,6 +75,7 @@ export class PageCache {
       if (value !== null) stored.set(name, value);
     }
     stored.set(GENERATION_HEADER, String(generation));
+    stored.set(START_HEADER, String(start));
     const put = caches.default.put(this.key, new Response(body, { headers: stored })).catch((error: unknown) => {
       console.warn("page cache put failed", error);
     });

@@ -6,7 +6,8 @@ import { requireToken } from "../../auth/access";
 import { enforceRateLimit } from "../../auth/rate-limit";
 import { streamStub } from "../../stream/stub";
 import { MAX_APPEND_BYTES } from "./limits";
-import { parseClosed, parseContentType, parseExpiry, parseForkHeaders, parsePublic } from "./headers";
+import { parseClosed, parseContentType, parseExpiry, parseForkHeaders, parsePublic, parseRetentionHeader } from "./headers";
+import { projectRetention } from "./retention-default";
 import { orThrow, streamHeaders } from "./response";
 
 export async function putStream(c: AppContext): Promise<Response> {
@@ -14,6 +15,7 @@ export async function putStream(c: AppContext): Promise<Response> {
   requireToken(c, address, "write");
   const headers = c.req.raw.headers;
   const expiry = parseExpiry(headers);
+  const retention = parseRetentionHeader(headers);
   const forkHeaders = parseForkHeaders(headers);
   const forkSource = forkHeaders && parseStreamPath(forkHeaders.source);
   if (forkSource) requireToken(c, forkSource, "read");
@@ -28,11 +30,14 @@ export async function putStream(c: AppContext): Promise<Response> {
       ...expiry,
       closed: parseClosed(headers),
       public: parsePublic(headers),
+      retention,
+      defaultRetention: retention ? undefined : await projectRetention(c.env, address.project),
       body,
       fork,
     }),
   );
   const response = streamHeaders(result, result.tail);
+  if (result.retention !== null) response.set("Stream-Retention", result.retention);
   if (!result.created) return new Response(null, { status: 200, headers: response });
   const url = new URL(c.req.url);
   response.set("Location", `${url.origin}${url.pathname}`);

@@ -7,6 +7,7 @@ import { PresenceParam } from "../presence/schemas";
 import { formatOffset, parseOffset, type OffsetQuery } from "../../protocol/offsets";
 import { MAX_AWAIT_COMMIT_MS } from "../../contract/fanout";
 import { OffsetString } from "../../contract/primitives";
+import { parseRetention } from "../../protocol/retention-policy";
 
 const CANONICAL_INTEGER = /^(0|[1-9]\d*)$/;
 const DIGITS = /^\d+$/;
@@ -87,6 +88,20 @@ export const StreamExpiresAtHeader = z
   .refine((at) => !Number.isNaN(at), { error: "Stream-Expires-At must be an RFC 3339 timestamp" })
   .meta({ description: "Absolute expiry time (RFC 3339). Not with Stream-TTL.", examples: ["2030-01-01T00:00:00Z"] });
 
+export const StreamRetentionHeader = z
+  .string()
+  .transform((raw, ctx) => {
+    const parsed = parseRetention(raw);
+    if (parsed.ok) return parsed.policy;
+    ctx.issues.push({ code: "custom", message: parsed.message, input: raw });
+    return z.NEVER;
+  })
+  .meta({
+    description:
+      "PUT (an extension of the protocol): how much history the stream keeps, any of max-age=<seconds>, max-bytes=<n>, max-messages=<n>, comma-separated. Older data is trimmed in whole stored rows (up to one row more than the policy is kept); reads of trimmed offsets answer 410. Without it the project's default applies (estuaries: ESTUARY_RETENTION), or everything is kept. Echoed, canonical, on PUT and HEAD.",
+    examples: ["max-age=604800, max-bytes=67108864"],
+  });
+
 export const StreamClosedHeader = flag("true closes the stream (on PUT: create it closed; on POST: after this append, which may be empty).");
 
 export const StreamPublicHeader = flag("true on PUT makes the stream readable without a token (writes still need one).");
@@ -135,6 +150,7 @@ export const REQUEST_HEADERS = {
   "Stream-Expires-At": StreamExpiresAtHeader,
   "Stream-Closed": StreamClosedHeader,
   "Stream-Public": StreamPublicHeader,
+  "Stream-Retention": StreamRetentionHeader,
   "Stream-Seq": StreamSeqHeader,
   "Stream-Forked-From": StreamForkedFromHeader,
   "Stream-Fork-Offset": StreamForkOffsetHeader,
@@ -161,6 +177,10 @@ export const RESPONSE_HEADERS = {
   Location: z.string().meta({ description: "The new stream's absolute URL." }),
   "Stream-TTL": DigitString.meta({ description: "The stream's configured TTL in seconds (HEAD)." }),
   "Stream-Expires-At": z.string().meta({ description: "The stream's absolute expiry time, RFC 3339 (HEAD)." }),
+  "Stream-Retention": z.string().meta({ description: "The stream's retention policy, canonical (PUT, HEAD); absent: everything is kept." }),
+  "Stream-Earliest-Offset": OffsetString.meta({
+    description: "The first offset still stored (HEAD; and on 410 for a read of trimmed data). offset=-1 reads from here.",
+  }),
   "Stream-SSE-Data-Encoding": z.literal("base64").meta({ description: "SSE data events carry base64, because the stream is not text/* or application/json." }),
   "Stream-Committed": z.enum(["true", "false"]).meta({ description: "With Stream-Await-Commit: whether the append's data was committed under the commit policy before the time was up." }),
   "Producer-Epoch": DigitString.meta({ description: "The producer's current epoch (on 200/204: accepted; on 403: the epoch that fenced the request)." }),

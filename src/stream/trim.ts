@@ -1,0 +1,210 @@
+// Retention's trimming: a task of the object's alarm planner. Each run deletes, in one transaction
+// with the move of the stream's earliest position (StreamLog.trim), a prefix of whole stored rows
+// that the policy no longer keeps, ending at a message boundary, at most `rowsPerRun` rows; more
+// work makes the task due again at once. Because only whole rows go, a stream keeps up to one
+// row (one append's worth, at most ROW_BYTES) more than its policy asks. Required subscribers
+// (estuaries, data sinks: the lowest position the stream's fan-out object counts for them) hold
+// the trim at their position, up to the caps of HoldCaps. Producer state lives in its own table and
+// is never trimmed: a retry of a trimmed append is still a duplicate.
+import type { StreamLog } from "./log";
+import { info } from "./meta";
+import type { StreamMeta } from "./repository";
+import type { RetentionPolicy } from "../protocol/retention-policy";
+import { TrimStore, type TrimRow } from "./trim-store";
+
+/**
+ * A burst of appends shares one trim: the first append after a trim makes the task due this long
+ * after it. Each due time is one alarm (one row write), so a busy stream pays at most one per 5 s.
+ */
+export const TRIM_DELAY_MS = 5_000;
+
+/** While a subscriber holds data the policy would trim, the hold is asked again this often. */
+export const HOLD_RECHECK_MS = 60_000;
+
+/** How far a hold may keep data the policy would trim (RETENTION_HOLD_MAX_MS, RETENTION_HOLD_MAX_BYTES). */
+export interface HoldCaps {
+  maxMs: number;
+  maxBytes: number;
+}
+
+/**
+ * The lowest position the stream's required subscribers hold (the tail when it has none), or null
+ * when it could not be learnt (then only what is past the caps goes, and the run is retried).
+ */
+export type HoldLookup = (meta: StreamMeta) => Promise<number | null>;
+
+export interface TrimOutcome {
+  /** Rows deleted by this run. */
+  rows: number;
+  /** Bytes of stream data they held. */
+  bytes: number;
+}
+
+/** What this object's trims did since it started (the status route shows it; the benchmark reads it). */
+export interface TrimTotals {
+  runs: number;
+  rows: number;
+  bytes: number;
+  /** Billed row writes of those runs: each deleted row, and the stream row that moves the earliest offset. */
+  rowsWritten: number;
+}
+
+export interface RetentionStatus {
+  ok: true;
+  /** The canonical Stream-Retention value, or null. */
+  policy: string | null;
+  earliest: number;
+  trimmed: TrimTotals;
+}
+
+export class Trimmer {
+  readonly totals: TrimTotals = { runs: 0, rows: 0, bytes: 0, rowsWritten: 0 };
+  private readonly store: TrimStore;
+  /** A check is owed (appends since the last run, or a run that stopped at its budget); null when not. */
+  private pendingAt: number | null = null;
+  /** When the oldest kept row becomes too old; undefined until this instance has looked. */
+  private ageDue: number | null | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly log: StreamLog,
+    /** Rows a run may delete (RETENTION_TRIM_ROWS): bounds each alarm's work and transaction. */
+    private readonly rowsPerRun: number,
+    private readonly caps: HoldCaps,
+    /** One call per run at most: the hold of the stream's subscribers. */
+    private readonly holdOf: HoldLookup,
+  ) {
+    this.store = new TrimStore(log.repo);
+  }
+
+  status(meta: StreamMeta): RetentionStatus {
+    const { retention, earliest } = info(meta);
+    return { ok: true, policy: retention, earliest, trimmed: { ...this.totals } };
+  }
+
+  /** The alarm task: when the next trim is due, or null for a stream without a policy. */
+  dueAt(): number | null {
+    const meta = this.policyMeta();
+    if (!meta) return null;
+    if (this.ageDue === undefined) this.lookAfterStart(meta, meta.retention);
+    const due = [this.pendingAt, this.ageDue ?? null].filter((at): at is number => at !== null);
+    return due.length === 0 ? null : Math.min(...due);
+  }
+
+  /**
+   * After each commit: the stream grew, so a trim may be owed. True when the due time moved (plan the
+   * alarm). Each planned alarm is a row write, so a byte bound the stream is still under, or an age
+   * bound whose oldest row is already scheduled, plans nothing: an estuary under its default policy
+   * costs no more per delivery than before.
+   */
+  appended(now: number): boolean {
+    const meta = this.policyMeta();
+    if (!meta) return false;
+    const { maxBytes, maxMessages } = meta.retention;
+    const ownStart = Math.max(meta.earliest, meta.forkPosition ?? 0);
+    const owed = maxMessages !== undefined || (maxBytes !== undefined && meta.tail - ownStart > maxBytes);
+    let moved = false;
+    if (owed && this.pendingAt === null) {
+      this.pendingAt = now + TRIM_DELAY_MS;
+      moved = true;
+    }
+    if (this.ageDue === null && meta.retention.maxAgeSeconds !== undefined) {
+      this.ageDue = now + meta.retention.maxAgeSeconds * 1000;
+      moved = true;
+    }
+    return moved;
+  }
+
+  /** One bounded step of trimming (called by the alarm, whatever is due). */
+  async run(now: number): Promise<TrimOutcome> {
+    this.pendingAt = null;
+    const asked = this.policyMeta();
+    if (!asked) return { rows: 0, bytes: 0 };
+    const hold = await this.holdOf(asked).catch((error: unknown) => {
+      console.warn(`retention of ${asked.name}: the subscribers' hold could not be read; trimming only past the caps`, error);
+      return null;
+    });
+    // Read after the call: appends meanwhile only added rows at the tail.
+    const meta = this.policyMeta();
+    if (!meta) return { rows: 0, bytes: 0 };
+    const policy = meta.retention;
+    const rows = this.store.oldest(this.rowsPerRun);
+    const byPolicy = this.expendableRule(meta, policy, now);
+    const forced = (row: TrimRow) => row.appendedAt <= now - this.caps.maxMs || row.end <= meta.tail - this.caps.maxBytes;
+    let held = false;
+    const expendable = (row: TrimRow) => {
+      if (!byPolicy(row)) return false;
+      if ((hold !== null && row.end <= hold) || forced(row)) return true;
+      held = true;
+      return false;
+    };
+    let cut = meta.earliest;
+    let deleted = 0;
+    let firstKept: TrimRow | undefined;
+    for (const [index, row] of rows.entries()) {
+      if (!expendable(row)) {
+        firstKept = row;
+        break;
+      }
+      // Only a message boundary may become the earliest position: a reader starts between messages.
+      if (row.messageEnd) {
+        cut = row.end;
+        deleted = index + 1;
+      }
+    }
+    let outcome: TrimOutcome = { rows: 0, bytes: 0 };
+    if (cut > meta.earliest) {
+      const firstStart = rows[0]?.start ?? meta.earliest;
+      const written = this.log.repo.rowsWritten;
+      this.log.trim(cut, () => this.store.deleteBelow(cut));
+      outcome = { rows: deleted, bytes: cut - firstStart };
+      this.totals.runs++;
+      this.totals.rows += outcome.rows;
+      this.totals.bytes += outcome.bytes;
+      this.totals.rowsWritten += this.log.repo.rowsWritten - written;
+    }
+    // Every row read was expendable and the budget was used up: the next step is due at once.
+    if (firstKept === undefined && rows.length === this.rowsPerRun) this.pendingAt = now;
+    // A subscriber holds what the policy would trim (or its hold is unknown): ask again later.
+    else if (held || hold === null) this.pendingAt = now + HOLD_RECHECK_MS;
+    const oldestKept = firstKept ?? (cut > meta.earliest ? undefined : rows[0]);
+    this.ageDue = policy.maxAgeSeconds !== undefined && oldestKept ? oldestKept.appendedAt + policy.maxAgeSeconds * 1000 : null;
+    // A held row is past its age already: the hold's recheck (pendingAt) wakes the next run, not its age.
+    if (this.ageDue !== null && this.ageDue <= now) this.ageDue = null;
+    return outcome;
+  }
+
+  /** Whether the policy lets a row go: too old, entirely below the byte bound, or before the newest max-messages. */
+  private expendableRule(meta: StreamMeta, policy: RetentionPolicy, now: number): (row: TrimRow) => boolean {
+    const bytesCut = policy.maxBytes !== undefined ? meta.tail - policy.maxBytes : Number.NEGATIVE_INFINITY;
+    const ageCut = policy.maxAgeSeconds !== undefined ? now - policy.maxAgeSeconds * 1000 : Number.NEGATIVE_INFINITY;
+    const keepFrom = policy.maxMessages !== undefined ? this.store.keepMessagesFrom(policy.maxMessages) : null;
+    const messagesCut = keepFrom ?? Number.NEGATIVE_INFINITY;
+    return (row) => row.end <= bytesCut || row.appendedAt <= ageCut || row.end <= messagesCut;
+  }
+
+  /**
+   * A new instance knows nothing of appends its predecessor had not trimmed for yet: the age bound
+   * is read from the oldest row, a byte bound checked against it, and a message bound (which
+   * would need a walk) makes one run owed.
+   */
+  private lookAfterStart(meta: StreamMeta, policy: RetentionPolicy): void {
+    const oldest = this.store.oldest(1)[0];
+    this.ageDue = policy.maxAgeSeconds !== undefined && oldest ? oldest.appendedAt + policy.maxAgeSeconds * 1000 : null;
+    const overBytes = policy.maxBytes !== undefined && oldest !== undefined && oldest.end <= meta.tail - policy.maxBytes;
+    const maybeOverCount = policy.maxMessages !== undefined && oldest !== undefined;
+    if (this.pendingAt === null && (overBytes || maybeOverCount)) this.pendingAt = Date.now() + TRIM_DELAY_MS;
+  }
+
+  private policyMeta(): (StreamMeta & { retention: RetentionPolicy }) | null {
+    const meta = this.log.meta;
+    if (meta && meta.generation !== this.generation) {
+      // Created again, maybe with another policy: what this instance knew was about the old one.
+      this.generation = meta.generation;
+      this.pendingAt = null;
+      this.ageDue = undefined;
+    }
+    if (!meta || meta.status !== "active" || meta.retention === null) return null;
+    return meta as StreamMeta & { retention: RetentionPolicy };
+  }
+}

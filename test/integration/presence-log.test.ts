@@ -43,6 +43,20 @@ describe("the presence log", () => {
     expect(pending).toEqual([]);
   });
 
+  it("keeps a day of history by default (PRESENCE_LOG_RETENTION), as a default the log confirms on every create", async () => {
+    await createStream("presence-kept");
+    await join("presence-kept", "alice");
+    await runAlarm("presence-kept");
+    const stored = await runInDurableObject(streamObject("default/presence-kept@presence"), (_instance, state) =>
+      state.storage.sql.exec<{ retention: string | null; retention_default: number }>("SELECT retention, retention_default FROM stream").one(),
+    );
+    expect(stored.retention).toContain("max-age=86400");
+    expect(stored.retention_default).toBe(1);
+    // A sink's create confirms the existing log (200 from its create), whatever the setting is now.
+    const made = await call("/v1/presence/default/presence-kept/sinks", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ sink: { id: "k", url: "https://receiver.example/k" } }) });
+    expect(made.status).toBe(201);
+  });
+
   it("holds each event once when a flush fails after its append landed: the retry is the same batch, a producer duplicate", async () => {
     await createStream("presence-retry");
     await join("presence-retry", "alice");

@@ -32,6 +32,8 @@ export interface PresentUser {
 export class PresenceTracker {
   /** The member table as loaded; undefined until first needed after a wake-up. */
   private cached: Map<string, Member> | undefined;
+  /** The open count last reconciled for; undefined after a wake-up. */
+  private lastOpen: number | undefined;
   /** Info of users whose socket is being accepted, until the reconcile that follows the accept. */
   private readonly arriving = new Map<string, PresenceInfo>();
 
@@ -52,7 +54,20 @@ export class PresenceTracker {
   admit(req: Admission): string[] {
     if (!req.presence || !req.user) return [];
     if (req.info) this.arriving.set(req.user, req.info);
+    // The count that follows may equal the last one (another socket closed unseen): reconcile anyway.
+    this.lastOpen = undefined;
     return presenceTags(req.user, Date.now());
+  }
+
+  /**
+   * Told the open socket count after anything that may have changed the sockets (LiveSockets'
+   * `counted`, which every broadcast pass also calls): reconciles only when the count moved, since
+   * each accept and each close is counted on its own, so an unchanged count is an unchanged set.
+   */
+  counted(open: number): void {
+    if (open === this.lastOpen) return;
+    this.lastOpen = open;
+    this.reconcile();
   }
 
   /** Brings the member table in line with the open sockets; `leaving` is a socket whose close is being handled. */

@@ -83,7 +83,7 @@ export class StreamDO extends DurableObject<Env> {
     this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => {
       this.socketReport.report(open);
       this.liveness.changed();
-      this.presence.reconcile();
+      this.presence.counted(open);
     }, (req) => this.presence.admit(req));
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),

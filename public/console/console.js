@@ -43,10 +43,14 @@ let contentType = "";
 const fanout = setUpFanout(element);
 const presence = setUpPresence(element);
 
-/** The panels that follow the open stream: fan-out, and who is present. @param {string | null} key */
+/**
+ * The panels that follow the open stream: fan-out at once; who is present once the stream's own
+ * socket has opened (a refused stream must not leave the presence panel's socket retrying).
+ * @param {string | null} key
+ */
 function watchPanels(key) {
   fanout.watch(key);
-  void presence.watch(key);
+  if (key === null) void presence.watch(null);
 }
 const browser = setUpBrowser({ element, open: openByKey, announce });
 
@@ -92,6 +96,7 @@ function enableStreamButtons(enabled) {
 function stop() {
   handle?.close();
   handle = null;
+  void presence.watch(null);
   input("append").disabled = true;
   input("close").disabled = true;
 }
@@ -139,6 +144,8 @@ element("open-form").addEventListener("submit", async (event) => {
   /** Whether the current connection opened: a failure before that may be a refused upgrade. */
   let opened = false;
   let diagnosing = false;
+  /** The presence panel follows this stream (started at its first open). */
+  let following = false;
   /** @type {StreamHandle | null} */
   let opening = null;
   opening = openStream(streamUrl, {
@@ -161,6 +168,10 @@ element("open-form").addEventListener("submit", async (event) => {
         showBanner(`${streamKey} was closed by its writer: every message is shown, and it takes no more appends.`, "closed");
       }
       if (status.state === "connecting") opened = false;
+      if (status.state === "open" && !opened && !following) {
+        following = true;
+        void presence.watch(streamKey);
+      }
       if (status.state === "open") opened = true;
       if (status.state !== "reconnecting" || opened || diagnosing) return;
       // The browser hides why an upgrade failed; ask over HTTP, and stop on what a retry cannot fix.

@@ -38,6 +38,8 @@ export const StreamCallSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("removeSink"), sink: z.string().min(1).max(500), generation: z.number().int().min(0) }),
   /** A deleted or expired stream's cold segments in R2 are removed (only that generation's). */
   z.object({ kind: z.literal("deleteColdSegments"), stream: Key, generation: z.number().int().min(0) }),
+  /** Presence events wait to be appended to the stream's presence log (made by the stream itself: presence/outgoing.ts). */
+  z.object({ kind: z.literal("flushPresence") }),
 ]);
 export type StreamCall = z.infer<typeof StreamCallSchema>;
 
@@ -56,6 +58,8 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
     }
     case "registerStream":
       throw new Error("registerStream is made by the stream's watchers");
+    case "flushPresence":
+      throw new Error("flushPresence is made by the stream's presence tracker");
     case "unregisterStream": {
       const { project, stream } = parseAddress(call.stream);
       return projectStub(env, project).unregisterStream(stream, call.generation);

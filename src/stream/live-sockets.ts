@@ -7,7 +7,7 @@ import { z } from "zod";
 import { Count } from "../contract/primitives";
 import { errorResponse, fail, type Failure } from "../errors";
 import { authFrame, CLOSE, errorFrame, frameDataBytes, frameEncoding, MAX_AUTH_FRAME_BYTES, MAX_CLIENT_MESSAGE_BYTES, PING, PONG, renderFrame } from "../protocol/ws-frames";
-import { SOCKET_REQUEST_HEADER, SocketRequestSchema } from "./commands";
+import { SOCKET_REQUEST_HEADER, SocketRequestSchema, type SocketRequest } from "./commands";
 import type { Revoked } from "../projects/token-revocations";
 import type { Live, StreamLog } from "./log";
 import { renderPayload } from "./payload";
@@ -53,6 +53,8 @@ export class LiveSockets {
     private readonly replan: () => void,
     /** Told the number of open sockets after anything that may have changed it. */
     private readonly counted: (open: number) => void,
+    /** The tags a socket is accepted with (presence marks its sockets this way). */
+    private readonly tagsFor: (req: SocketRequest) => string[] = () => [],
   ) {
     // Keepalives never wake the object: the runtime answers them from the hibernated state.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
@@ -80,7 +82,7 @@ export class LiveSockets {
     }
 
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server);
+    this.ctx.acceptWebSocket(server, this.tagsFor(req));
     const state: SocketState = { position: start, generation: meta.generation, expiresAt: req.expiresAt, kid: req.kid ?? null, user: req.user ?? null, jti: req.jti ?? null, greeted: false };
     server.serializeAttachment(state);
     // Opening a socket is a read; while it stays open, StreamLog.status slides the TTL.

@@ -18,6 +18,8 @@ export default defineConfig({
           FANOUT_PULL_THRESHOLD: "3",
           MAX_SUBSCRIPTIONS_PER_ESTUARY: "3",
           WS_MAX_PER_STREAM: "3",
+          // One socket is sent to inside the append's event, two after it answered (both ways tested).
+          WS_INLINE_BROADCAST_MAX: "1",
         },
       },
     }),

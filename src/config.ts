@@ -40,6 +40,13 @@ const ConfigSchema = z.object({
    */
   WS_MAX_PER_STREAM: z.coerce.number().int().min(1).max(32_768).default(10_000),
   /**
+   * Up to this many sockets on a stream, an append's frames are sent inside the append's event;
+   * above it, after the append answered (src/stream/socket-broadcast.ts). Locally one send costs
+   * about 55 us, so 16 sockets add under a millisecond to the append, while a deferred pass waits
+   * behind every other task of the isolate (per-user channels: 1,000 objects, one socket each).
+   */
+  WS_INLINE_BROADCAST_MAX: z.coerce.number().int().min(0).max(32_768).default(16),
+  /**
    * "on": webhook subscriptions may also target plain http on loopback (127.0.0.0/8, localhost), for
    * local development and tests. "off" in production, where only public https targets are accepted.
    */

@@ -26,6 +26,8 @@ export const CLOSE = {
   messageTooBig: 1009,
   /** The token the socket was opened with has expired: reconnect with a fresh one. */
   tokenExpired: 4401,
+  /** The server lost this socket's position (never expected): reconnect from the last streamNextOffset. */
+  resume: 1012,
   /** The stream was deleted or expired (or re-created: the old offsets mean nothing in the new one). */
   streamGone: 4404,
 } as const;

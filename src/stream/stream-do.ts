@@ -8,6 +8,7 @@ import { z } from "zod";
 import { DeliverySchema, StreamKeySchema, type Delivery, type DeliveryOutcome } from "../contract/fanout";
 import { SinkIdSchema } from "../contract/sinks";
 import { WatcherSchema, type Watcher } from "../contract/subscriptions";
+import { loadConfig } from "../config";
 import type { Env } from "../env";
 import { fail, type Failure } from "../errors";
 import { EstuaryReceiver, type EstuaryLinkView } from "../estuary/receiver";
@@ -55,7 +56,7 @@ export class StreamDO extends DurableObject<Env> {
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
     this.followers = new StreamFollowers(env, ctx, this.log.repo, () => this.alarms.plan());
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
-    this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
+    this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open), loadConfig(env).WS_INLINE_BROADCAST_MAX);
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
       () => this.followers.dueAt(),
@@ -68,6 +69,8 @@ export class StreamDO extends DurableObject<Env> {
       this.estuary.load();
       // Sockets survive hibernation but not a restart, which sends no close events: correct the count.
       this.socketReport.report(this.sockets.openCount());
+      // Sockets evicted between two frames of a pass (kept open) continue from where they stand.
+      this.sockets.wake();
       this.followers.load();
       // Calls a migration queued (see schema.ts) need the alarm that makes them.
       if (this.outbox.nextDue() !== null) this.alarms.plan();

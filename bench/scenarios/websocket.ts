@@ -1,6 +1,7 @@
 // Scenario 7 (ours): many WebSocket readers. N sockets on one stream, and N per-user channels (one
 // estuary per user, all subscribed to one source, one socket on each): from sending an append until
 // every socket holds it.
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { startCpu, type CpuUsage } from "../cpu.ts";
 import { Client, mapLimit } from "../load.ts";
@@ -14,12 +15,33 @@ const SETUP_CONCURRENCY = 32;
 const OPEN_TIMEOUT_MS = 30_000;
 /** Closing waits this long for each close handshake (locally it can take about 10 s: see docs/benchmarks.md). */
 const CLOSE_TIMEOUT_MS = 15_000;
+/**
+ * Open files workerd needs per client WebSocket under wrangler dev, and for everything else: at
+ * about 4,980 sockets with a limit of 20,000 it failed with "accept(): Too many open files" and
+ * restarted, dropping every socket (1006).
+ */
+const FILES_PER_SOCKET = 4;
+const FILES_RESERVED = 1_000;
+
+/** The most sockets the local runtime can hold, from the open-file limit it inherits from us (Linux), or null if unknown. */
+function socketCapacity(): { sockets: number; limit: number } | null {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8").split("\n").find((row) => row.startsWith("Max open files"));
+    const limit = Number(line?.split(/\s+/)[3]);
+    return Number.isFinite(limit) ? { sockets: Math.floor((limit - FILES_RESERVED) / FILES_PER_SOCKET), limit } : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Each appended message is one JSON value of about 100 bytes: `{"seq": n, "pad": "xxx..."}`. */
 const PAD = "x".repeat(80);
 
 export interface WsDelivery {
   /** The append (source publish) itself: POST sent until its 2xx. */
   postMs: number;
+  /** One stream: the append to an unwatched stream sent right after, in the same run (null: per-user). */
+  unwatchedPostMs: number | null;
   /** POST sent until the first socket held the message. */
   firstMs: number;
   /** POST sent until every socket held it. */
@@ -50,6 +72,8 @@ export interface WsRun {
   check: WsCheck | null;
   /** Sockets the server (or the network) closed before the end. */
   closedEarly: number;
+  /** Why fewer sockets were opened than requested, or null. */
+  limitedBy: string | null;
   /** Closing every socket at the end: how long until the last close handshake completed (or timed out). */
   closeMs: number;
   /** Close handshakes not complete after CLOSE_TIMEOUT_MS (the client then drops the socket). */
@@ -97,6 +121,9 @@ interface RunSpec {
   requested: number;
   /** The stream the appends go to (the source, for per-user channels). */
   publishTo: string;
+  /** A stream no socket watches, appended to after each timed append (one stream runs only). */
+  unwatched: string | null;
+  limitedBy: string | null;
   /** One socket on each of these streams (the same stream N times, or N estuaries). */
   socketStreams: readonly string[];
   subscribeMs: number | null;
@@ -118,6 +145,7 @@ async function measure(ctx: ScenarioContext, client: Client, spec: RunSpec): Pro
     cpu: null,
     check: null,
     closedEarly: 0,
+    limitedBy: spec.limitedBy,
     closeMs: 0,
     closeUnfinished: 0,
   };
@@ -138,7 +166,12 @@ async function measure(ctx: ScenarioContext, client: Client, spec: RunSpec): Pro
         run.failures.push(`message ${seq}: ${tracker.holding(seq)} of ${sockets.length} sockets held it after ${spec.timeoutMs} ms`);
         return null;
       }
-      return { postMs: reply.ms, firstMs: arrival.firstAt - sent, allMs: arrival.allAt - sent };
+      let unwatchedPostMs: number | null = null;
+      if (spec.unwatched) {
+        const baseline = await client.expectOk({ method: "POST", path: streamPath(spec.unwatched), headers: { "content-type": JSON_TYPE }, body: message(seq) });
+        unwatchedPostMs = baseline.ms;
+      }
+      return { postMs: reply.ms, unwatchedPostMs, firstMs: arrival.firstAt - sent, allMs: arrival.allAt - sent };
     };
     // Untimed: the first append after the sockets opened (first deliveries, first frames rendered).
     let last = 0;
@@ -172,16 +205,27 @@ async function measure(ctx: ScenarioContext, client: Client, spec: RunSpec): Pro
   }
 }
 
-async function oneStream(ctx: ScenarioContext, client: Client): Promise<WsRun> {
-  const stream = "ws-many";
+async function oneStream(ctx: ScenarioContext, client: Client, requested: number): Promise<WsRun> {
+  const stream = `ws-many-${requested}`;
+  const capacity = socketCapacity();
+  const opening = capacity && capacity.sockets < requested ? capacity.sockets : requested;
+  const limitedBy =
+    opening < requested && capacity
+      ? `${opening} of ${requested} sockets opened: workerd under wrangler dev holds about ${FILES_PER_SOCKET} open files per client socket, ` +
+        `and the open-file limit here is ${capacity.limit} (ulimit -n); raise it to measure more`
+      : null;
+  if (limitedBy) ctx.log(`WebSockets: ${limitedBy}`);
+  const unwatched = `ws-unwatched-${requested}`;
   await createStream(client, stream, JSON_TYPE);
-  const requested = ctx.profile.wsSockets;
+  await createStream(client, unwatched, JSON_TYPE);
   ctx.log(`WebSockets: opening ${requested} on one stream`);
   return measure(ctx, client, {
     kind: "stream",
     requested,
     publishTo: stream,
-    socketStreams: Array.from({ length: requested }, () => stream),
+    unwatched,
+    limitedBy,
+    socketStreams: Array.from({ length: opening }, () => stream),
     subscribeMs: null,
     mode: async () => "one stream",
     timeoutMs: ctx.profile.deliveryTimeoutMs,
@@ -204,6 +248,8 @@ async function perUser(ctx: ScenarioContext, client: Client): Promise<WsRun> {
     kind: "users",
     requested,
     publishTo: source,
+    unwatched: null,
+    limitedBy: null,
     socketStreams: users,
     subscribeMs,
     mode: async () => {
@@ -221,8 +267,8 @@ function sampleSpread(samples: readonly number[], p: number): Spread {
 
 /** The row labels; in a quick run they say the full run opens more sockets. */
 function label(ctx: ScenarioContext, kind: WsRun["kind"], count: string, mode: string): string {
-  const full = kind === "stream" ? FULL.wsSockets : FULL.wsUsers;
-  const scale = ctx.profile.quick ? `; quick run, the full run has ${full.toLocaleString("en-US")}` : "";
+  const full = kind === "stream" ? FULL.wsSockets.map((n) => n.toLocaleString("en-US")).join(" and ") : FULL.wsUsers.toLocaleString("en-US");
+  const scale = ctx.profile.quick ? `; quick run, the full run has ${full}` : "";
   return kind === "stream"
     ? `${count} WebSockets on one stream${scale}: append sent -> all hold it`
     : `per-user channels: ${count} estuaries on one source, one WebSocket each (${mode || "fan-out"}${scale}): publish sent -> all hold it`;
@@ -239,6 +285,7 @@ function runFigures(ctx: ScenarioContext, run: WsRun): Figure[] {
     openMs: run.openMs,
     subscribeMs: run.subscribeMs,
     postMs: run.appends.map((delivery) => delivery.postMs),
+    unwatchedPostMs: run.appends.map((delivery) => delivery.unwatchedPostMs),
     firstMs: run.appends.map((delivery) => delivery.firstMs),
     check: run.check,
     failures: run.failures,
@@ -253,10 +300,7 @@ function runFigures(ctx: ScenarioContext, run: WsRun): Figure[] {
 /** The same rows on a server without WebSocket reads (the reference): n/a. */
 function notApplicable(ctx: ScenarioContext): Figure[] {
   const value: Spread = { median: Number.NaN, min: Number.NaN, max: Number.NaN, rounds: [] };
-  const rows: [WsRun["kind"], number][] = [
-    ["stream", ctx.profile.wsSockets],
-    ["users", ctx.profile.wsUsers],
-  ];
+  const rows: [WsRun["kind"], number][] = [...ctx.profile.wsSockets.map((n): [WsRun["kind"], number] => ["stream", n]), ["users", ctx.profile.wsUsers]];
   return rows.flatMap(([kind, n]) =>
     ["p50", "p99"].map((p) => ({
       id: `ws.${kind}.n${n}.${p}`,
@@ -275,10 +319,11 @@ export async function webSockets(ctx: ScenarioContext): Promise<WsReport> {
   const client = new Client(ctx.target.baseUrl, SETUP_CONCURRENCY);
   const report: WsReport = { figures: [], setupFailures: [], runs: [] };
   try {
-    for (const [name, run] of [
-      ["one stream", oneStream],
+    const runs: [string, (ctx: ScenarioContext, client: Client) => Promise<WsRun>][] = [
+      ...ctx.profile.wsSockets.map((n): [string, (ctx: ScenarioContext, client: Client) => Promise<WsRun>] => [`one stream, ${n} sockets`, (c, cl) => oneStream(c, cl, n)]),
       ["per-user channels", perUser],
-    ] as const) {
+    ];
+    for (const [name, run] of runs) {
       try {
         const result = await run(ctx, client);
         report.runs.push(result);

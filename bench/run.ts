@@ -7,6 +7,7 @@ import { FULL, QUICK, type Figure, type ScenarioContext } from "./model.ts";
 import { cpuTable, describeMachine, fanoutTable, machineLines, resultsTable, wsTable, type FiguresByTarget } from "./report.ts";
 import { manyStreamAppends, oneStreamAppends } from "./scenarios/appends.ts";
 import { catchUpReads } from "./scenarios/catch-up.ts";
+import { catchUpCached } from "./scenarios/catch-up-cache.ts";
 import { fanout, type FanoutReport } from "./scenarios/fanout.ts";
 import { pullFanout } from "./scenarios/pull.ts";
 import { requestFloor } from "./scenarios/floor.ts";
@@ -84,6 +85,7 @@ for (const key of targets) {
     ["appends", "appends to one stream", () => oneStreamAppends(ctx)],
     ["streams", "appends over 100 streams", () => manyStreamAppends(ctx)],
     ["catchup", "catch-up reads", () => catchUpReads(ctx)],
+    ["catchup", "catch-up reads, cold and warm", () => catchUpCached(ctx)],
     ["live", "live delivery", () => liveLatency(ctx)],
     [
       "ws",

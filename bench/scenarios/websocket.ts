@@ -218,7 +218,7 @@ async function oneStream(ctx: ScenarioContext, client: Client, requested: number
   const unwatched = `ws-unwatched-${requested}`;
   await createStream(client, stream, JSON_TYPE);
   await createStream(client, unwatched, JSON_TYPE);
-  ctx.log(`WebSockets: opening ${requested} on one stream`);
+  ctx.log(`WebSockets: opening ${opening} on one stream`);
   return measure(ctx, client, {
     kind: "stream",
     requested,

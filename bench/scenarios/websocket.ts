@@ -1,13 +1,13 @@
 // Scenario 7 (ours): many WebSocket readers. N sockets on one stream, and N per-user channels (one
 // estuary per user, all subscribed to one source, one socket on each): from sending an append until
 // every socket holds it.
-import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { startCpu, type CpuUsage } from "../cpu.ts";
+import { FILES_PER_SOCKET, socketCapacity } from "../socket-capacity.ts";
 import { Client, mapLimit } from "../load.ts";
-import { FULL, type Figure, type ScenarioContext } from "../model.ts";
+import type { Figure, ScenarioContext } from "../model.ts";
+import { notApplicable, runFigures } from "./websocket-figures.ts";
 import { createStream, JSON_TYPE, PROJECT, streamPath } from "../protocol.ts";
-import { percentile, sorted, type Spread } from "../stats.ts";
 import { LiveSocket, SeqTracker, wsUrl } from "../ws.ts";
 
 /** Upgrades (and subscribes) in flight at once while setting up. */
@@ -15,25 +15,6 @@ const SETUP_CONCURRENCY = 32;
 const OPEN_TIMEOUT_MS = 30_000;
 /** Closing waits this long for each close handshake (locally it can take about 10 s: see docs/benchmarks.md). */
 const CLOSE_TIMEOUT_MS = 15_000;
-/**
- * Open files workerd needs per client WebSocket under wrangler dev, and for everything else: at
- * about 4,980 sockets with a limit of 20,000 it failed with "accept(): Too many open files" and
- * restarted, dropping every socket (1006).
- */
-const FILES_PER_SOCKET = 4;
-const FILES_RESERVED = 1_000;
-
-/** The most sockets the local runtime can hold, from the open-file limit it inherits from us (Linux), or null if unknown. */
-function socketCapacity(): { sockets: number; limit: number } | null {
-  try {
-    const line = readFileSync("/proc/self/limits", "utf8").split("\n").find((row) => row.startsWith("Max open files"));
-    const limit = Number(line?.split(/\s+/)[3]);
-    return Number.isFinite(limit) ? { sockets: Math.floor((limit - FILES_RESERVED) / FILES_PER_SOCKET), limit } : null;
-  } catch {
-    return null;
-  }
-}
-
 /** Each appended message is one JSON value of about 100 bytes: `{"seq": n, "pad": "xxx..."}`. */
 const PAD = "x".repeat(80);
 
@@ -260,69 +241,16 @@ async function perUser(ctx: ScenarioContext, client: Client): Promise<WsRun> {
   });
 }
 
-function sampleSpread(samples: readonly number[], p: number): Spread {
-  const ordered = sorted(samples);
-  return { median: percentile(ordered, p), min: ordered[0] ?? Number.NaN, max: ordered[ordered.length - 1] ?? Number.NaN, rounds: [...samples] };
-}
-
-/** The row labels; in a quick run they say the full run opens more sockets. */
-function label(ctx: ScenarioContext, kind: WsRun["kind"], count: string, mode: string): string {
-  const full = kind === "stream" ? FULL.wsSockets.map((n) => n.toLocaleString("en-US")).join(" and ") : FULL.wsUsers.toLocaleString("en-US");
-  const scale = ctx.profile.quick ? `; quick run, the full run has ${full}` : "";
-  return kind === "stream"
-    ? `${count} WebSockets on one stream${scale}: append sent -> all hold it`
-    : `per-user channels: ${count} estuaries on one source, one WebSocket each (${mode || "fan-out"}${scale}): publish sent -> all hold it`;
-}
-
-function runFigures(ctx: ScenarioContext, run: WsRun): Figure[] {
-  const count = run.opened < run.requested ? `${run.opened} of ${run.requested}` : `${run.requested}`;
-  const text = label(ctx, run.kind, count, run.mode);
-  const all = run.appends.map((delivery) => delivery.allMs);
-  const errors = run.failures.length;
-  const detail = {
-    mode: run.mode,
-    opened: run.opened,
-    openMs: run.openMs,
-    subscribeMs: run.subscribeMs,
-    postMs: run.appends.map((delivery) => delivery.postMs),
-    unwatchedPostMs: run.appends.map((delivery) => delivery.unwatchedPostMs),
-    firstMs: run.appends.map((delivery) => delivery.firstMs),
-    check: run.check,
-    failures: run.failures,
-  };
-  const id = `ws.${run.kind}.n${run.requested}`;
-  return [
-    { id: `${id}.p50`, label: `${text}, p50`, unit: "ms", better: "lower", value: sampleSpread(all, 50), spreadOf: "samples", errors, cpu: run.cpu ?? undefined, detail },
-    { id: `${id}.p99`, label: `${text}, p99`, unit: "ms", better: "lower", value: sampleSpread(all, 99), spreadOf: "samples", errors },
-  ];
-}
-
-/** The same rows on a server without WebSocket reads (the reference): n/a. */
-function notApplicable(ctx: ScenarioContext): Figure[] {
-  const value: Spread = { median: Number.NaN, min: Number.NaN, max: Number.NaN, rounds: [] };
-  const rows: [WsRun["kind"], number][] = [...ctx.profile.wsSockets.map((n): [WsRun["kind"], number] => ["stream", n]), ["users", ctx.profile.wsUsers]];
-  return rows.flatMap(([kind, n]) =>
-    ["p50", "p99"].map((p) => ({
-      id: `ws.${kind}.n${n}.${p}`,
-      label: `${label(ctx, kind, String(n), "")}, ${p}`,
-      unit: "ms",
-      better: "lower" as const,
-      value,
-      errors: 0,
-      detail: { notApplicable: "the reference server has no WebSocket reads or estuaries" },
-    })),
-  );
-}
-
 export async function webSockets(ctx: ScenarioContext): Promise<WsReport> {
   if (ctx.target.key !== "ours") return { figures: notApplicable(ctx), setupFailures: [], runs: [] };
   const client = new Client(ctx.target.baseUrl, SETUP_CONCURRENCY);
   const report: WsReport = { figures: [], setupFailures: [], runs: [] };
   try {
-    const runs: [string, (ctx: ScenarioContext, client: Client) => Promise<WsRun>][] = [
-      ...ctx.profile.wsSockets.map((n): [string, (ctx: ScenarioContext, client: Client) => Promise<WsRun>] => [`one stream, ${n} sockets`, (c, cl) => oneStream(c, cl, n)]),
-      ["per-user channels", perUser],
-    ];
+    type Run = [string, (ctx: ScenarioContext, client: Client) => Promise<WsRun>];
+    const [smallest, ...larger] = ctx.profile.wsSockets.map((n): Run => [`one stream, ${n} sockets`, (c, cl) => oneStream(c, cl, n)]);
+    // Per-user channels before the larger one-stream runs: thousands of sockets still closing
+    // (their close handshakes can take 15 s locally) slowed the per-user run about twofold.
+    const runs: Run[] = [...(smallest ? [smallest] : []), ["per-user channels", perUser], ...larger];
     for (const [name, run] of runs) {
       try {
         const result = await run(ctx, client);

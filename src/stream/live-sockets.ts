@@ -70,11 +70,15 @@ export class LiveSockets {
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  /**
-   * After every commit, and when an instance starts with sockets open (one evicted between two
-   * frames of a pass left some behind): every socket is brought up to the tail.
-   */
+  /** After every commit: every socket is brought up to the tail. */
   wake(): void {
+    this.broadcast.wake();
+  }
+
+  /** The instance started (the stream loaded): sockets a cut-short pass left behind continue. */
+  started(): void {
+    const meta = this.log.meta;
+    if (meta) this.positions.started(meta.tail, meta.generation);
     this.broadcast.wake();
   }
 

@@ -63,6 +63,7 @@ export class SocketBroadcast {
       } catch (error) {
         // A failed read stops the pass where the last frame was recorded; the next wake resumes there.
         console.error("WebSocket broadcast stopped: the log read failed", error);
+        this.positions.materialise();
       }
     })().finally(() => {
       this.running = null;

@@ -53,7 +53,20 @@ export class SocketPositions {
   /** The mark of each generation with sockets (one, unless a re-created stream's old sockets linger). */
   private readonly marks = new Map<number, Mark>();
 
+  /**
+   * The stream's tail and generation when this instance started. The runtime keeps sockets across
+   * an eviction only when the object is idle, so no pass was pending then: a socket at the mark
+   * stood at that tail, unless a pass was cut short (and `materialise` wrote those positions). It
+   * stands in for a mark whose anchor left while the object was hibernating.
+   */
+  private startedAt: { tail: number; generation: number } | null = null;
+
   constructor(private readonly ctx: DurableObjectState) {}
+
+  /** The instance started with the stream at `tail` (before any commit of its own). */
+  started(tail: number, generation: number): void {
+    this.startedAt = { tail, generation };
+  }
 
   /** A socket just accepted: it stands where its offset said. */
   add(ws: WebSocket, state: Omit<SocketState, "atMark">): void {
@@ -71,28 +84,33 @@ export class SocketPositions {
     const readers: Reader[] = [];
     const unresolved: { ws: WebSocket; attachment: z.infer<typeof AttachmentSchema> }[] = [];
     for (const ws of this.ctx.getWebSockets()) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
+      const isOpen = ws.readyState === WebSocket.OPEN;
       const cached = this.cache.get(ws);
       if (cached) {
-        readers.push({ ws, state: cached });
+        if (isOpen) readers.push({ ws, state: cached });
         continue;
       }
       const parsed = AttachmentSchema.safeParse(ws.deserializeAttachment());
       if (!parsed.success) {
-        closeQuietly(ws, CLOSE.streamGone, "socket state unreadable");
+        if (isOpen) closeQuietly(ws, CLOSE.streamGone, "socket state unreadable");
         continue;
       }
       const attachment = parsed.data;
+      // A closing anchor still says where the mark is (its client may have left while the object
+      // was hibernating): read it, then hand the mark to a socket that stays.
       if (attachment.mark !== undefined) {
         const known = this.marks.get(attachment.generation);
-        // The mark only moves forward: an older anchor that is still open holds an older copy.
-        if (!known || known.position < attachment.mark) this.marks.set(attachment.generation, { position: attachment.mark, anchor: ws });
+        // The mark only moves forward: an older anchor that is still listed holds an older copy.
+        if (!known || known.position < attachment.mark) this.marks.set(attachment.generation, { position: attachment.mark, anchor: isOpen ? ws : null });
       }
-      unresolved.push({ ws, attachment });
+      if (isOpen) unresolved.push({ ws, attachment });
     }
+    const started = this.startedAt;
+    if (started && unresolved.length > 0 && !this.marks.has(started.generation)) this.marks.set(started.generation, { position: started.tail, anchor: null });
     for (const { ws, attachment } of unresolved) {
       const { position, mark: _mark, ...rest } = attachment;
-      const resolved = position ?? this.marks.get(attachment.generation)?.position;
+      const mark = this.marks.get(attachment.generation);
+      const resolved = position ?? mark?.position;
       if (resolved === undefined) {
         closeQuietly(ws, CLOSE.resume, "position lost: resume from your last streamNextOffset");
         continue;
@@ -100,6 +118,10 @@ export class SocketPositions {
       const state: SocketState = { ...rest, position: resolved, atMark: position === null };
       this.cache.set(ws, state);
       readers.push({ ws, state });
+      if (state.atMark && mark && mark.anchor === null) {
+        mark.anchor = ws;
+        this.persist(ws, state);
+      }
     }
     return readers;
   }
@@ -126,6 +148,19 @@ export class SocketPositions {
     this.marks.set(generation, { position, anchor: null });
   }
 
+  /**
+   * A pass stopped before it brought every socket to the tail (a failed read): each socket at the
+   * mark gets its own position written, so a later instance never mistakes it for caught up.
+   */
+  materialise(): void {
+    for (const reader of this.open()) {
+      if (!reader.state.atMark) continue;
+      reader.state.atMark = false;
+      this.persist(reader.ws, reader.state);
+    }
+    for (const mark of this.marks.values()) mark.anchor = null;
+  }
+
   /** A socket not at the mark moved: its own attachment says where. */
   moved(ws: WebSocket, state: SocketState): void {
     this.persist(ws, state);
@@ -142,16 +177,16 @@ export class SocketPositions {
 
   /** A socket is closing: if it held the mark, another socket at the mark takes it over. */
   leaving(ws: WebSocket): void {
-    const state = this.cache.get(ws);
-    if (!state) return;
-    const mark = this.marks.get(state.generation);
-    if (!mark || mark.anchor !== ws) return;
-    mark.anchor = null;
-    for (const reader of this.open()) {
-      if (reader.ws === ws || !reader.state.atMark || reader.state.generation !== state.generation) continue;
-      mark.anchor = reader.ws;
-      this.persist(reader.ws, reader.state);
-      return;
+    // Loads this instance's marks first (the close may be the first event after hibernation).
+    const readers = this.open();
+    for (const [generation, mark] of this.marks) {
+      if (mark.anchor !== ws) continue;
+      mark.anchor = null;
+      const heir = readers.find((reader) => reader.ws !== ws && reader.state.atMark && reader.state.generation === generation);
+      if (heir) {
+        mark.anchor = heir.ws;
+        this.persist(heir.ws, heir.state);
+      }
     }
   }
 

@@ -67,10 +67,11 @@ export class StreamDO extends DurableObject<Env> {
     if (schema.exists) {
       this.log.load();
       this.estuary.load();
+      // Before anything reads the sockets: where the caught-up ones stand, and a pass for the ones
+      // a cut-short pass left behind.
+      this.sockets.started();
       // Sockets survive hibernation but not a restart, which sends no close events: correct the count.
       this.socketReport.report(this.sockets.openCount());
-      // Sockets evicted between two frames of a pass (kept open) continue from where they stand.
-      this.sockets.wake();
       this.followers.load();
       // Calls a migration queued (see schema.ts) need the alarm that makes them.
       if (this.outbox.nextDue() !== null) this.alarms.plan();

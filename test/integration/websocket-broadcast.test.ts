@@ -165,6 +165,25 @@ describe.each(WAYS)("WebSocket broadcast, %s (%i sockets)", (way, sockets) => {
     const tail = await append(name, "application/json", "[2]");
     for (const client of staying) expect(await client.frame()).toEqual({ data: [2], streamNextOffset: tail, upToDate: true });
   });
+  it("hands the mark on when the socket holding it leaves while the object is hibernating", async () => {
+    const name = `wsb-anchor-asleep-${way}`;
+    await create(name, "application/json", "[0]");
+    const stub = streamObject(`default/${name}`);
+    // The first socket to reach the tail holds the mark.
+    const first = await open(`/v1/stream/${name}?offset=-1&live=ws`);
+    await first.frame();
+    const staying = await openMany(`/v1/stream/${name}?offset=-1&live=ws`, sockets);
+    const one = await append(name, "application/json", "[1]");
+    for (const client of [first, ...staying]) await until(client, one);
+    await evictDurableObject(stub, { webSockets: "hibernate" });
+    // Its close is the first event of a new instance.
+    first.ws.close(1000);
+    await first.closed;
+    const tail = await append(name, "application/json", "[2]");
+    for (const client of staying) expect(await client.frame()).toEqual({ data: [2], streamNextOffset: tail, upToDate: true });
+    const held = await attachments(name);
+    expect(held.filter((attachment) => attachment.mark !== undefined)).toHaveLength(1);
+  });
 });
 
 describe("WebSocket broadcast, an instance lost", () => {

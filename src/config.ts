@@ -55,6 +55,13 @@ const ConfigSchema = z.object({
    */
   WS_MAX_PER_STREAM: z.coerce.number().int().min(1).max(32_768).default(10_000),
   /**
+   * Up to this many sockets on a stream, an append's frames are sent inside the append's event;
+   * above it, after the append answered (src/stream/socket-broadcast.ts). Locally one send costs
+   * about 55 us, so 16 sockets add under a millisecond to the append, while a deferred pass waits
+   * behind every other task of the isolate (per-user channels: 1,000 objects, one socket each).
+   */
+  WS_INLINE_BROADCAST_MAX: z.coerce.number().int().min(0).max(32_768).default(16),
+  /**
    * "on": webhook subscriptions, data sinks and issuers' JWKS may also target plain http on loopback (127.0.0.0/8, localhost), for
    * local development and tests. "off" in production, where only public https targets are accepted.
    */
@@ -63,6 +70,7 @@ const ConfigSchema = z.object({
    * A data sink whose deliveries fail without a single success for this long is disabled (until
    * re-enabled). Long enough to ride out a receiver's deploy or a night's outage; a day by default.
    */
+  SINK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(30 * 86_400_000).default(86_400_000),
   /**
    * How long a user stays present after their last connection closes: a page reload (close, then a
    * new socket within a second or two) is then neither a leave nor a join. The alarm's own delay adds to it.
@@ -77,7 +85,6 @@ const ConfigSchema = z.object({
     .int()
     .refine((ms) => ms === 0 || (ms >= 10_000 && ms <= 3_600_000), "PRESENCE_LIVENESS_MS must be 0 (off) or 10000 to 3600000")
     .default(90_000),
-  SINK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(30 * 86_400_000).default(86_400_000),
   /**
    * The retention policy of a new estuary (a Stream-Retention value, or "none" to keep everything).
    * An estuary is a per-user inbox read by live clients; a week covers a client that was offline

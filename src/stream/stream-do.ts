@@ -86,7 +86,7 @@ export class StreamDO extends DurableObject<Env> {
       this.socketReport.report(open);
       this.liveness.changed();
       this.presence.counted(open);
-    }, (req) => this.presence.admit(req));
+    }, loadConfig(env).WS_INLINE_BROADCAST_MAX, (req) => this.presence.admit(req));
     this.cold = new ColdOffload(ctx.storage, this.log, env.COLD_SEGMENTS, loadConfig(env).COLD_AFTER_BYTES);
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
@@ -102,6 +102,9 @@ export class StreamDO extends DurableObject<Env> {
     if (schema.exists) {
       this.log.load();
       this.estuary.load();
+      // Before anything reads the sockets: where the caught-up ones stand, and a pass for the ones
+      // a cut-short pass left behind.
+      this.sockets.started();
       // Sockets survive hibernation but not a restart, which sends no close events: correct the count.
       this.socketReport.report(this.sockets.openCount());
       this.presence.reconcile(); // After a restart, those who were present start their grace.

@@ -42,11 +42,8 @@ import { SocketReporter } from "./socket-report";
 import type { RetentionStatus, Trimmer } from "./trim";
 import { streamTrimmer } from "./retention-hold";
 import { isPresenceLog } from "../presence/log-address";
-import { PresenceMembers } from "../presence/members";
-import { PresenceOutgoing } from "../presence/outgoing";
 import { PresenceQuerySchema, type PresenceQuery, type PresenceResult } from "../presence/snapshot";
-import { PresenceLiveness } from "../presence/liveness";
-import { PresenceTracker } from "../presence/tracker";
+import { StreamPresence } from "../presence/stream-presence";
 
 /** The calls a stream makes to its project's registry and connection totals. */
 const PROJECT_CALLS = new Set<StreamCall["kind"]>(["registerStream", "unregisterStream", "reportSockets"]);
@@ -63,9 +60,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly trimmer: Trimmer;
   private readonly slices = new SliceBudget();
   private readonly cold: ColdOffload;
-  private readonly presenceOut: PresenceOutgoing;
-  private readonly presence: PresenceTracker;
-  private readonly liveness: PresenceLiveness;
+  private readonly presence: StreamPresence;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -78,15 +73,13 @@ export class StreamDO extends DurableObject<Env> {
     this.trimmer = streamTrimmer(env, this.log, this.followers);
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     // Presence (src/presence/): sockets that asked for it are tagged at accept; each change in the open sockets reconciles members.
-    this.presenceOut = new PresenceOutgoing(ctx.storage, env, this.outbox);
     const streamName = () => this.log.meta?.name.slice(this.log.meta.name.indexOf("/") + 1) ?? null;
-    this.presence = new PresenceTracker(ctx, new PresenceMembers(ctx.storage.sql), this.presenceOut, () => schema.exists, streamName, () => loadConfig(env).PRESENCE_GRACE_MS, () => this.alarms.plan());
-    this.liveness = new PresenceLiveness(ctx, () => loadConfig(env).PRESENCE_LIVENESS_MS);
-    this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => {
+    this.presence = new StreamPresence(ctx, env, this.outbox, () => schema.exists, streamName, () => this.alarms.plan());
+    const counted = (open: number) => {
       this.socketReport.report(open);
-      this.liveness.changed();
       this.presence.counted(open);
-    }, loadConfig(env).WS_INLINE_BROADCAST_MAX, (req) => this.presence.admit(req));
+    };
+    this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), counted, loadConfig(env).WS_INLINE_BROADCAST_MAX, (req) => this.presence.admit(req));
     this.cold = new ColdOffload(ctx.storage, this.log, env.COLD_SEGMENTS, loadConfig(env).COLD_AFTER_BYTES);
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
@@ -96,8 +89,7 @@ export class StreamDO extends DurableObject<Env> {
       () => this.sockets.nextExpiry(),
       () => (this.sockets.openCount() > 0 ? this.estuary.renewAt() : null),
       () => this.cold.dueAt(),
-      () => this.presence.nextLeave(),
-      () => this.liveness.nextCheck(),
+      () => this.presence.nextDue(),
     ]);
     if (schema.exists) {
       this.log.load();
@@ -329,8 +321,7 @@ export class StreamDO extends DurableObject<Env> {
     const now = Date.now();
     const current = this.live(now); // Before expireTokens: sockets closed now were open until now.
     this.sockets.expireTokens(now);
-    if (this.liveness.closeSilent(now)) this.socketReport.report(this.sockets.openCount());
-    this.presence.leaveDue(now);
+    if (this.presence.alarm(now)) this.socketReport.report(this.sockets.openCount());
     await this.followers.recheck(current.ok ? current.meta : null);
     // Sockets whose next position was trimmed are closed by the pass a trim starts (live-sockets.ts).
     if (current.ok && (await this.trimmer.run(now)).rows > 0) this.sockets.wake();
@@ -367,9 +358,8 @@ export class StreamDO extends DurableObject<Env> {
     if (this.trimmer.appended(Date.now()) || this.cold.dueAt() !== null) this.alarms.plan();
   }
 
-
   private async sendCall(call: StreamCall): Promise<void> {
-    if (call.kind === "flushPresence") return this.presenceOut.flush(this.ctx.id.name ?? this.log.meta?.name ?? "");
+    if (call.kind === "flushPresence") return this.presence.flush(this.ctx.id.name ?? this.log.meta?.name ?? "");
     // A presence log stays out of its project's registry and connection totals (presence/log-address.ts).
     if (PROJECT_CALLS.has(call.kind) && "stream" in call && isPresenceLog(call.stream)) return;
     if (call.kind === "registerStream") return this.followers.watchers.register(() => this.log.meta, call.stream, call.generation);

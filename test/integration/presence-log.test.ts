@@ -62,7 +62,7 @@ describe("the presence log", () => {
     await join("presence-retry", "alice");
     // The first flush's append lands, then the flush fails before it forgets the batch (as a crash there would).
     await runInDurableObject(streamObject("default/presence-retry"), (instance: StreamDO) => {
-      const outgoing = (instance as unknown as { presenceOut: { settle(batch: number): void } }).presenceOut;
+      const outgoing = (instance as unknown as { presence: { outgoing: { settle(batch: number): void } } }).presence.outgoing;
       const settle = outgoing.settle.bind(outgoing);
       let failed = false;
       outgoing.settle = (batch) => {

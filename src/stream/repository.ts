@@ -284,6 +284,7 @@ export class StreamRepository {
   wipe(): void {
     this.write("DELETE FROM watchers");
     this.write("DELETE FROM estuary_sources");
+    this.write("DELETE FROM estuary_gaps");
     this.write("DELETE FROM chunks");
     this.write("DELETE FROM producers");
     this.write("DELETE FROM forks");

@@ -161,4 +161,23 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE stream ADD COLUMN earliest INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  // 13 and 14 are taken by the cold tier; ids only need to ascend.
+  {
+    id: 15,
+    sql: `
+      -- Gaps retention left in an estuary's subscriptions (estuary/gaps.ts): per source, how many
+      -- jumps to the source's earliest offset, the bytes and the (known) messages lost, and the last
+      -- gap. Written in the same transaction as the jump, so a gap is counted exactly once.
+      CREATE TABLE estuary_gaps (
+        source TEXT PRIMARY KEY,
+        gaps INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        messages INTEGER NOT NULL,
+        last_from INTEGER NOT NULL,
+        last_to INTEGER NOT NULL,
+        last_messages INTEGER,           -- NULL: the source could not say
+        last_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -1,0 +1,71 @@
+// Retention gaps: a subscriber whose position the source trimmed past the hold caps jumps to the
+// earliest offset exactly once, the gap is recorded on its status route, and a CloudEvents estuary
+// receives one gap event in order.
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { catchUp } from "../../src/fanout/deliver";
+import { fanoutStub } from "../../src/fanout/stub";
+import { formatOffset } from "../../src/protocol/offsets";
+import { appendEach, createWithPolicy, storedRows, trimFully } from "./retention-support";
+import { call, restart, streamObject } from "./worker";
+
+/** Five 10-byte messages, one row each: max-messages=1 keeps the last. */
+const MESSAGES = ["message-00", "message-01", "message-02", "message-03", "message-04"];
+
+/** A source trimmed to its last message ([40, 50)) and an estuary subscribed to it at 0 that never received anything. */
+async function laggingEstuary(name: string, cloudEvents: boolean) {
+  const { path, stub } = await createWithPolicy(name, "max-messages=1");
+  await appendEach(path, MESSAGES);
+  await trimFully(stub);
+  expect(await storedRows(stub)).toEqual({ rows: 1, first: 40, earliest: 40 });
+  const source = `default/${name}`;
+  const estuary = `default/${name}-inbox`;
+  const envelope = cloudEvents ? { envelope: "cloudevents" as const, typePrefix: "com.acme.news", sourceGeneration: 1 } : undefined;
+  const contentType = "text/plain";
+  // Attached at 0 as a subscription made before the trim would be: the source held nothing for it.
+  const attached = await streamObject(estuary).attachSource({ source, contentType, position: 0, name: estuary, ttlSeconds: 3600, maxSources: 10, envelope });
+  expect(attached.ok).toBe(true);
+  return { source, estuary, estuaryPath: `/v1/stream/${estuary}`, describe: () => call(`/v1/estuary/${estuary}`).then((r) => r.json<Described>()) };
+}
+
+interface Described {
+  subscriptions: { deliveredOffset: string; gaps?: { count: number; bytesLost: number; messagesLost: number; last: { fromOffset: string; toOffset: string; messages: number | null; bytes: number } } }[];
+}
+
+describe("an estuary whose position was trimmed", () => {
+  it("jumps to the earliest offset once, records the gap, and then receives what is kept", async () => {
+    const { source, estuary, estuaryPath, describe: described } = await laggingEstuary("gap-raw", false);
+    const first = await catchUp(env, source, estuary, 0, 50);
+    expect(first).toMatchObject({ kind: "delivered", applied: 50 });
+    // A retry of the same repair (or a re-delivered job) finds the estuary past the gap: no second gap.
+    expect(await catchUp(env, source, estuary, 0, 50)).toMatchObject({ kind: "delivered", applied: 50 });
+    await restart(streamObject(estuary));
+    const status = await described();
+    expect(status.subscriptions[0]).toMatchObject({
+      deliveredOffset: formatOffset(50),
+      gaps: { count: 1, bytesLost: 40, last: { fromOffset: formatOffset(0), toOffset: formatOffset(40), bytes: 40 } },
+    });
+    expect(await (await call(`${estuaryPath}?offset=-1`)).text()).toBe("message-04");
+  });
+
+  it("with CloudEvents receives one gap event, in order before the kept messages, even across a restart", async () => {
+    const { source, estuary, estuaryPath } = await laggingEstuary("gap-events", true);
+    await catchUp(env, source, estuary, 0, 40);
+    await restart(streamObject(estuary));
+    await catchUp(env, source, estuary, 0, 50);
+    const events = await (await call(`${estuaryPath}?offset=-1`)).json<{ id: string; type: string; data: unknown }[]>();
+    expect(events.map((event) => event.type)).toEqual(["com.acme.news.gap", "com.acme.news.appended"]);
+    expect(events[0]).toMatchObject({ id: `1_${formatOffset(0)}_gap`, data: { fromOffset: formatOffset(0), toOffset: formatOffset(40), bytes: 40 } });
+    expect(events[1]).toMatchObject({ id: `1_${formatOffset(40)}`, data: "message-04" });
+  });
+
+  it("is repaired by the fan-out object's own rounds", async () => {
+    const { source, estuary, describe: described } = await laggingEstuary("gap-fanout", false);
+    const fanout = fanoutStub(env, source);
+    const added = await fanout.subscribe({ source, estuaries: [{ estuary, position: 0 }], maxSubscribers: 100 });
+    expect(added.ok).toBe(true);
+    for (let run = 0; run < 5 && (await described()).subscriptions[0]?.deliveredOffset !== formatOffset(50); run++) await runDurableObjectAlarm(fanout);
+    expect((await described()).subscriptions[0]).toMatchObject({ deliveredOffset: formatOffset(50), gaps: { count: 1, bytesLost: 40 } });
+  });
+});

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import { OffsetString } from "../contract/primitives";
 import { ENVELOPES } from "../protocol/cloudevents";
-import { GapsViewSchema } from "./gaps";
+import { GapsViewSchema } from "../contract/gaps";
 
 export const EstuaryDescriptionSchema = z.object({
   estuary: z.string(),

@@ -1,14 +1,23 @@
 // Retention gaps: a subscriber whose position the source trimmed past the hold caps jumps to the
 // earliest offset exactly once, the gap is recorded on its status route, and a CloudEvents estuary
 // receives one gap event in order.
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { sinkObjectName } from "../../src/contract/sinks";
 import { catchUp } from "../../src/fanout/deliver";
+import type { SinkDO } from "../../src/sinks/sink-do";
+import { sinkStub } from "../../src/sinks/stub";
 import { fanoutStub } from "../../src/fanout/stub";
 import { formatOffset } from "../../src/protocol/offsets";
-import { appendEach, createWithPolicy, storedRows, trimFully } from "./retention-support";
+import { advanceClock, appendEach, createWithPolicy, storedRows, text, trimFully } from "./retention-support";
 import { call, restart, streamObject } from "./worker";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const DAY_MS = 86_400_000;
 
 /** Five 10-byte messages, one row each: max-messages=1 keeps the last. */
 const MESSAGES = ["message-00", "message-01", "message-02", "message-03", "message-04"];
@@ -67,5 +76,60 @@ describe("an estuary whose position was trimmed", () => {
     expect(added.ok).toBe(true);
     for (let run = 0; run < 5 && (await described()).subscriptions[0]?.deliveredOffset !== formatOffset(50); run++) await runDurableObjectAlarm(fanout);
     expect((await described()).subscriptions[0]).toMatchObject({ deliveredOffset: formatOffset(50), gaps: { count: 1, bytesLost: 40 } });
+  });
+});
+
+describe("a data sink whose position was trimmed", () => {
+  it("tells its receiver of the gap once (retried under one webhook-id), jumps, and shows the gap on its status", async () => {
+    const name = "gap-sink";
+    const { path, stub } = await createWithPolicy(name, "max-messages=1");
+    // The receiver refuses everything until `open`; then it refuses the first gap notice once.
+    let open = false;
+    let refusedGap = false;
+    const requests: { id: string; type: string; body: string }[] = [];
+    await runInDurableObject(sinkStub(env, sinkObjectName(`default/${name}`, "wh")), (instance: SinkDO) => {
+      instance.fetcher = async (_url, init) => {
+        const headers = new Headers(init.headers);
+        const body = new TextDecoder().decode(init.body as Uint8Array);
+        requests.push({ id: headers.get("webhook-id") ?? "", type: headers.get("content-type") ?? "", body });
+        const gapNotice = headers.get("content-type") === "application/cloudevents+json";
+        if (open && gapNotice && !refusedGap) {
+          refusedGap = true;
+          return new Response(null, { status: 500 });
+        }
+        return new Response(null, { status: open ? 200 : 503 });
+      };
+    });
+    const created = await call(`/v1/estuary/subscribe/default/${name}`, { method: "POST", headers: text, body: JSON.stringify({ sink: { id: "wh", url: "https://receiver.example/hook" }, from: "-1" }) });
+    expect(created.status).toBe(201);
+    await appendEach(path, MESSAGES);
+    const sink = sinkStub(env, sinkObjectName(`default/${name}`, "wh"));
+    await runDurableObjectAlarm(sink);
+    // Held at 0 by the failing sink until the cap; then trimmed past it.
+    await trimFully(stub);
+    expect((await storedRows(stub)).earliest).toBe(0);
+    advanceClock(8 * DAY_MS);
+    await trimFully(stub);
+    expect((await storedRows(stub)).earliest).toBe(40);
+    open = true;
+    await sink.enable();
+    for (let run = 0; run < 5 && (await sink.state())?.deliveredOffset !== formatOffset(50); run++) {
+      // The refused notice waits out its backoff like any batch.
+      if ((await sink.state())?.state === "retrying") advanceClock(60_000);
+      await runDurableObjectAlarm(sink);
+    }
+    await restart(streamObject(`default/${name}`));
+    await runDurableObjectAlarm(sink);
+    const gaps = requests.filter((request) => request.type === "application/cloudevents+json");
+    // Refused once, then taken: the same notice under the same webhook-id, and nothing after.
+    expect(gaps).toHaveLength(2);
+    expect(gaps[0]?.id).toBe(gaps[1]?.id);
+    expect(JSON.parse(gaps[1]?.body ?? "{}")).toMatchObject({
+      type: "durable-estuary.stream.gap",
+      source: `/v1/stream/default/${name}`,
+      data: { fromOffset: formatOffset(0), toOffset: formatOffset(40), bytes: 40 },
+    });
+    expect(requests.at(-1)?.body).toBe("message-04");
+    expect(await sink.state()).toMatchObject({ deliveredOffset: formatOffset(50), state: "active", gaps: { count: 1, bytesLost: 40 } });
   });
 });

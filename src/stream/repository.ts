@@ -285,6 +285,7 @@ export class StreamRepository {
     this.write("DELETE FROM watchers");
     this.write("DELETE FROM estuary_sources");
     this.write("DELETE FROM estuary_gaps");
+    this.write("DELETE FROM trim_marks");
     this.write("DELETE FROM chunks");
     this.write("DELETE FROM producers");
     this.write("DELETE FROM forks");

@@ -46,3 +46,8 @@ export function gapOf(failure: Failure, from: number): { to: number; messages: n
   const counted = failure.details?.lostMessages;
   return { to, messages: counted === undefined ? null : Number(counted) };
 }
+
+/** A slice's 410 for a subscriber also names the messages it lost, when the trim's marks know. */
+export function withLostMessages(failure: Failure, messages: number | null): Failure {
+  return messages === null ? failure : { ...failure, details: { ...failure.details, lostMessages: String(messages) } };
+}

@@ -180,4 +180,12 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 16,
+    sql: `
+      -- Retention's marks (trim-marks.ts): positions a trim reached and the messages trimmed below
+      -- each, so a gap's message count is known at them. The newest 64 are kept.
+      CREATE TABLE trim_marks (position INTEGER PRIMARY KEY, messages_below INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];

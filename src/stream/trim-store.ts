@@ -9,9 +9,11 @@ export interface TrimRow {
   messageEnd: boolean;
   /** ms since epoch; rows written before append times were stored count as written at 0. */
   appendedAt: number;
+  /** Messages ending in this row (its inner ends, and one if a message ends with it). */
+  messages: number;
 }
 
-type TrimRowSql = { start_pos: number; end_pos: number; message_end: number; appended_at: number | null };
+type TrimRowSql = { start_pos: number; end_pos: number; message_end: number; appended_at: number | null; messages: number };
 
 export class TrimStore {
   constructor(private readonly repo: StreamRepository) {}
@@ -19,9 +21,12 @@ export class TrimStore {
   /** The `limit` oldest rows, oldest first (a walk by the primary key; no row data is read). */
   oldest(limit: number): TrimRow[] {
     return this.repo.sql
-      .exec<TrimRowSql>("SELECT start_pos, end_pos, message_end, appended_at FROM chunks ORDER BY start_pos LIMIT ?", limit)
+      .exec<TrimRowSql>(
+        "SELECT start_pos, end_pos, message_end, appended_at, COALESCE(length(inner_ends), 0) / 4 + message_end AS messages FROM chunks ORDER BY start_pos LIMIT ?",
+        limit,
+      )
       .toArray()
-      .map((row) => ({ start: row.start_pos, end: row.end_pos, messageEnd: row.message_end === 1, appendedAt: row.appended_at ?? 0 }));
+      .map((row) => ({ start: row.start_pos, end: row.end_pos, messageEnd: row.message_end === 1, appendedAt: row.appended_at ?? 0, messages: row.messages }));
   }
 
   /**

@@ -10,6 +10,7 @@ import type { StreamLog } from "./log";
 import { info } from "./meta";
 import type { StreamMeta } from "./repository";
 import type { RetentionPolicy } from "../protocol/retention-policy";
+import { TrimMarks } from "./trim-marks";
 import { TrimStore, type TrimRow } from "./trim-store";
 
 /**
@@ -60,6 +61,7 @@ export interface RetentionStatus {
 export class Trimmer {
   readonly totals: TrimTotals = { runs: 0, rows: 0, bytes: 0, rowsWritten: 0 };
   private readonly store: TrimStore;
+  private readonly marks: TrimMarks;
   /** A check is owed (appends since the last run, or a run that stopped at its budget); null when not. */
   private pendingAt: number | null = null;
   /** When the oldest kept row becomes too old; undefined until this instance has looked. */
@@ -75,6 +77,7 @@ export class Trimmer {
     private readonly holdOf: HoldLookup,
   ) {
     this.store = new TrimStore(log.repo);
+    this.marks = new TrimMarks(log.repo);
   }
 
   status(meta: StreamMeta): RetentionStatus {
@@ -156,7 +159,10 @@ export class Trimmer {
     if (cut > meta.earliest) {
       const firstStart = rows[0]?.start ?? meta.earliest;
       const written = this.log.repo.rowsWritten;
-      this.log.trim(cut, () => this.store.deleteBelow(cut));
+      this.log.trim(cut, () => {
+        this.marks.record(meta.earliest, cut, rows, hold);
+        this.store.deleteBelow(cut);
+      });
       outcome = { rows: deleted, bytes: cut - firstStart };
       this.totals.runs++;
       this.totals.rows += outcome.rows;

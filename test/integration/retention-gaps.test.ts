@@ -53,7 +53,7 @@ describe("an estuary whose position was trimmed", () => {
     const status = await described();
     expect(status.subscriptions[0]).toMatchObject({
       deliveredOffset: formatOffset(50),
-      gaps: { count: 1, bytesLost: 40, last: { fromOffset: formatOffset(0), toOffset: formatOffset(40), bytes: 40 } },
+      gaps: { count: 1, bytesLost: 40, messagesLost: 4, last: { fromOffset: formatOffset(0), toOffset: formatOffset(40), messages: 4, bytes: 40 } },
     });
     expect(await (await call(`${estuaryPath}?offset=-1`)).text()).toBe("message-04");
   });
@@ -65,7 +65,7 @@ describe("an estuary whose position was trimmed", () => {
     await catchUp(env, source, estuary, 0, 50);
     const events = await (await call(`${estuaryPath}?offset=-1`)).json<{ id: string; type: string; data: unknown }[]>();
     expect(events.map((event) => event.type)).toEqual(["com.acme.news.gap", "com.acme.news.appended"]);
-    expect(events[0]).toMatchObject({ id: `1_${formatOffset(0)}_gap`, data: { fromOffset: formatOffset(0), toOffset: formatOffset(40), bytes: 40 } });
+    expect(events[0]).toMatchObject({ id: `1_${formatOffset(0)}_gap`, data: { fromOffset: formatOffset(0), toOffset: formatOffset(40), messages: 4, bytes: 40 } });
     expect(events[1]).toMatchObject({ id: `1_${formatOffset(40)}`, data: "message-04" });
   });
 
@@ -75,7 +75,7 @@ describe("an estuary whose position was trimmed", () => {
     const added = await fanout.subscribe({ source, estuaries: [{ estuary, position: 0 }], maxSubscribers: 100 });
     expect(added.ok).toBe(true);
     for (let run = 0; run < 5 && (await described()).subscriptions[0]?.deliveredOffset !== formatOffset(50); run++) await runDurableObjectAlarm(fanout);
-    expect((await described()).subscriptions[0]).toMatchObject({ deliveredOffset: formatOffset(50), gaps: { count: 1, bytesLost: 40 } });
+    expect((await described()).subscriptions[0]).toMatchObject({ deliveredOffset: formatOffset(50), gaps: { count: 1, bytesLost: 40, messagesLost: 4 } });
   });
 });
 
@@ -127,9 +127,25 @@ describe("a data sink whose position was trimmed", () => {
     expect(JSON.parse(gaps[1]?.body ?? "{}")).toMatchObject({
       type: "durable-estuary.stream.gap",
       source: `/v1/stream/default/${name}`,
-      data: { fromOffset: formatOffset(0), toOffset: formatOffset(40), bytes: 40 },
+      data: { fromOffset: formatOffset(0), toOffset: formatOffset(40), messages: 4, bytes: 40 },
     });
     expect(requests.at(-1)?.body).toBe("message-04");
-    expect(await sink.state()).toMatchObject({ deliveredOffset: formatOffset(50), state: "active", gaps: { count: 1, bytesLost: 40 } });
+    expect(await sink.state()).toMatchObject({ deliveredOffset: formatOffset(50), state: "active", gaps: { count: 1, bytesLost: 40, messagesLost: 4 } });
+  });
+});
+
+describe("the messages a gap lost", () => {
+  it("are counted where a subscriber held the trim when it went past the cap, and unknown elsewhere", async () => {
+    const { path, stub } = await createWithPolicy("gap-count", "max-messages=1");
+    await appendEach(path, MESSAGES);
+    expect((await stub.linkSink("counted")).ok).toBe(true);
+    await fanoutStub(env, "default/gap-count").sinkAdded({ sinkId: "counted", incarnation: "one", required: true, position: 20 });
+    advanceClock(8 * DAY_MS);
+    await trimFully(stub);
+    expect((await storedRows(stub)).earliest).toBe(40);
+    const at = (from: number) => stub.readSlice({ from, limit: 50, maxBytes: 1000, stopAtAppendEnd: false });
+    expect(await at(20)).toMatchObject({ ok: false, code: "gone", details: { earliestOffset: formatOffset(40), lostMessages: "2" } });
+    expect(await at(0)).toMatchObject({ details: { lostMessages: "4" } });
+    expect(((await at(10)) as { details?: Record<string, string> }).details?.lostMessages).toBeUndefined();
   });
 });

@@ -149,3 +149,16 @@ describe("the messages a gap lost", () => {
     expect(((await at(10)) as { details?: Record<string, string> }).details?.lostMessages).toBeUndefined();
   });
 });
+
+describe("a pulled estuary whose position was trimmed", () => {
+  it("jumps over the gap on its next read, once", async () => {
+    const { source, estuary, estuaryPath, describe: described } = await laggingEstuary("gap-pull", false);
+    // Above FANOUT_PULL_THRESHOLD (3 in tests) subscribers, only hot estuaries are pushed to: this one pulls on read.
+    const others = ["a", "b", "c"].map((n) => ({ estuary: `default/gap-pull-other-${n}`, position: 50 }));
+    expect((await fanoutStub(env, source).subscribe({ source, estuaries: [{ estuary, position: 0 }, ...others], maxSubscribers: 100 })).ok).toBe(true);
+    await appendEach("/v1/stream/gap-pull", ["message-05"]);
+    expect(await (await call(`${estuaryPath}?offset=-1`)).text()).toBe("message-04message-05");
+    expect(await (await call(`${estuaryPath}?offset=-1`)).text()).toBe("message-04message-05");
+    expect((await described()).subscriptions[0]).toMatchObject({ deliveredOffset: formatOffset(60), gaps: { count: 1, bytesLost: 40, messagesLost: 4 } });
+  });
+});

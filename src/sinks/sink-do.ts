@@ -12,7 +12,6 @@ import type { Env } from "../env";
 import { fanoutStub } from "../fanout/stub";
 import { fail } from "../errors";
 import { formatOffset } from "../protocol/offsets";
-import { streamPathOf } from "../protocol/stream-address";
 import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
 import { CreateSinkSchema, type CreateSink, type CreateSinkResult, type SinkDetail, type SinkView } from "./commands";
@@ -24,6 +23,7 @@ import { SinkRepository, type InFlight, type SinkRecord } from "./repository";
 import { nextDelayMs } from "./retry";
 import { SINK_MIGRATIONS } from "./schema";
 import { batchWebhookId, newSinkSecret } from "./signing";
+import { sinkView } from "./view";
 
 /** Batches one alarm delivers before handing over to the next alarm (due at once). */
 const BATCHES_PER_ALARM = 16;
@@ -51,7 +51,7 @@ export class SinkDO extends DurableObject<Env> {
     const cmd = CreateSinkSchema.parse(input);
     const existing = this.sink;
     if (existing && existing.sourceGeneration === cmd.sourceGeneration) {
-      if (JSON.stringify(existing.config) === JSON.stringify(cmd.config)) return { ok: true, created: false, view: await this.view(existing), incarnation: existing.incarnation };
+      if (JSON.stringify(existing.config) === JSON.stringify(cmd.config)) return { ok: true, created: false, view: await sinkView(existing), incarnation: existing.incarnation };
       return fail("conflict", `sink ${cmd.sinkId} exists with another configuration; delete it first`);
     }
     // A sink left from an earlier generation of the source (its removal still on the way) is replaced.
@@ -82,7 +82,7 @@ export class SinkDO extends DurableObject<Env> {
     this.sink = sink;
     this.pending = true;
     this.alarms.plan();
-    return { ok: true, created: true, view: await this.view(sink), secret: sink.secret, incarnation: sink.incarnation };
+    return { ok: true, created: true, view: await sinkView(sink), secret: sink.secret, incarnation: sink.incarnation };
   }
 
   /** From the source after a commit (and its safety-net alarm): it now reaches `tail`. */
@@ -104,19 +104,19 @@ export class SinkDO extends DurableObject<Env> {
     this.sink = resumed;
     this.pending = true;
     this.alarms.plan();
-    return await this.view(resumed);
+    return await sinkView(resumed);
   }
 
   /** The sink's state, or null if there is none. */
   async state(): Promise<SinkView | null> {
-    return this.sink && (await this.view(this.sink));
+    return this.sink && (await sinkView(this.sink));
   }
 
   /** The sink's state and its last attempts, newest first. */
   async detail(): Promise<SinkDetail | null> {
     const sink = this.sink;
     if (!sink) return null;
-    const view = await this.view(sink);
+    const view = await sinkView(sink);
     const attempts = this.repo.attempts().map((attempt) => ({
       at: new Date(attempt.at).toISOString(),
       webhookId: attempt.webhookId,
@@ -281,25 +281,6 @@ export class SinkDO extends DurableObject<Env> {
     this.pending = false;
     this.alarms.plan();
     void this.ctx.storage.deleteAlarm();
-  }
-
-  private async view(sink: SinkRecord): Promise<SinkView> {
-    const batch = sink.batch;
-    return {
-      gaps: sink.gaps,
-      id: sink.sinkId,
-      source: streamPathOf(sink.source),
-      url: sink.config.url,
-      envelope: sink.config.envelope,
-      typePrefix: sink.config.typePrefix,
-      required: sink.config.required,
-      deliveredOffset: formatOffset(sink.delivered),
-      state: sink.state,
-      inFlight: batch && { webhookId: await batchWebhookId(sink, batch), fromOffset: formatOffset(batch.from), toOffset: formatOffset(batch.to), gap: batch.gap !== undefined },
-      failures: sink.failures,
-      nextAttemptAt: sink.nextAttemptAt === null ? null : new Date(sink.nextAttemptAt).toISOString(),
-      lastError: sink.lastError && { at: new Date(sink.lastError.at).toISOString(), message: sink.lastError.message },
-    };
   }
 }
 

@@ -34,6 +34,13 @@ export interface HoldCaps {
  */
 export type HoldLookup = (meta: StreamMeta) => Promise<number | null>;
 
+/**
+ * Runs inside a trim's transaction once rows below `cut` are gone: what must follow from the jump
+ * (outbox rows for subscribers past whose position it went). `lost` counts the messages in
+ * [from, cut) where the trim's marks know them.
+ */
+export type TrimFollowUp = (cut: number, lost: (from: number) => number | null) => void;
+
 export interface TrimOutcome {
   /** Rows deleted by this run. */
   rows: number;
@@ -75,6 +82,7 @@ export class Trimmer {
     private readonly caps: HoldCaps,
     /** One call per run at most: the hold of the stream's subscribers. */
     private readonly holdOf: HoldLookup,
+    private readonly followUp: TrimFollowUp = () => undefined,
   ) {
     this.store = new TrimStore(log.repo);
     this.marks = new TrimMarks(log.repo);
@@ -162,6 +170,7 @@ export class Trimmer {
       this.log.trim(cut, () => {
         this.marks.record(meta.earliest, cut, rows, hold);
         this.store.deleteBelow(cut);
+        this.followUp(cut, (from) => this.marks.lost(from, cut));
       });
       outcome = { rows: deleted, bytes: cut - firstStart };
       this.totals.runs++;

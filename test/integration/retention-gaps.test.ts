@@ -162,3 +162,26 @@ describe("a pulled estuary whose position was trimmed", () => {
     expect((await described()).subscriptions[0]).toMatchObject({ deliveredOffset: formatOffset(60), gaps: { count: 1, bytesLost: 40, messagesLost: 4 } });
   });
 });
+
+describe("a __ds subscription whose acked offset was trimmed", () => {
+  it("jumps to the earliest offset once, with the gap on its GET", async () => {
+    const path = "/v1/stream/gapds/a";
+    expect((await call(path, { method: "PUT", headers: { ...text, "Stream-Retention": "max-messages=1" } })).status).toBe(201);
+    expect((await call("/v1/stream/gapds/wake", { method: "PUT", headers: { "Content-Type": "application/json" } })).status).toBe(201);
+    const subscription = "/v1/stream/__ds/subscriptions/gap-ds";
+    const body = JSON.stringify({ type: "pull-wake", streams: ["gapds/a"], wake_stream: "gapds/wake" });
+    expect((await call(subscription, { method: "PUT", headers: { "Content-Type": "application/json" }, body })).status).toBe(201);
+    await appendEach(path, MESSAGES);
+    const stub = streamObject("gapds/a");
+    advanceClock(8 * DAY_MS);
+    await trimFully(stub);
+    expect((await storedRows(stub)).earliest).toBe(40);
+    // The trim's outbox tells the subscription; a repeat of the call changes nothing.
+    await runDurableObjectAlarm(stub);
+    await runDurableObjectAlarm(stub);
+    const view = await (await call(subscription)).json<{ streams: { path: string; acked_offset: string; gaps?: unknown }[] }>();
+    expect(view.streams).toEqual([
+      { path: "gapds/a", link_type: "explicit", acked_offset: formatOffset(40), gaps: { count: 1, bytesLost: 40, messagesLost: 4, last: expect.objectContaining({ fromOffset: formatOffset(0), toOffset: formatOffset(40), messages: 4 }) } },
+    ]);
+  });
+});

@@ -47,6 +47,18 @@ export class TrimStore {
     return null;
   }
 
+  /**
+   * Call before deleteBelow, in its transaction. An estuary knows how far each source is applied
+   * from its checkpoint row and the tagged rows after it (estuary/sources-store.ts): when the rows
+   * that carry a source's latest tag go, their position moves into the checkpoint row first, or a
+   * restart would count the source from an older checkpoint and apply its data again.
+   */
+  keepAppliedPositions(position: number): number {
+    const latestTag = `(SELECT MAX(c.source_to) FROM chunks c
+      WHERE c.source = estuary_sources.source AND c.start_pos >= estuary_sources.checked_pos AND c.start_pos < ?1)`;
+    return this.repo.write(`UPDATE estuary_sources SET applied_pos = ${latestTag} WHERE applied_pos < COALESCE(${latestTag}, -1)`, position);
+  }
+
   /** Deletes the rows that start below `position` (a row end, so only whole rows); returns the rows written. */
   deleteBelow(position: number): number {
     return this.repo.write("DELETE FROM chunks WHERE start_pos < ?", position);

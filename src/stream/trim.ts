@@ -169,6 +169,7 @@ export class Trimmer {
       const written = this.log.repo.rowsWritten;
       this.log.trim(cut, () => {
         this.marks.record(meta.earliest, cut, rows, hold);
+        this.store.keepAppliedPositions(cut);
         this.store.deleteBelow(cut);
         this.followUp(cut, (from) => this.marks.lost(from, cut));
       });

@@ -185,3 +185,23 @@ describe("a __ds subscription whose acked offset was trimmed", () => {
     ]);
   });
 });
+
+describe("an estuary's own retention", () => {
+  it("keeps each source's applied position when it trims the rows that carried it, so a restart re-applies nothing", async () => {
+    const source = "gap-own-source";
+    expect((await call(`/v1/stream/${source}`, { method: "PUT", headers: text })).status).toBe(201);
+    await appendEach(`/v1/stream/${source}`, MESSAGES.slice(0, 3));
+    const estuary = "default/gap-own-inbox";
+    const attached = await streamObject(estuary).attachSource({ source: `default/${source}`, contentType: "text/plain", position: 0, name: estuary, ttlSeconds: 30 * 86_400, maxSources: 10 });
+    expect(attached.ok).toBe(true);
+    expect(await catchUp(env, `default/${source}`, estuary, 0, 30)).toMatchObject({ kind: "delivered", applied: 30 });
+    // ESTUARY_RETENTION keeps a week: past it, every row the deliveries wrote is trimmed.
+    advanceClock(8 * DAY_MS);
+    // A delivery plans no alarm of its own: run the estuary's alarm as its age task would.
+    await runInDurableObject(streamObject(estuary), (instance) => instance.alarm());
+    expect((await storedRows(streamObject(estuary))).rows).toBe(0);
+    await restart(streamObject(estuary));
+    expect(await catchUp(env, `default/${source}`, estuary, 0, 30)).toMatchObject({ kind: "delivered", applied: 30 });
+    expect((await storedRows(streamObject(estuary))).rows).toBe(0);
+  });
+});

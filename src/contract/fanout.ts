@@ -27,12 +27,22 @@ export const PublishSchema = z.object({
 });
 export type Publish = z.infer<typeof PublishSchema>;
 
-/** Fan-out -> an estuary: source positions [from, to) of `source`, as stored segments. */
+/**
+ * Retention trimmed [from, to) of the source before this subscriber had it: the delivery carries no
+ * segments, and applying it moves the subscriber to `to` (the source's earliest offset) and records
+ * the gap. `messages` is how many messages were lost, or null when the source cannot say (see
+ * stream/trim-marks.ts); the bytes lost are to - from.
+ */
+export const GapSchema = z.object({ messages: Count.nullable() });
+export type Gap = z.infer<typeof GapSchema>;
+
+/** Fan-out -> an estuary: source positions [from, to) of `source`, as stored segments (or a gap). */
 export const DeliverySchema = z.object({
   source: Key,
   from: Count,
   to: Count,
   segments: z.array(SegmentSchema),
+  gap: GapSchema.optional(),
 });
 export type Delivery = z.infer<typeof DeliverySchema>;
 

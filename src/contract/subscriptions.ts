@@ -24,6 +24,10 @@ export type AppendedOutcome = "ok" | "gone";
 export const StreamGoneSchema = z.object({ stream: StreamKeySchema, incarnation: IncarnationSchema });
 export type StreamGone = z.infer<typeof StreamGoneSchema>;
 
+/** Retention trimmed `stream` to `earliest`, past this subscription's acked offset (and its hold cap). */
+export const StreamTrimmedSchema = StreamGoneSchema.extend({ earliest: Count, messages: Count.nullable() });
+export type StreamTrimmed = z.infer<typeof StreamTrimmedSchema>;
+
 /**
  * A subscription's interest in a project's streams, kept by the project's registry: `glob` is one
  * stream-name segment, `*` or `**` (every stream of the project) or a literal name.

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { OffsetString } from "../contract/primitives";
 import { ENVELOPES } from "../protocol/cloudevents";
+import { GapsViewSchema } from "../contract/gaps";
 
 export const EstuaryDescriptionSchema = z.object({
   estuary: z.string(),
@@ -16,6 +17,8 @@ export const EstuaryDescriptionSchema = z.object({
       envelope: z.enum(ENVELOPES),
       /** With the CloudEvents envelope: the events' type prefix. */
       typePrefix: z.string().optional(),
+      /** Only once retention trimmed source data before this estuary had it (estuary/gaps.ts). */
+      gaps: GapsViewSchema.optional().meta({ description: "present once the source's retention trimmed data before this estuary had it: the estuary jumped to the source's earliest offset" }),
     }),
   ),
 });

@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { Delivery } from "../contract/fanout";
 import { Count } from "../contract/primitives";
 import { positionedMessages } from "../contract/segments";
-import { cloudEventJson, TYPE_PREFIX_PATTERN } from "../protocol/cloudevents";
+import { cloudEventJson, gapEventJson, TYPE_PREFIX_PATTERN } from "../protocol/cloudevents";
 
 
 /** What subscribing with the CloudEvents envelope asks for (AttachSource.envelope). */
@@ -59,6 +59,12 @@ export function describeEnvelope(envelope: SubscriptionEnvelope): string {
  */
 export function envelopeMessages(envelope: SubscriptionEnvelope, delivery: Delivery, raw: Uint8Array[], time: number): Uint8Array[] {
   if (!envelope) return raw;
+  if (delivery.gap) {
+    // A raw subscription has no message shape to say it in: its gap is on the status route only.
+    const { typePrefix, sourceGeneration: generation } = envelope;
+    const { source, from, to } = delivery;
+    return [encoder.encode(gapEventJson({ source, generation, typePrefix, time, from, to, messages: delivery.gap.messages }))];
+  }
   const { typePrefix, sourceGeneration: generation, sourceContentType: contentType } = envelope;
   return positionedMessages(delivery.from, delivery.segments).map(({ position, data }) =>
     encoder.encode(cloudEventJson({ source: delivery.source, generation, contentType, typePrefix, time, position, data })),

@@ -105,7 +105,7 @@ export async function describeEstuary(env: Env, estuary: StreamAddress): Promise
   const sources = await streamStub(env, estuary.key).estuarySources();
   if (!sources) throw new ApiError("not_found", "estuary not found");
   const subscriptions = await Promise.all(
-    sources.map(async ({ source, applied, envelope, typePrefix }) => {
+    sources.map(async ({ source, applied, envelope, typePrefix, gaps }) => {
       const head = await streamStub(env, source).head();
       return {
         source: streamPathOf(source),
@@ -113,6 +113,7 @@ export async function describeEstuary(env: Env, estuary: StreamAddress): Promise
         lagBytes: head.ok ? Math.max(0, head.tail - applied) : null,
         envelope,
         ...(typePrefix === undefined ? {} : { typePrefix }),
+        ...(gaps === undefined ? {} : { gaps }),
       };
     }),
   );

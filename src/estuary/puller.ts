@@ -8,6 +8,7 @@ import type { Env } from "../env";
 import { fanoutStub } from "../fanout/stub";
 import { streamStub } from "../stream/stub";
 import { mapLimit } from "../map-limit";
+import { gapOf } from "../stream/retention";
 
 /** A lease counts as pushing only until this fraction of it is left, so it is renewed before it ends. */
 const RENEW_AT_FRACTION_LEFT = 0.25;
@@ -105,10 +106,15 @@ export class EstuaryPuller {
       }
       const slice = await streamStub(this.env, source).readSlice({ from: applied, limit: grant.target, maxBytes: FANOUT_SLICE_BYTES, stopAtAppendEnd: false });
       report.reads++;
-      if (!slice.ok) break;
+      // Trimmed past the hold caps: the estuary jumps to the earliest offset over a gap, once.
+      const gap = slice.ok ? null : gapOf(slice, applied);
+      if (!slice.ok && !gap) break;
+      const delivery: Delivery = slice.ok
+        ? { source, from: applied, to: slice.next, segments: slice.segments }
+        : { source, from: applied, to: gap?.to ?? applied, segments: [], gap: { messages: gap?.messages ?? null } };
       // A push may have applied part of this range meanwhile: the receiver then answers duplicate or
       // gap, and the next step reads on from where the estuary now is.
-      const outcome = this.target.apply({ source, from: applied, to: slice.next, segments: slice.segments });
+      const outcome = this.target.apply(delivery);
       if (outcome.status === "unsubscribed") return;
       if (outcome.status === "applied") {
         report.messages += outcome.messages;

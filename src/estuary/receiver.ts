@@ -8,6 +8,8 @@ import type { Committed, StreamLog } from "../stream/log";
 import type { AttachResult, AttachSource } from "../stream/commands";
 import type { AppliedPosition, StreamMeta } from "../stream/repository";
 import { describeEnvelope, envelopeMessages, producedContentType, sameEnvelope, subscriptionEnvelope } from "./envelope";
+import type { GapsView } from "../contract/gaps";
+import { EstuaryGaps } from "./gaps";
 import { planDelivery } from "./inbox";
 import { EstuaryPuller } from "./puller";
 import { EstuarySources } from "./sources";
@@ -16,10 +18,13 @@ import { EstuarySources } from "./sources";
 export interface EstuaryLinkView extends AppliedPosition {
   envelope: "raw" | "cloudevents";
   typePrefix?: string;
+  /** Gaps retention left in this subscription, if any. */
+  gaps?: GapsView;
 }
 
 export class EstuaryReceiver {
   private readonly sources: EstuarySources;
+  private readonly gaps: EstuaryGaps;
   private readonly puller: EstuaryPuller;
 
   constructor(
@@ -30,6 +35,7 @@ export class EstuaryReceiver {
     onPulled: (committed: Committed | undefined) => void,
   ) {
     this.sources = new EstuarySources(log.repo);
+    this.gaps = new EstuaryGaps(log.repo);
     this.puller = new EstuaryPuller(env, ctx, {
       name: () => (this.log.meta?.status === "active" && this.log.meta.estuary ? this.log.meta.name : null),
       sources: () => this.sources.names(),
@@ -94,6 +100,7 @@ export class EstuaryReceiver {
   detach(source: string): void {
     if (!this.log.schema.exists) return;
     this.sources.remove(source);
+    this.gaps.remove(source);
     this.puller.forget(source);
   }
 
@@ -101,9 +108,12 @@ export class EstuaryReceiver {
   list(): EstuaryLinkView[] | null {
     const meta = this.log.meta;
     if (!meta || meta.status !== "active" || !meta.estuary) return null;
+    const gaps = this.gaps.all();
     return this.sources.list().map((position) => {
       const envelope = this.sources.envelopeOf(position.source);
-      return envelope ? { ...position, envelope: "cloudevents", typePrefix: envelope.typePrefix } : { ...position, envelope: "raw" };
+      const gap = gaps.get(position.source);
+      const link: EstuaryLinkView = envelope ? { ...position, envelope: "cloudevents", typePrefix: envelope.typePrefix } : { ...position, envelope: "raw" };
+      return gap ? { ...link, gaps: gap } : link;
     });
   }
 
@@ -134,7 +144,14 @@ export class EstuaryReceiver {
     const messages = envelopeMessages(this.sources.envelopeOf(delivery.source), delivery, plan.messages, now);
     const position = { source: delivery.source, applied: delivery.to };
     const rowsBefore = this.log.repo.rowsWritten;
-    this.sources.delivered(position, this.log.commitDelivery(live.meta, messages, position));
+    const { gap } = delivery;
+    const jump = gap
+      ? (tail: number) => {
+          this.sources.checkpointJump(position, tail);
+          this.gaps.record(delivery.source, { from: delivery.from, to: delivery.to, messages: gap.messages, at: now });
+        }
+      : undefined;
+    this.sources.delivered(position, this.log.commitDelivery(live.meta, messages, position, jump));
     const rowsWritten = this.log.repo.rowsWritten - rowsBefore;
     return {
       outcome: { ok: true, status: "applied", applied: delivery.to, messages: messages.length, rowsWritten },

@@ -74,6 +74,14 @@ export class EstuarySources {
   }
 
   /**
+   * A jump over a gap may write no chunk to carry its position (a raw subscription): its checkpoint
+   * row does, written in the jump's transaction. Call delivered() after it commits.
+   */
+  checkpointJump(position: AppliedPosition, tail: number): void {
+    this.repo.checkpointSource(position, tail);
+  }
+
+  /**
    * Call once the delivery's tagged chunks are committed; `tail` is the estuary's tail after them.
    * A checkpoint row is valid on its own (its position accounts for every chunk below its tail), so
    * it needs no transaction with the delivery.

@@ -66,6 +66,8 @@ export async function advanceCohort(round: RoundContext, state: FanoutState, con
       settle(subscribers, results, members, state.cohort, slice.next);
     }
     state.cohort = slice.next;
+    // A gap may end past the target (retention trimmed beyond what fan-out had heard of).
+    state.target = Math.max(state.target, state.cohort);
     round.fanout.save(state);
   }
   return true;

@@ -2,7 +2,8 @@
 // Safe to repeat: estuaries drop what they already applied, and report gaps to be filled from the source.
 import type { Env } from "../env";
 import { streamStub } from "../stream/stub";
-import { FANOUT_SLICE_BYTES, type DeliveryError, type DeliveryOutcome, type FanoutCost } from "../contract/fanout";
+import { FANOUT_SLICE_BYTES, type DeliveryError, type DeliveryOutcome, type FanoutCost, type Gap } from "../contract/fanout";
+import { gapOf } from "../stream/retention";
 import type { Segment } from "../contract/segments";
 import { mapLimit } from "../map-limit";
 import { addCost, NO_COST } from "./cost";
@@ -17,6 +18,8 @@ const MAX_CATCH_UP_STEPS = 8;
 export interface Slice {
   segments: Segment[];
   next: number;
+  /** Retention trimmed [from, next) before fan-out had it: the slice is a gap (no segments). */
+  gap?: Gap;
 }
 
 /** Each result carries what it cost, so callers can keep the fan-out cost counters. */
@@ -27,14 +30,17 @@ export type DeliveryResult = { estuary: string; cost: FanoutCost } & (
 );
 
 /**
- * A slice of the source, or null when the source is gone. A cold segment that cannot be read now
- * is not "gone": it throws, so callers retry later instead of unsubscribing anyone.
+ * A slice of the source (empty, with a gap, where retention trimmed it), or null when the source is
+ * gone. A cold segment that cannot be read now is not "gone": it throws, so callers retry later
+ * instead of unsubscribing anyone.
  */
 export async function readSource(env: Env, source: string, from: number, to: number): Promise<Slice | null> {
   const slice = await streamStub(env, source).readSlice({ from, limit: to, maxBytes: FANOUT_SLICE_BYTES, stopAtAppendEnd: false });
   if (slice.ok) return { segments: slice.segments, next: slice.next };
   if (slice.code === "segment_unavailable") throw new Error(`reading ${source} at ${from}: ${slice.message}`);
-  return null;
+  // Trimmed past the hold caps: whoever reads from `from` jumps to the earliest offset over a gap.
+  const gap = gapOf(slice, from);
+  return gap ? { segments: [], next: gap.to, gap: { messages: gap.messages } } : null;
 }
 
 /** Delivers [from, slice.next) to each estuary, then catches up any estuary that reports a gap. */
@@ -64,7 +70,7 @@ export async function catchUp(
       const slice = await readSource(env, source, position, target);
       cost = addCost(cost, { rpcs: 1, sourceReads: 1 });
       if (!slice) return { estuary, cost, kind: "unsubscribed" };
-      const outcome = await streamStub(env, estuary).deliver({ source, from: position, to: slice.next, segments: slice.segments });
+      const outcome = await streamStub(env, estuary).deliver({ source, from: position, to: slice.next, segments: slice.segments, gap: slice.gap });
       cost = addCost(cost, costOf(outcome));
       if (outcome.status === "unsubscribed") return { estuary, cost, kind: "unsubscribed" };
       position = outcome.status === "gap" ? outcome.applied : Math.max(outcome.applied, slice.next);
@@ -77,7 +83,7 @@ export async function catchUp(
 
 async function deliverOne(env: Env, source: string, estuary: string, from: number, slice: Slice): Promise<DeliveryResult> {
   try {
-    const outcome = await streamStub(env, estuary).deliver({ source, from, to: slice.next, segments: slice.segments });
+    const outcome = await streamStub(env, estuary).deliver({ source, from, to: slice.next, segments: slice.segments, gap: slice.gap });
     const cost = addCost(NO_COST, costOf(outcome));
     if (outcome.status === "unsubscribed") return { estuary, cost, kind: "unsubscribed" };
     if (outcome.status === "gap") return catchUp(env, source, estuary, outcome.applied, slice.next, cost);

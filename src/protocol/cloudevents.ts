@@ -54,3 +54,33 @@ export function cloudEventJson(input: EventInput): string {
   // re-serialised (numbers such as 1e400 and string escapes stay exactly as they were appended).
   return json ? `${head.slice(0, -1)},"data":${decoder.decode(input.data)}}` : head;
 }
+
+/** A gap event's `type` is `${typePrefix}.gap`: retention trimmed messages before the subscriber had them. */
+export const GAP_EVENT_SUFFIX = "gap";
+
+/** What a gap event says: the source range lost and how much it held (messages null: unknown). */
+export interface GapEventInput {
+  source: string;
+  generation: number;
+  typePrefix: string;
+  time: number;
+  from: number;
+  to: number;
+  messages: number | null;
+}
+
+/**
+ * The one event a CloudEvents subscriber gets for a gap, in order where the lost messages were.
+ * Its id names the gap's start with a `_gap` suffix, so it never equals a message's event id.
+ */
+export function gapEventJson(input: GapEventInput): string {
+  return JSON.stringify({
+    specversion: "1.0",
+    id: `${eventId(input.generation, input.from)}_gap`,
+    source: streamPathOf(input.source),
+    type: `${input.typePrefix}.${GAP_EVENT_SUFFIX}`,
+    time: new Date(input.time).toISOString(),
+    datacontenttype: "application/json",
+    data: { fromOffset: formatOffset(input.from), toOffset: formatOffset(input.to), messages: input.messages, bytes: input.to - input.from },
+  });
+}

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { SinkIdSchema } from "../contract/sinks";
 import { StreamKeySchema } from "../contract/fanout";
 import { Count, OffsetString as OffsetSchema } from "../contract/primitives";
+import { GapsViewSchema } from "../contract/gaps";
 import type { Failure } from "../errors";
 import { ENVELOPES } from "./envelope";
 
@@ -41,7 +42,11 @@ export const SinkViewSchema = z.object({
   deliveredOffset: OffsetSchema,
   state: z.enum(["active", "retrying", "disabled"]),
   /** The batch being delivered (and retried), if any. */
-  inFlight: z.object({ webhookId: z.string(), fromOffset: OffsetSchema, toOffset: OffsetSchema }).nullable(),
+  inFlight: z
+    .object({ webhookId: z.string(), fromOffset: OffsetSchema, toOffset: OffsetSchema, gap: z.boolean().meta({ description: "the batch is a gap notice: retention trimmed this range before the sink had it" }) })
+    .nullable(),
+  /** Gaps retention left (the sink jumped to the source's earliest offset), or null while there were none. */
+  gaps: GapsViewSchema.nullable(),
   /** Failed attempts in a row. */
   failures: z.number().int(),
   nextAttemptAt: z.iso.datetime().nullable(),

@@ -2,6 +2,7 @@
 // new batch from the delivered position. Reads name the generation the sink was made for, so a
 // source deleted and created again under the same name is never read as if it were the old one.
 import type { Env } from "../env";
+import { gapOf } from "../stream/retention";
 import { streamStub } from "../stream/stub";
 import { cutBatch, MAX_BATCH_BYTES, type Batch } from "./batch";
 import type { SinkRecord } from "./repository";
@@ -12,6 +13,8 @@ const SINGLE_MESSAGE_READ_BYTES = 9 * 1024 * 1024;
 export type ReadOutcome =
   /** `batch` is null when there is nothing new. */
   | { ok: true; batch: Batch | null }
+  /** Retention trimmed the sink's position past the hold caps: it jumps to `to` over a gap. */
+  | { ok: true; batch: null; gap: { to: number; messages: number | null } }
   /** The generation of the source the sink was made for is gone (deleted, maybe created again). */
   | { ok: false; gone: true; message: string }
   | { ok: false; gone: false; message: string };
@@ -23,6 +26,8 @@ export async function readBatch(env: Env, sink: SinkRecord): Promise<ReadOutcome
   const limit = sink.batch?.to ?? Number.MAX_SAFE_INTEGER;
   const maxBytes = sink.batch ? SINGLE_MESSAGE_READ_BYTES : MAX_BATCH_BYTES;
   const slice = await source.readSlice({ from, limit, maxBytes, stopAtAppendEnd: false, generation });
+  const gap = slice.ok ? null : gapOf(slice, from);
+  if (gap) return { ok: true, batch: null, gap };
   if (!slice.ok) return { ok: false, gone: slice.code === "not_found", message: slice.message };
   if (sink.batch) return { ok: true, batch: cutBatch(slice.segments, from, { messages: Number.MAX_SAFE_INTEGER, bytes: Number.MAX_SAFE_INTEGER }) };
   const batch = cutBatch(slice.segments, from);

@@ -1,4 +1,6 @@
 // SinkDO's only door to SQLite: SQL text, row shapes and row-to-domain mapping live here.
+import { GapsViewSchema, type GapsView } from "../contract/gaps";
+import type { Gap } from "../contract/fanout";
 import type { SinkConfig } from "./commands";
 
 export type SinkStatus = "active" | "retrying" | "disabled";
@@ -7,6 +9,8 @@ export interface InFlight {
   from: number;
   to: number;
   readAt: number;
+  /** The source trimmed [from, to) before the sink had it: this batch is a gap notice, not data. */
+  gap?: Gap;
 }
 
 export interface SinkRecord {
@@ -26,6 +30,8 @@ export interface SinkRecord {
   nextAttemptAt: number | null;
   lastError: { at: number; message: string } | null;
   attemptSeq: number;
+  /** Gaps retention left in this sink's delivery, or null while there were none. */
+  gaps: GapsView | null;
 }
 
 export interface Attempt {
@@ -61,6 +67,9 @@ type SinkRow = {
   last_error: string | null;
   last_error_at: number | null;
   attempt_seq: number;
+  batch_gap: number;
+  batch_gap_messages: number | null;
+  gaps: string | null;
 };
 
 type AttemptRow = {
@@ -89,13 +98,14 @@ export class SinkRepository {
       secret: row.secret,
       createdAt: row.created_at,
       delivered: row.delivered_pos,
-      batch: row.batch_from === null || row.batch_to === null ? null : { from: row.batch_from, to: row.batch_to, readAt: row.batch_read_at ?? row.created_at },
+      batch: row.batch_from === null || row.batch_to === null ? null : { from: row.batch_from, to: row.batch_to, readAt: row.batch_read_at ?? row.created_at, ...(row.batch_gap === 1 ? { gap: { messages: row.batch_gap_messages } } : {}) },
       state: row.state as SinkStatus,
       failures: row.failures,
       failingSince: row.failing_since,
       nextAttemptAt: row.next_attempt_at,
       lastError: row.last_error === null ? null : { at: row.last_error_at ?? 0, message: row.last_error },
       attemptSeq: row.attempt_seq,
+      gaps: row.gaps === null ? null : GapsViewSchema.parse(JSON.parse(row.gaps)),
     };
   }
 
@@ -103,14 +113,15 @@ export class SinkRepository {
   save(sink: SinkRecord): void {
     this.sql.exec(
       `INSERT INTO sink (id, sink_id, source, source_generation, incarnation, config, content_type, secret, created_at,
-         delivered_pos, batch_from, batch_to, batch_read_at, state, failures, failing_since, next_attempt_at, last_error, last_error_at, attempt_seq)
-       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         delivered_pos, batch_from, batch_to, batch_read_at, state, failures, failing_since, next_attempt_at, last_error, last_error_at, attempt_seq,
+         batch_gap, batch_gap_messages, gaps)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET sink_id = excluded.sink_id, source = excluded.source, source_generation = excluded.source_generation,
          incarnation = excluded.incarnation, config = excluded.config, content_type = excluded.content_type, secret = excluded.secret,
          created_at = excluded.created_at, delivered_pos = excluded.delivered_pos, batch_from = excluded.batch_from, batch_to = excluded.batch_to,
          batch_read_at = excluded.batch_read_at, state = excluded.state, failures = excluded.failures, failing_since = excluded.failing_since,
          next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error, last_error_at = excluded.last_error_at,
-         attempt_seq = excluded.attempt_seq`,
+         attempt_seq = excluded.attempt_seq, batch_gap = excluded.batch_gap, batch_gap_messages = excluded.batch_gap_messages, gaps = excluded.gaps`,
       sink.sinkId,
       sink.source,
       sink.sourceGeneration,
@@ -130,6 +141,9 @@ export class SinkRepository {
       sink.lastError?.message ?? null,
       sink.lastError?.at ?? null,
       sink.attemptSeq,
+      sink.batch?.gap ? 1 : 0,
+      sink.batch?.gap?.messages ?? null,
+      sink.gaps === null ? null : JSON.stringify(sink.gaps),
     );
   }
 

@@ -43,4 +43,15 @@ export const SINK_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 2,
+    sql: `
+      -- Retention gaps (sink-do.ts): batch_gap = 1 when the batch in flight is a gap (the source
+      -- trimmed [batch_from, batch_to) before the sink had it), with the messages lost (NULL: the
+      -- source could not say); gaps: the sink's gaps so far as JSON (sinks/commands.ts SinkGaps).
+      ALTER TABLE sink ADD COLUMN batch_gap INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE sink ADD COLUMN batch_gap_messages INTEGER;
+      ALTER TABLE sink ADD COLUMN gaps TEXT;
+    `,
+  },
 ];

@@ -23,6 +23,12 @@ export async function webhookId(incarnation: string, generation: number, from: n
   return `msg_${hex}`;
 }
 
+/** A batch's webhook-id; a gap notice's has a `_gap` suffix, so it never equals a data batch's over the same range. */
+export async function batchWebhookId(sink: { incarnation: string; sourceGeneration: number }, batch: { from: number; to: number; gap?: unknown }): Promise<string> {
+  const id = await webhookId(sink.incarnation, sink.sourceGeneration, batch.from, batch.to);
+  return batch.gap ? `${id}_gap` : id;
+}
+
 export async function signatureHeaders(secret: string, id: string, now: number, body: Uint8Array): Promise<Record<string, string>> {
   const timestamp = String(Math.floor(now / 1000));
   const keyBytes = Uint8Array.from(atob(secret.slice(SECRET_PREFIX.length)), (char) => char.charCodeAt(0));

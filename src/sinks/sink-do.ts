@@ -12,17 +12,18 @@ import type { Env } from "../env";
 import { fanoutStub } from "../fanout/stub";
 import { fail } from "../errors";
 import { formatOffset } from "../protocol/offsets";
-import { streamPathOf } from "../protocol/stream-address";
 import { AlarmPlanner } from "../storage/alarm-planner";
 import { LazySchema } from "../storage/migrations";
 import { CreateSinkSchema, type CreateSink, type CreateSinkResult, type SinkDetail, type SinkView } from "./commands";
-import { buildBody } from "./envelope";
+import { addGap } from "../contract/gaps";
+import { buildBody, buildGapBody, type Body } from "./envelope";
 import { postBatch, type Fetcher, type PostOutcome } from "./post";
 import { readBatch, type ReadOutcome } from "./read";
 import { SinkRepository, type InFlight, type SinkRecord } from "./repository";
 import { nextDelayMs } from "./retry";
 import { SINK_MIGRATIONS } from "./schema";
-import { newSinkSecret, webhookId } from "./signing";
+import { batchWebhookId, newSinkSecret } from "./signing";
+import { sinkView } from "./view";
 
 /** Batches one alarm delivers before handing over to the next alarm (due at once). */
 const BATCHES_PER_ALARM = 16;
@@ -50,7 +51,7 @@ export class SinkDO extends DurableObject<Env> {
     const cmd = CreateSinkSchema.parse(input);
     const existing = this.sink;
     if (existing && existing.sourceGeneration === cmd.sourceGeneration) {
-      if (JSON.stringify(existing.config) === JSON.stringify(cmd.config)) return { ok: true, created: false, view: await this.view(existing), incarnation: existing.incarnation };
+      if (JSON.stringify(existing.config) === JSON.stringify(cmd.config)) return { ok: true, created: false, view: await sinkView(existing), incarnation: existing.incarnation };
       return fail("conflict", `sink ${cmd.sinkId} exists with another configuration; delete it first`);
     }
     // A sink left from an earlier generation of the source (its removal still on the way) is replaced.
@@ -72,6 +73,7 @@ export class SinkDO extends DurableObject<Env> {
       nextAttemptAt: null,
       lastError: null,
       attemptSeq: 0,
+      gaps: null,
     };
     this.ctx.storage.transactionSync(() => {
       this.repo.wipe();
@@ -80,7 +82,7 @@ export class SinkDO extends DurableObject<Env> {
     this.sink = sink;
     this.pending = true;
     this.alarms.plan();
-    return { ok: true, created: true, view: await this.view(sink), secret: sink.secret, incarnation: sink.incarnation };
+    return { ok: true, created: true, view: await sinkView(sink), secret: sink.secret, incarnation: sink.incarnation };
   }
 
   /** From the source after a commit (and its safety-net alarm): it now reaches `tail`. */
@@ -102,19 +104,19 @@ export class SinkDO extends DurableObject<Env> {
     this.sink = resumed;
     this.pending = true;
     this.alarms.plan();
-    return await this.view(resumed);
+    return await sinkView(resumed);
   }
 
   /** The sink's state, or null if there is none. */
   async state(): Promise<SinkView | null> {
-    return this.sink && (await this.view(this.sink));
+    return this.sink && (await sinkView(this.sink));
   }
 
   /** The sink's state and its last attempts, newest first. */
   async detail(): Promise<SinkDetail | null> {
     const sink = this.sink;
     if (!sink) return null;
-    const view = await this.view(sink);
+    const view = await sinkView(sink);
     const attempts = this.repo.attempts().map((attempt) => ({
       at: new Date(attempt.at).toISOString(),
       webhookId: attempt.webhookId,
@@ -165,6 +167,8 @@ export class SinkDO extends DurableObject<Env> {
     const now = Date.now();
     if (!sink || sink.state === "disabled" || (sink.nextAttemptAt !== null && sink.nextAttemptAt > now)) return false;
     if (!sink.batch && !this.pending) return false;
+    // A gap in flight is sent as it was fixed: the source is not read again for it.
+    if (sink.batch?.gap) return this.send(sink, sink.batch, buildGapBody(sink, sink.batch));
     const read = await readBatch(this.env, sink).catch((error: unknown): ReadOutcome => ({ ok: false, gone: false, message: error instanceof Error ? error.message : String(error) }));
     // Removed, re-created or resumed while reading: that change decides what happens next.
     if (this.sink !== sink) return false;
@@ -180,6 +184,14 @@ export class SinkDO extends DurableObject<Env> {
       this.settle(sink, sink.batch ?? { from: sink.delivered, to: sink.delivered, readAt: now }, "", failure(`reading the source failed: ${read.message}`), now);
       return false;
     }
+    if ("gap" in read) {
+      // Trimmed past the hold caps: the sink jumps to the earliest offset, telling its receiver once (with retries).
+      const gap: InFlight = { from: sink.batch?.from ?? sink.delivered, to: read.gap.to, readAt: now, gap: { messages: read.gap.messages } };
+      this.sink = { ...sink, batch: gap };
+      this.repo.save(this.sink);
+      this.pending = true;
+      return this.send(this.sink, gap, buildGapBody(this.sink, gap));
+    }
     const batch = read.batch;
     if (!batch) {
       this.pending = false;
@@ -194,7 +206,6 @@ export class SinkDO extends DurableObject<Env> {
       if (batch.more) this.pending = true;
     }
     const current = this.sink;
-    const id = await webhookId(current.incarnation, current.sourceGeneration, inFlight.from, inFlight.to);
     const body = buildBody({
       envelope: current.config.envelope,
       typePrefix: current.config.typePrefix,
@@ -204,6 +215,12 @@ export class SinkDO extends DurableObject<Env> {
       readAt: inFlight.readAt,
       messages: batch.messages,
     });
+    return this.send(current, inFlight, body);
+  }
+
+  /** POSTs the batch in flight (data or a gap notice) and settles the attempt; true if another may follow. */
+  private async send(current: SinkRecord, inFlight: InFlight, body: Body): Promise<boolean> {
+    const id = await batchWebhookId(current, inFlight);
     const outcome = await postBatch(this.fetcher, { url: current.config.url, secret: current.secret, webhookId: id, body: body.bytes, contentType: body.contentType });
     if (this.sink !== current) return false;
     this.settle(current, inFlight, id, outcome, Date.now());
@@ -216,6 +233,8 @@ export class SinkDO extends DurableObject<Env> {
     if (outcome.ok) {
       // Healthy again: lastError describes the sink's present trouble; past failures stay in its attempts.
       next = { ...sink, delivered: batch.to, batch: null, state: "active", failures: 0, failingSince: null, nextAttemptAt: null, lastError: null };
+      // Counted as the receiver takes the notice, in the same row write as the jump: once.
+      if (batch.gap) next.gaps = addGap(sink.gaps, { from: batch.from, to: batch.to, messages: batch.gap.messages, at: now });
     } else {
       const failures = sink.failures + 1;
       const failingSince = sink.failingSince ?? now;
@@ -262,24 +281,6 @@ export class SinkDO extends DurableObject<Env> {
     this.pending = false;
     this.alarms.plan();
     void this.ctx.storage.deleteAlarm();
-  }
-
-  private async view(sink: SinkRecord): Promise<SinkView> {
-    const batch = sink.batch;
-    return {
-      id: sink.sinkId,
-      source: streamPathOf(sink.source),
-      url: sink.config.url,
-      envelope: sink.config.envelope,
-      typePrefix: sink.config.typePrefix,
-      required: sink.config.required,
-      deliveredOffset: formatOffset(sink.delivered),
-      state: sink.state,
-      inFlight: batch && { webhookId: await webhookId(sink.incarnation, sink.sourceGeneration, batch.from, batch.to), fromOffset: formatOffset(batch.from), toOffset: formatOffset(batch.to) },
-      failures: sink.failures,
-      nextAttemptAt: sink.nextAttemptAt === null ? null : new Date(sink.nextAttemptAt).toISOString(),
-      lastError: sink.lastError && { at: new Date(sink.lastError.at).toISOString(), message: sink.lastError.message },
-    };
   }
 }
 

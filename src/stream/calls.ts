@@ -34,6 +34,8 @@ export const StreamCallSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("unregisterStream"), stream: Key, generation: z.number().int().min(0) }),
   /** A deleted stream tells a subscription that watched it. */
   z.object({ kind: z.literal("streamGone"), stream: Key, subscription: SubscriptionIdSchema, incarnation: IncarnationSchema }),
+  /** Retention trimmed past a watching subscription's acked offset: it jumps to the earliest (idempotent). */
+  z.object({ kind: z.literal("streamTrimmed"), stream: Key, subscription: SubscriptionIdSchema, incarnation: IncarnationSchema, earliest: z.number().int().min(0), messages: z.number().int().min(0).nullable() }),
   /** A deleted source removes a data sink it fed (only the sink made for that generation of it). */
   z.object({ kind: z.literal("removeSink"), sink: z.string().min(1).max(500), generation: z.number().int().min(0) }),
   /** A deleted or expired stream's cold segments in R2 are removed (only that generation's). */
@@ -66,6 +68,10 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
     }
     case "streamGone":
       return subscriptionStub(env, call.subscription).streamDeleted({ stream: call.stream, incarnation: call.incarnation });
+    case "streamTrimmed": {
+      const { stream, incarnation, earliest, messages } = call;
+      return subscriptionStub(env, call.subscription).streamTrimmed({ stream, incarnation, earliest, messages });
+    }
     case "removeSink":
       await sinkStub(env, call.sink).sourceDeleted(call.generation);
       return;

@@ -155,10 +155,13 @@ export class StreamLog {
    * it applies. The stream row is not rewritten (its tail is derived from the rows on load), and a
    * delivery does not slide the TTL: one row per delivery.
    */
-  commitDelivery(meta: StreamMeta, messages: readonly Uint8Array[], position: AppliedPosition): number {
+  commitDelivery(meta: StreamMeta, messages: readonly Uint8Array[], position: AppliedPosition, alsoWrite?: (tail: number) => void): number {
     const chunks = toChunks(meta.tail, messages);
     const next = { ...meta, tail: chunks.at(-1)?.end ?? meta.tail };
-    this.commit(next, () => this.repo.insertChunks(chunks, position));
+    this.commit(next, () => {
+      this.repo.insertChunks(chunks, position);
+      alsoWrite?.(next.tail);
+    });
     return next.tail;
   }
 

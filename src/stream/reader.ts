@@ -10,7 +10,8 @@ import { ColdReads } from "./cold/cold-reads";
 import { isJsonMode } from "../protocol/content-type";
 import type { SliceRequest, SliceResult } from "./commands";
 import type { StreamMeta, StreamRepository } from "./repository";
-import { checkRetained, earliestOf, trimmedAway } from "./retention";
+import { checkRetained, earliestOf, trimmedAway, withLostMessages } from "./retention";
+import { TrimMarks } from "./trim-marks";
 
 export class StreamReader {
   readonly cold: ColdReads;
@@ -41,7 +42,7 @@ export class StreamReader {
       return { result: fail("not_found", "that generation of the stream is gone"), bytes: 0 };
     }
     const trimmed = checkRetained(meta, req.from);
-    if (trimmed) return { result: trimmed, bytes: 0 };
+    if (trimmed) return { result: withLostMessages(trimmed, new TrimMarks(this.repo).lost(req.from, meta.earliest)), bytes: 0 };
     const gathered = await this.gather(meta, req.from, req.limit, req.stopAtAppendEnd, req.maxBytes);
     if (!gathered.ok) return { result: gathered, bytes: 0 };
     return { result: { ok: true, segments: gathered.segments, next: gathered.next }, bytes: gathered.bytes };

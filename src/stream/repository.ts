@@ -284,6 +284,8 @@ export class StreamRepository {
   wipe(): void {
     this.write("DELETE FROM watchers");
     this.write("DELETE FROM estuary_sources");
+    this.write("DELETE FROM estuary_gaps");
+    this.write("DELETE FROM trim_marks");
     this.write("DELETE FROM chunks");
     this.write("DELETE FROM cold_segments"); // their R2 objects go through the outbox (cold/cleanup.ts)
     this.write("DELETE FROM producers");

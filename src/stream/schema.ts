@@ -162,7 +162,7 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE stream ADD COLUMN earliest INTEGER NOT NULL DEFAULT 0;
     `,
   },
-  // 13 is unused; ids only need to ascend.
+  // 13 and 15 are unused; ids only need to ascend.
   {
     id: 14,
     sql: COLD_SEGMENTS_TABLE,
@@ -179,6 +179,32 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE presence_outgoing (seq INTEGER PRIMARY KEY, event TEXT NOT NULL, batch INTEGER);
       -- This object's producer id on its presence log and the next batch number.
       CREATE TABLE presence_producer (id INTEGER PRIMARY KEY CHECK (id = 1), producer TEXT NOT NULL, next INTEGER NOT NULL);
+    `,
+  },
+  {
+    id: 17,
+    sql: `
+      -- Gaps retention left in an estuary's subscriptions (estuary/gaps.ts): per source, how many
+      -- jumps to the source's earliest offset, the bytes and the (known) messages lost, and the last
+      -- gap. Written in the same transaction as the jump, so a gap is counted exactly once.
+      CREATE TABLE estuary_gaps (
+        source TEXT PRIMARY KEY,
+        gaps INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        messages INTEGER NOT NULL,
+        last_from INTEGER NOT NULL,
+        last_to INTEGER NOT NULL,
+        last_messages INTEGER,           -- NULL: the source could not say
+        last_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    id: 18,
+    sql: `
+      -- Retention's marks (trim-marks.ts): positions a trim reached and the messages trimmed below
+      -- each, so a gap's message count is known at them. The newest 64 are kept.
+      CREATE TABLE trim_marks (position INTEGER PRIMARY KEY, messages_below INTEGER NOT NULL) WITHOUT ROWID;
     `,
   },
 ];

@@ -70,7 +70,7 @@ export class StreamDO extends DurableObject<Env> {
     this.estuary = new EstuaryReceiver(this.log, env, ctx, (committed) => this.afterCommit(committed));
     this.outbox = new Outbox(ctx.storage, StreamCallSchema, (call) => this.sendCall(call), () => schema.exists);
     this.followers = new StreamFollowers(env, ctx, this.log.repo, () => this.alarms.plan());
-    this.trimmer = streamTrimmer(env, this.log, this.followers);
+    this.trimmer = streamTrimmer(env, this.log, this.followers, this.outbox);
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
     // Presence (src/presence/): sockets that asked for it are tagged at accept; each change in the open sockets reconciles members.
     const streamName = () => this.log.meta?.name.slice(this.log.meta.name.indexOf("/") + 1) ?? null;

@@ -9,9 +9,11 @@ export interface TrimRow {
   messageEnd: boolean;
   /** ms since epoch; rows written before append times were stored count as written at 0. */
   appendedAt: number;
+  /** Messages ending in this row (its inner ends, and one if a message ends with it). */
+  messages: number;
 }
 
-type TrimRowSql = { start_pos: number; end_pos: number; message_end: number; appended_at: number | null };
+type TrimRowSql = { start_pos: number; end_pos: number; message_end: number; appended_at: number | null; messages: number };
 
 export class TrimStore {
   constructor(private readonly repo: StreamRepository) {}
@@ -19,9 +21,12 @@ export class TrimStore {
   /** The `limit` oldest rows, oldest first (a walk by the primary key; no row data is read). */
   oldest(limit: number): TrimRow[] {
     return this.repo.sql
-      .exec<TrimRowSql>("SELECT start_pos, end_pos, message_end, appended_at FROM chunks ORDER BY start_pos LIMIT ?", limit)
+      .exec<TrimRowSql>(
+        "SELECT start_pos, end_pos, message_end, appended_at, COALESCE(length(inner_ends), 0) / 4 + message_end AS messages FROM chunks ORDER BY start_pos LIMIT ?",
+        limit,
+      )
       .toArray()
-      .map((row) => ({ start: row.start_pos, end: row.end_pos, messageEnd: row.message_end === 1, appendedAt: row.appended_at ?? 0 }));
+      .map((row) => ({ start: row.start_pos, end: row.end_pos, messageEnd: row.message_end === 1, appendedAt: row.appended_at ?? 0, messages: row.messages }));
   }
 
   /**
@@ -40,6 +45,18 @@ export class TrimStore {
       if (held >= count) return row.start_pos;
     }
     return null;
+  }
+
+  /**
+   * Call before deleteBelow, in its transaction. An estuary knows how far each source is applied
+   * from its checkpoint row and the tagged rows after it (estuary/sources-store.ts): when the rows
+   * that carry a source's latest tag go, their position moves into the checkpoint row first, or a
+   * restart would count the source from an older checkpoint and apply its data again.
+   */
+  keepAppliedPositions(position: number): number {
+    const latestTag = `(SELECT MAX(c.source_to) FROM chunks c
+      WHERE c.source = estuary_sources.source AND c.start_pos >= estuary_sources.checked_pos AND c.start_pos < ?1)`;
+    return this.repo.write(`UPDATE estuary_sources SET applied_pos = ${latestTag} WHERE applied_pos < COALESCE(${latestTag}, -1)`, position);
   }
 
   /** Deletes the rows that start below `position` (a row end, so only whole rows); returns the rows written. */

@@ -10,6 +10,7 @@ import type { StreamLog } from "./log";
 import { info } from "./meta";
 import type { StreamMeta } from "./repository";
 import type { RetentionPolicy } from "../protocol/retention-policy";
+import { TrimMarks } from "./trim-marks";
 import { TrimStore, type TrimRow } from "./trim-store";
 
 /**
@@ -32,6 +33,13 @@ export interface HoldCaps {
  * when it could not be learnt (then only what is past the caps goes, and the run is retried).
  */
 export type HoldLookup = (meta: StreamMeta) => Promise<number | null>;
+
+/**
+ * Runs inside a trim's transaction once rows below `cut` are gone: what must follow from the jump
+ * (outbox rows for subscribers past whose position it went). `lost` counts the messages in
+ * [from, cut) where the trim's marks know them.
+ */
+export type TrimFollowUp = (cut: number, lost: (from: number) => number | null) => void;
 
 export interface TrimOutcome {
   /** Rows deleted by this run. */
@@ -60,6 +68,7 @@ export interface RetentionStatus {
 export class Trimmer {
   readonly totals: TrimTotals = { runs: 0, rows: 0, bytes: 0, rowsWritten: 0 };
   private readonly store: TrimStore;
+  private readonly marks: TrimMarks;
   /** A check is owed (appends since the last run, or a run that stopped at its budget); null when not. */
   private pendingAt: number | null = null;
   /** When the oldest kept row becomes too old; undefined until this instance has looked. */
@@ -73,8 +82,10 @@ export class Trimmer {
     private readonly caps: HoldCaps,
     /** One call per run at most: the hold of the stream's subscribers. */
     private readonly holdOf: HoldLookup,
+    private readonly followUp: TrimFollowUp = () => undefined,
   ) {
     this.store = new TrimStore(log.repo);
+    this.marks = new TrimMarks(log.repo);
   }
 
   status(meta: StreamMeta): RetentionStatus {
@@ -156,7 +167,12 @@ export class Trimmer {
     if (cut > meta.earliest) {
       const firstStart = rows[0]?.start ?? meta.earliest;
       const written = this.log.repo.rowsWritten;
-      this.log.trim(cut, () => this.store.deleteBelow(cut));
+      this.log.trim(cut, () => {
+        this.marks.record(meta.earliest, cut, rows, hold);
+        this.store.keepAppliedPositions(cut);
+        this.store.deleteBelow(cut);
+        this.followUp(cut, (from) => this.marks.lost(from, cut));
+      });
       outcome = { rows: deleted, bytes: cut - firstStart };
       this.totals.runs++;
       this.totals.rows += outcome.rows;

@@ -1,5 +1,6 @@
 // SubscriptionDO's RPC inputs, validated at the object's boundary, and the shapes it answers with.
 import { z } from "zod";
+import type { GapsView } from "../contract/gaps";
 import { SubscriptionIdSchema } from "../contract/subscriptions";
 import { SubscriptionConfigSchema } from "./config";
 import type { DsFailure } from "./errors";
@@ -34,7 +35,8 @@ export interface SubscriptionView {
   id: string;
   type: "webhook" | "pull-wake";
   pattern?: string | undefined;
-  streams: Pick<StreamInfo, "path" | "link_type" | "acked_offset">[];
+  /** `gaps`: only once retention trimmed past the acked offset (subscriptions/links.ts jumpOver). */
+  streams: (Pick<StreamInfo, "path" | "link_type" | "acked_offset"> & { gaps?: GapsView })[];
   webhook?: { url: string } | undefined;
   wake_stream?: string | undefined;
   lease_ttl_ms: number;

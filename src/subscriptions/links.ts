@@ -1,5 +1,6 @@
 // A subscription's links as the protocol reports them: offsets, pending work, and the checks an ack
 // must pass (protocol §7: known stream, not -1, no regression, not beyond the tail).
+import { addGap } from "../contract/gaps";
 import { formatOffset, parseOffset } from "../protocol/offsets";
 import { dsFail, type DsFailure } from "./errors";
 import type { Link, StreamInfo } from "./repository";
@@ -48,4 +49,15 @@ export function checkAck(link: Link | null, offset: string, tail: number): { ok:
   if (parsed.position < (ackedPosition(link) ?? 0)) return dsFail("INVALID_OFFSET", "ack offset regresses the acked offset");
   if (ackBeyondTail(offset, tail)) return dsFail("INVALID_OFFSET", "ack offset is beyond the stream's tail");
   return { ok: true, position: parsed.position };
+}
+
+/**
+ * Retention trimmed the linked stream to `earliest`, past the acked offset (and the hold cap): the
+ * acked offset jumps there and the gap is counted on the link. Null when the link is at or past it
+ * already (a repeated call, or an ack that came first), so the jump happens once.
+ */
+export function jumpOver(link: Link, earliest: number, messages: number | null, now: number): Link | null {
+  const acked = ackedPosition(link);
+  if (acked === null || acked >= earliest) return null;
+  return { ...link, acked: formatOffset(earliest), tail: Math.max(link.tail, earliest), gaps: addGap(link.gaps ?? null, { from: acked, to: earliest, messages, at: now }) };
 }

@@ -1,4 +1,5 @@
 // SubscriptionDO's only door to SQLite: SQL text, row shapes and row-to-domain mapping.
+import { GapsViewSchema, type GapsView } from "../contract/gaps";
 import { SubscriptionConfigSchema, type SubscriptionConfig } from "./config";
 
 export interface StreamInfo {
@@ -36,6 +37,8 @@ export interface Link {
   /** An offset, "-1" (found after creation: everything is pending), or null until the link-time tail is known. */
   acked: string | null;
   tail: number;
+  /** Gaps retention left (the acked offset jumped to the stream's earliest); absent while none. */
+  gaps?: GapsView;
 }
 
 type StateRow = {
@@ -57,7 +60,7 @@ type StateRow = {
   status: string;
 };
 
-type LinkRow = { path: string; stream_key: string; explicit: number; glob: number; acked: string | null; tail: number };
+type LinkRow = { path: string; stream_key: string; explicit: number; glob: number; acked: string | null; tail: number; gaps: string | null };
 
 export class SubscriptionRepository {
   constructor(private readonly sql: SqlStorage) {}
@@ -143,13 +146,14 @@ export class SubscriptionRepository {
 
   saveLink(link: Link): void {
     this.sql.exec(
-      "INSERT OR REPLACE INTO links (path, stream_key, explicit, glob, acked, tail) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT OR REPLACE INTO links (path, stream_key, explicit, glob, acked, tail, gaps) VALUES (?, ?, ?, ?, ?, ?, ?)",
       link.path,
       link.streamKey,
       link.explicit ? 1 : 0,
       link.glob ? 1 : 0,
       link.acked,
       link.tail,
+      link.gaps === undefined ? null : JSON.stringify(link.gaps),
     );
   }
 
@@ -159,5 +163,6 @@ export class SubscriptionRepository {
 }
 
 function toLink(row: LinkRow): Link {
-  return { path: row.path, streamKey: row.stream_key, explicit: row.explicit === 1, glob: row.glob === 1, acked: row.acked, tail: row.tail };
+  const link: Link = { path: row.path, streamKey: row.stream_key, explicit: row.explicit === 1, glob: row.glob === 1, acked: row.acked, tail: row.tail };
+  return row.gaps === null ? link : { ...link, gaps: GapsViewSchema.parse(JSON.parse(row.gaps)) };
 }

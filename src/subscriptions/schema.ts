@@ -40,4 +40,12 @@ export const SUBSCRIPTION_MIGRATIONS: readonly Migration[] = [
       ${OUTBOX_TABLE_V1}
     `,
   },
+  {
+    id: 2,
+    sql: `
+      -- Gaps retention left in a link (subscription-do.ts streamTrimmed): the stream trimmed past the
+      -- acked offset (past its hold caps), the acked offset jumped to the earliest; as JSON.
+      ALTER TABLE links ADD COLUMN gaps TEXT;
+    `,
+  },
 ];

@@ -5,7 +5,7 @@
 // the wake lifecycle is in wakes.ts.
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
-import { StreamAppendedSchema, StreamGoneSchema, relativePath, type AppendedOutcome, type StreamAppended, type StreamGone } from "../contract/subscriptions";
+import { StreamAppendedSchema, StreamGoneSchema, StreamTrimmedSchema, relativePath, type AppendedOutcome, type StreamAppended, type StreamGone, type StreamTrimmed } from "../contract/subscriptions";
 import { ReachSchema, type Reach } from "../auth/reach";
 import type { Env } from "../env";
 import { projectStub } from "../projects/stub";
@@ -31,7 +31,7 @@ import { canonicalConfig, MAX_EXPLICIT_STREAMS } from "./config";
 import { coverageDenial } from "./coverage";
 import { dsFail, type DsFailure } from "./errors";
 import { parsePattern, parseStreamRef } from "./paths";
-import { ackedPosition } from "./links";
+import { ackedPosition, jumpOver } from "./links";
 import { SubscriptionRepository, type SubscriptionState } from "./repository";
 import { SUBSCRIPTION_MIGRATIONS } from "./schema";
 import { newSecret } from "./tokens";
@@ -182,6 +182,14 @@ export class SubscriptionDO extends DurableObject<Env> {
     const msg = StreamGoneSchema.parse(input);
     const link = this.wakes.state?.incarnation === msg.incarnation ? this.repo.link(relativePath(msg.stream)) : null;
     return link ? ackedPosition(link) : null;
+  }
+
+  /** Retention trimmed past this subscription's acked offset (through the stream's outbox: at least once). */
+  async streamTrimmed(input: StreamTrimmed): Promise<void> {
+    const msg = StreamTrimmedSchema.parse(input);
+    const link = this.wakes.state?.incarnation === msg.incarnation ? this.repo.link(relativePath(msg.stream)) : null;
+    const jumped = link && jumpOver(link, msg.earliest, msg.messages, Date.now());
+    if (jumped) this.repo.saveLink(jumped);
   }
 
   async streamDeleted(input: StreamGone): Promise<void> {

@@ -82,7 +82,7 @@ export class Wakes {
       pattern: config.pattern,
       streams: this.repo.links().map((link) => {
         const { path, link_type, acked_offset } = infoOf(link);
-        return { path, link_type, acked_offset };
+        return link.gaps ? { path, link_type, acked_offset, gaps: link.gaps } : { path, link_type, acked_offset };
       }),
       webhook: config.webhook,
       wake_stream: config.wake_stream,

@@ -496,6 +496,8 @@ describe("estuary and status routes", () => {
       lastError: null,
       sinks: [],
       commitHeldBy: [],
+      // A stream without a policy: nothing trimmed.
+      retention: expect.objectContaining({ policy: null, trimmed: expect.objectContaining({ rows: 0 }) }),
     });
 
     const estuaries = [unique("status-a"), unique("status-b")];
@@ -521,6 +523,8 @@ describe("estuary and status routes", () => {
       lastError: null,
       sinks: [],
       commitHeldBy: [],
+      // A stream without a policy: nothing trimmed.
+      retention: expect.objectContaining({ policy: null, trimmed: expect.objectContaining({ rows: 0 }) }),
     });
     await expectError(await fetch(`${server.baseUrl}/v1/estuary/subscribers/${project}/${unique("none")}`), 404, "not_found");
   });

@@ -1,6 +1,7 @@
 // The reserved subscription APIs' JSON bodies, as zod schemas: requests are validated with them,
 // responses are described by them (the OpenAPI document is generated from both).
 import { z } from "zod";
+import { GapsViewSchema } from "../../contract/gaps";
 import type { AppContext } from "../../http/context";
 import { AckSchema, ClaimSchema, WakeAnswerSchema } from "../../subscriptions/commands";
 import { DsError, type DsFailure } from "../../subscriptions/errors";
@@ -27,7 +28,11 @@ export const SubscriptionSchema = z.object({
   subscription_id: z.string(),
   type: z.enum(["webhook", "pull-wake"]),
   pattern: z.string().optional(),
-  streams: z.array(StreamInfoSchema.pick({ path: true, link_type: true, acked_offset: true })),
+  streams: z.array(
+    StreamInfoSchema.pick({ path: true, link_type: true, acked_offset: true }).extend({
+      gaps: GapsViewSchema.optional().meta({ description: "present once the stream's retention trimmed past the acked offset: it jumped to the earliest offset" }),
+    }),
+  ),
   webhook: z
     .object({ url: z.string(), signing: z.object({ alg: z.literal("ed25519"), kid: z.string(), jwks_url: z.string() }) })
     .optional(),

@@ -9,6 +9,8 @@ import { fanoutStub } from "../fanout/stub";
 import { mapLimit } from "../map-limit";
 import { subscriptionStub } from "../subscriptions/stub";
 import { loadConfig } from "../config";
+import type { Outbox } from "../storage/outbox";
+import type { StreamCall } from "./calls";
 import type { StreamFollowers } from "./followers";
 import type { StreamLog } from "./log";
 import type { StreamMeta } from "./repository";
@@ -18,11 +20,20 @@ import { Trimmer } from "./trim";
 export const HOLD_WATCHER_CALLS = 100;
 const HOLD_CONCURRENCY = 16;
 
-/** The stream's trimmer, with its configured budget and caps, held by this stream's followers. */
-export function streamTrimmer(env: Env, log: StreamLog, followers: StreamFollowers): Trimmer {
+/**
+ * The stream's trimmer, with its configured budget and caps, held by this stream's followers; the
+ * objects of the cold segments it drops are deleted through the stream's outbox.
+ */
+export function streamTrimmer(env: Env, log: StreamLog, followers: StreamFollowers, outbox: Outbox<StreamCall>): Trimmer {
   const config = loadConfig(env);
   const caps = { maxMs: config.RETENTION_HOLD_MAX_MS, maxBytes: config.RETENTION_HOLD_MAX_BYTES };
-  return new Trimmer(log, config.RETENTION_TRIM_ROWS, caps, (meta) => subscribersHold(env, meta, followers.sinks.all(), followers.watchers.all()));
+  return new Trimmer(
+    log,
+    config.RETENTION_TRIM_ROWS,
+    caps,
+    (meta) => subscribersHold(env, meta, followers.sinks.all(), followers.watchers.all()),
+    (keys) => outbox.add(keys.map((key) => ({ call: { kind: "deleteColdSegment", key } }))),
+  );
 }
 
 export async function subscribersHold(env: Env, meta: StreamMeta, sinks: readonly string[], watchers: readonly Watcher[]): Promise<number | null> {

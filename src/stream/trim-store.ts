@@ -1,6 +1,7 @@
 // The SQL retention needs (trim.ts): the oldest units a trim may drop (cold segments, then hot rows,
 // without their data), the newest units' message counts, and the delete. Every write goes through
 // the stream's repository, so it is counted; the cold segments' SQL lives in their own table module.
+import { EstuarySourcesStore } from "../estuary/sources-store";
 import { SegmentTable } from "./cold/segment-table";
 import type { StreamRepository } from "./repository";
 
@@ -22,9 +23,11 @@ type TrimRowSql = { start_pos: number; end_pos: number; message_end: number; app
 
 export class TrimStore {
   private readonly segments: SegmentTable;
+  private readonly sources: EstuarySourcesStore;
 
   constructor(private readonly repo: StreamRepository) {
     this.segments = new SegmentTable(repo);
+    this.sources = new EstuarySourcesStore(repo);
   }
 
   /**
@@ -71,6 +74,8 @@ export class TrimStore {
    */
   deleteBelow(position: number): string[] {
     const keys = this.segments.dropBelow(position);
+    // An estuary's applied positions are derived from the tagged rows past its checkpoints: keep them.
+    this.sources.checkpointBefore(position);
     this.repo.write("DELETE FROM chunks WHERE start_pos < ?", position);
     return keys;
   }

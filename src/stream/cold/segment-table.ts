@@ -1,6 +1,7 @@
 // The cold_segments table (schema migration 14): one row per R2 object holding a sealed range of the
 // stream's rows. SQL text and row shapes for the cold tier live here; writes go through the stream's
 // repository so they count with its rows.
+import { EstuarySourcesStore } from "../../estuary/sources-store";
 import type { StreamRepository } from "../repository";
 import { decodeIndex } from "./segment-index";
 
@@ -154,14 +155,7 @@ export class SegmentTable {
    * source behind `segment.end` is checkpointed there with the tags the dropped rows carried.
    */
   seal(segment: ColdSegment): void {
-    this.repo.write(
-      `UPDATE estuary_sources SET
-         applied_pos = MAX(applied_pos, COALESCE((SELECT MAX(c.source_to) FROM chunks c
-           WHERE c.start_pos >= estuary_sources.checked_pos AND c.start_pos < ?1 AND c.source = estuary_sources.source), 0)),
-         checked_pos = ?1
-       WHERE checked_pos < ?1`,
-      segment.end,
-    );
+    new EstuarySourcesStore(this.repo).checkpointBefore(segment.end);
     // The rows' append times go with them: retention's age bound drops a whole segment by its last.
     this.repo.write(
       `INSERT INTO cold_segments (start_pos, end_pos, object_key, bytes, messages, row_index, checksum, offloaded_at, first_append_at, last_append_at)

@@ -23,6 +23,8 @@ export default defineConfig({
           // Trims in steps of 16 rows, so the retention tests see a trim take several alarms.
           RETENTION_TRIM_ROWS: "16",
           COLD_AFTER_BYTES: "1048576",
+          // One socket is sent to inside the append's event, two after it answered (both ways tested).
+          WS_INLINE_BROADCAST_MAX: "1",
         },
       },
     }),

@@ -27,8 +27,11 @@ export interface Profile {
   sustainedRounds: number;
   sustainedMs: number;
   sustainedConcurrency: number;
-  /** WebSockets opened on one stream, each appended message timed until all of them hold it. */
-  wsSockets: number;
+  /**
+   * WebSockets opened on one stream (one run per count), each appended message timed until all of
+   * them hold it, each watched append followed by one to an unwatched stream (the POST baseline).
+   */
+  wsSockets: readonly number[];
   /** Per-user channels: estuaries subscribed to one source, one WebSocket on each. */
   wsUsers: number;
   /** Timed appends (publishes) per WebSocket run, after one untimed warm-up. */
@@ -58,7 +61,7 @@ export const QUICK: Profile = {
   sustainedRounds: 2,
   sustainedMs: 1_000,
   sustainedConcurrency: 8,
-  wsSockets: 200,
+  wsSockets: [200],
   wsUsers: 200,
   wsAppends: 10,
   pullSizes: [2_000],
@@ -83,7 +86,7 @@ export const FULL: Profile = {
   sustainedRounds: 3,
   sustainedMs: 10_000,
   sustainedConcurrency: 8,
-  wsSockets: 1_000,
+  wsSockets: [1_000, 10_000],
   wsUsers: 1_000,
   wsAppends: 20,
   pullSizes: [10_000, 100_000],

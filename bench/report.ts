@@ -5,6 +5,7 @@ import { cpus, release, totalmem, type } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CpuUsage } from "./cpu.ts";
+import { percentile, sorted } from "./stats.ts";
 import type { Figure } from "./model.ts";
 import type { FanoutReport, SizeResult, Verification } from "./scenarios/fanout.ts";
 import type { WsReport } from "./scenarios/websocket.ts";
@@ -193,20 +194,24 @@ export function fanoutTable(report: FanoutReport): string[] {
 /** Per WebSocket run: setup, the append's own latency, first and last socket, CPU, and the check of every socket. */
 export function wsTable(report: WsReport): string[] {
   const lines = [
-    "| run | sockets | mode | subscribe | open all sockets | appends | POST, p50 / p99 | sent → first socket, p50 | sent → all hold it, p50 / p99 | server CPU during appends | client CPU | sockets checked | close all (unfinished) |",
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| run | sockets | mode | subscribe | open all sockets | appends | POST, p50 / p99 | unwatched POST, p50 / p99 (watched / unwatched p50) | sent → first socket, p50 | sent → all hold it, p50 / p99 | server CPU during appends | client CPU | sockets checked | close all (unfinished) |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   ];
   for (const run of report.runs) {
     const post = run.appends.map((delivery) => delivery.postMs);
     const all = run.appends.map((delivery) => delivery.allMs);
+    const unwatched = run.appends.flatMap((delivery) => (delivery.unwatchedPostMs === null ? [] : [delivery.unwatchedPostMs]));
+    const ratio = unwatched.length ? ` (${(percentile(sorted(post), 50) / percentile(sorted(unwatched), 50)).toFixed(2)}x)` : "";
+    const unwatchedCell = unwatched.length ? `${samples(unwatched)} / ${samples(unwatched, 99)}${ratio}` : "–";
     const sockets = run.opened < run.requested ? `${run.opened} of ${run.requested}` : String(run.requested);
     const check = run.check ? (run.check.wrong === 0 ? `all ${run.check.exact} exact` : `${run.check.wrong} of ${run.opened} WRONG (${run.check.duplicates} dup, ${run.check.missing} missing)`) : "not checked";
     lines.push(
       `| ${run.kind === "stream" ? "one stream" : "per-user channels"} | ${sockets} | ${run.mode || "–"} | ${run.subscribeMs === null ? "–" : `${formatNumber(run.subscribeMs / 1000)} s`} | ` +
-        `${formatNumber(run.openMs / 1000)} s | ${run.appends.length}${run.failures.length ? ` (${run.failures.length} failures)` : ""} | ${samples(post)} / ${samples(post, 99)} | ` +
+        `${formatNumber(run.openMs / 1000)} s | ${run.appends.length}${run.failures.length ? ` (${run.failures.length} failures)` : ""} | ${samples(post)} / ${samples(post, 99)} | ${unwatchedCell} | ` +
         `${samples(run.appends.map((delivery) => delivery.firstMs))} | ${samples(all)} / ${samples(all, 99)} | ` +
         `${run.cpu ? `${run.cpu.serverPct.toFixed(0)}% (busiest thread ${run.cpu.busiestThreadPct.toFixed(0)}%)` : "–"} | ${run.cpu ? `${run.cpu.clientPct.toFixed(0)}%` : "–"} | ${check} | ${formatNumber(run.closeMs / 1000)} s (${run.closeUnfinished}) |`,
     );
   }
+  for (const run of report.runs) if (run.limitedBy) lines.push("", `- ${run.limitedBy}`);
   return lines;
 }

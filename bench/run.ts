@@ -8,6 +8,7 @@ import { cpuTable, describeMachine, fanoutTable, machineLines, resultsTable, wsT
 import { manyStreamAppends, oneStreamAppends } from "./scenarios/appends.ts";
 import { catchUpReads } from "./scenarios/catch-up.ts";
 import { coldCatchUp } from "./scenarios/cold.ts";
+import { catchUpCached } from "./scenarios/catch-up-cache.ts";
 import { fanout, type FanoutReport } from "./scenarios/fanout.ts";
 import { pullFanout } from "./scenarios/pull.ts";
 import { trimCost } from "./scenarios/trim.ts";
@@ -86,6 +87,7 @@ for (const key of targets) {
     ["appends", "appends to one stream", () => oneStreamAppends(ctx)],
     ["streams", "appends over 100 streams", () => manyStreamAppends(ctx)],
     ["catchup", "catch-up reads", () => catchUpReads(ctx)],
+    ["catchup", "catch-up reads, cold and warm", () => catchUpCached(ctx)],
     ["live", "live delivery", () => liveLatency(ctx)],
     [
       "ws",

@@ -8,6 +8,7 @@ import { adminRoutes } from "./routes/admin";
 import { connectionRoutes } from "./routes/connections";
 import { estuaryRoutes } from "./routes/estuary";
 import { health } from "./routes/health";
+import { presenceRoutes } from "./routes/presence";
 import { serveOpenApi } from "./routes/openapi";
 import { streamRoutes } from "./routes/streams";
 import { DS_PREFIX, subscriptionRoutes } from "./routes/subscriptions";
@@ -26,6 +27,7 @@ export function buildApp(): Hono<AppEnv> {
   app.route("/v1/stream", streamRoutes());
   app.route("/v1/estuary", estuaryRoutes());
   app.route("/v1/connections", connectionRoutes());
+  app.route("/v1/presence", presenceRoutes());
 
   app.notFound(() => errorResponse("not_found", "no such route"));
   app.onError((error, c) => {

@@ -3,6 +3,20 @@ import { z } from "zod";
 import { parseRetention } from "./protocol/retention-policy";
 import { joinIssues, plainErrorMap } from "./validation";
 
+/** A Stream-Retention value (or "none": keep everything) read from the var `name`. */
+function retentionSetting(name: string, fallback: string) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((raw, ctx) => {
+      if (raw === "none") return null;
+      const parsed = parseRetention(raw);
+      if (parsed.ok) return parsed.policy;
+      ctx.issues.push({ code: "custom", message: `${name}: ${parsed.message}`, input: raw });
+      return z.NEVER;
+    });
+}
+
 const ConfigSchema = z.object({
   /** How long a long-poll read waits for data before answering 204. */
   LONG_POLL_TIMEOUT_MS: z.coerce.number().int().min(50).max(300_000).default(20_000),
@@ -41,6 +55,13 @@ const ConfigSchema = z.object({
    */
   WS_MAX_PER_STREAM: z.coerce.number().int().min(1).max(32_768).default(10_000),
   /**
+   * Up to this many sockets on a stream, an append's frames are sent inside the append's event;
+   * above it, after the append answered (src/stream/socket-broadcast.ts). Locally one send costs
+   * about 55 us, so 16 sockets add under a millisecond to the append, while a deferred pass waits
+   * behind every other task of the isolate (per-user channels: 1,000 objects, one socket each).
+   */
+  WS_INLINE_BROADCAST_MAX: z.coerce.number().int().min(0).max(32_768).default(16),
+  /**
    * "on": webhook subscriptions, data sinks and issuers' JWKS may also target plain http on loopback (127.0.0.0/8, localhost), for
    * local development and tests. "off" in production, where only public https targets are accepted.
    */
@@ -51,20 +72,31 @@ const ConfigSchema = z.object({
    */
   SINK_DISABLE_AFTER_MS: z.coerce.number().int().min(1_000).max(30 * 86_400_000).default(86_400_000),
   /**
+   * How long a user stays present after their last connection closes: a page reload (close, then a
+   * new socket within a second or two) is then neither a leave nor a join. The alarm's own delay adds to it.
+   */
+  PRESENCE_GRACE_MS: z.coerce.number().int().min(0).max(300_000).default(5_000),
+  /**
+   * A presence socket must ping at least this often (presence/liveness.ts), or it is closed and its
+   * user leaves: 3 of /v1/client.js's 25 s pings and some slack. 0 turns the check off.
+   */
+  PRESENCE_LIVENESS_MS: z.coerce
+    .number()
+    .int()
+    .refine((ms) => ms === 0 || (ms >= 10_000 && ms <= 3_600_000), "PRESENCE_LIVENESS_MS must be 0 (off) or 10000 to 3600000")
+    .default(90_000),
+  /**
    * The retention policy of a new estuary (a Stream-Retention value, or "none" to keep everything).
    * An estuary is a per-user inbox read by live clients; a week covers a client that was offline
    * over a weekend and a holiday, and 64 MiB bounds a noisy one at about $0.013 a month of SQLite.
    */
-  ESTUARY_RETENTION: z
-    .string()
-    .default("max-age=604800, max-bytes=67108864")
-    .transform((raw, ctx) => {
-      if (raw === "none") return null;
-      const parsed = parseRetention(raw);
-      if (parsed.ok) return parsed.policy;
-      ctx.issues.push({ code: "custom", message: `ESTUARY_RETENTION: ${parsed.message}`, input: raw });
-      return z.NEVER;
-    }),
+  ESTUARY_RETENTION: retentionSetting("ESTUARY_RETENTION", "max-age=604800, max-bytes=67108864"),
+  /**
+   * The retention policy of a stream's presence log (src/presence/): followers read its tail and
+   * the snapshot, so its history serves only catching up after a short disconnect and sinks that
+   * lag. A day, and 16 MiB (about 50,000 events) for a stream whose users come and go a lot.
+   */
+  PRESENCE_LOG_RETENTION: retentionSetting("PRESENCE_LOG_RETENTION", "max-age=86400, max-bytes=16777216"),
   /**
    * Required subscribers (estuaries, data sinks) hold trimming at their position, but not past
    * either cap: data older than RETENTION_HOLD_MAX_MS, or further than RETENTION_HOLD_MAX_BYTES

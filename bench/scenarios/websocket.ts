@@ -3,10 +3,11 @@
 // every socket holds it.
 import { performance } from "node:perf_hooks";
 import { startCpu, type CpuUsage } from "../cpu.ts";
+import { FILES_PER_SOCKET, socketCapacity } from "../socket-capacity.ts";
 import { Client, mapLimit } from "../load.ts";
-import { FULL, type Figure, type ScenarioContext } from "../model.ts";
+import type { Figure, ScenarioContext } from "../model.ts";
+import { notApplicable, runFigures } from "./websocket-figures.ts";
 import { createStream, JSON_TYPE, PROJECT, streamPath } from "../protocol.ts";
-import { percentile, sorted, type Spread } from "../stats.ts";
 import { LiveSocket, SeqTracker, wsUrl } from "../ws.ts";
 
 /** Upgrades (and subscribes) in flight at once while setting up. */
@@ -20,6 +21,8 @@ const PAD = "x".repeat(80);
 export interface WsDelivery {
   /** The append (source publish) itself: POST sent until its 2xx. */
   postMs: number;
+  /** One stream: the append to an unwatched stream sent right after, in the same run (null: per-user). */
+  unwatchedPostMs: number | null;
   /** POST sent until the first socket held the message. */
   firstMs: number;
   /** POST sent until every socket held it. */
@@ -50,6 +53,8 @@ export interface WsRun {
   check: WsCheck | null;
   /** Sockets the server (or the network) closed before the end. */
   closedEarly: number;
+  /** Why fewer sockets were opened than requested, or null. */
+  limitedBy: string | null;
   /** Closing every socket at the end: how long until the last close handshake completed (or timed out). */
   closeMs: number;
   /** Close handshakes not complete after CLOSE_TIMEOUT_MS (the client then drops the socket). */
@@ -97,6 +102,9 @@ interface RunSpec {
   requested: number;
   /** The stream the appends go to (the source, for per-user channels). */
   publishTo: string;
+  /** A stream no socket watches, appended to after each timed append (one stream runs only). */
+  unwatched: string | null;
+  limitedBy: string | null;
   /** One socket on each of these streams (the same stream N times, or N estuaries). */
   socketStreams: readonly string[];
   subscribeMs: number | null;
@@ -118,6 +126,7 @@ async function measure(ctx: ScenarioContext, client: Client, spec: RunSpec): Pro
     cpu: null,
     check: null,
     closedEarly: 0,
+    limitedBy: spec.limitedBy,
     closeMs: 0,
     closeUnfinished: 0,
   };
@@ -138,7 +147,12 @@ async function measure(ctx: ScenarioContext, client: Client, spec: RunSpec): Pro
         run.failures.push(`message ${seq}: ${tracker.holding(seq)} of ${sockets.length} sockets held it after ${spec.timeoutMs} ms`);
         return null;
       }
-      return { postMs: reply.ms, firstMs: arrival.firstAt - sent, allMs: arrival.allAt - sent };
+      let unwatchedPostMs: number | null = null;
+      if (spec.unwatched) {
+        const baseline = await client.expectOk({ method: "POST", path: streamPath(spec.unwatched), headers: { "content-type": JSON_TYPE }, body: message(seq) });
+        unwatchedPostMs = baseline.ms;
+      }
+      return { postMs: reply.ms, unwatchedPostMs, firstMs: arrival.firstAt - sent, allMs: arrival.allAt - sent };
     };
     // Untimed: the first append after the sockets opened (first deliveries, first frames rendered).
     let last = 0;
@@ -172,16 +186,27 @@ async function measure(ctx: ScenarioContext, client: Client, spec: RunSpec): Pro
   }
 }
 
-async function oneStream(ctx: ScenarioContext, client: Client): Promise<WsRun> {
-  const stream = "ws-many";
+async function oneStream(ctx: ScenarioContext, client: Client, requested: number): Promise<WsRun> {
+  const stream = `ws-many-${requested}`;
+  const capacity = socketCapacity();
+  const opening = capacity && capacity.sockets < requested ? capacity.sockets : requested;
+  const limitedBy =
+    opening < requested && capacity
+      ? `${opening} of ${requested} sockets opened: workerd under wrangler dev holds about ${FILES_PER_SOCKET} open files per client socket, ` +
+        `and the open-file limit here is ${capacity.limit} (ulimit -n); raise it to measure more`
+      : null;
+  if (limitedBy) ctx.log(`WebSockets: ${limitedBy}`);
+  const unwatched = `ws-unwatched-${requested}`;
   await createStream(client, stream, JSON_TYPE);
-  const requested = ctx.profile.wsSockets;
-  ctx.log(`WebSockets: opening ${requested} on one stream`);
+  await createStream(client, unwatched, JSON_TYPE);
+  ctx.log(`WebSockets: opening ${opening} on one stream`);
   return measure(ctx, client, {
     kind: "stream",
     requested,
     publishTo: stream,
-    socketStreams: Array.from({ length: requested }, () => stream),
+    unwatched,
+    limitedBy,
+    socketStreams: Array.from({ length: opening }, () => stream),
     subscribeMs: null,
     mode: async () => "one stream",
     timeoutMs: ctx.profile.deliveryTimeoutMs,
@@ -204,6 +229,8 @@ async function perUser(ctx: ScenarioContext, client: Client): Promise<WsRun> {
     kind: "users",
     requested,
     publishTo: source,
+    unwatched: null,
+    limitedBy: null,
     socketStreams: users,
     subscribeMs,
     mode: async () => {
@@ -214,71 +241,17 @@ async function perUser(ctx: ScenarioContext, client: Client): Promise<WsRun> {
   });
 }
 
-function sampleSpread(samples: readonly number[], p: number): Spread {
-  const ordered = sorted(samples);
-  return { median: percentile(ordered, p), min: ordered[0] ?? Number.NaN, max: ordered[ordered.length - 1] ?? Number.NaN, rounds: [...samples] };
-}
-
-/** The row labels; in a quick run they say the full run opens more sockets. */
-function label(ctx: ScenarioContext, kind: WsRun["kind"], count: string, mode: string): string {
-  const full = kind === "stream" ? FULL.wsSockets : FULL.wsUsers;
-  const scale = ctx.profile.quick ? `; quick run, the full run has ${full.toLocaleString("en-US")}` : "";
-  return kind === "stream"
-    ? `${count} WebSockets on one stream${scale}: append sent -> all hold it`
-    : `per-user channels: ${count} estuaries on one source, one WebSocket each (${mode || "fan-out"}${scale}): publish sent -> all hold it`;
-}
-
-function runFigures(ctx: ScenarioContext, run: WsRun): Figure[] {
-  const count = run.opened < run.requested ? `${run.opened} of ${run.requested}` : `${run.requested}`;
-  const text = label(ctx, run.kind, count, run.mode);
-  const all = run.appends.map((delivery) => delivery.allMs);
-  const errors = run.failures.length;
-  const detail = {
-    mode: run.mode,
-    opened: run.opened,
-    openMs: run.openMs,
-    subscribeMs: run.subscribeMs,
-    postMs: run.appends.map((delivery) => delivery.postMs),
-    firstMs: run.appends.map((delivery) => delivery.firstMs),
-    check: run.check,
-    failures: run.failures,
-  };
-  const id = `ws.${run.kind}.n${run.requested}`;
-  return [
-    { id: `${id}.p50`, label: `${text}, p50`, unit: "ms", better: "lower", value: sampleSpread(all, 50), spreadOf: "samples", errors, cpu: run.cpu ?? undefined, detail },
-    { id: `${id}.p99`, label: `${text}, p99`, unit: "ms", better: "lower", value: sampleSpread(all, 99), spreadOf: "samples", errors },
-  ];
-}
-
-/** The same rows on a server without WebSocket reads (the reference): n/a. */
-function notApplicable(ctx: ScenarioContext): Figure[] {
-  const value: Spread = { median: Number.NaN, min: Number.NaN, max: Number.NaN, rounds: [] };
-  const rows: [WsRun["kind"], number][] = [
-    ["stream", ctx.profile.wsSockets],
-    ["users", ctx.profile.wsUsers],
-  ];
-  return rows.flatMap(([kind, n]) =>
-    ["p50", "p99"].map((p) => ({
-      id: `ws.${kind}.n${n}.${p}`,
-      label: `${label(ctx, kind, String(n), "")}, ${p}`,
-      unit: "ms",
-      better: "lower" as const,
-      value,
-      errors: 0,
-      detail: { notApplicable: "the reference server has no WebSocket reads or estuaries" },
-    })),
-  );
-}
-
 export async function webSockets(ctx: ScenarioContext): Promise<WsReport> {
   if (ctx.target.key !== "ours") return { figures: notApplicable(ctx), setupFailures: [], runs: [] };
   const client = new Client(ctx.target.baseUrl, SETUP_CONCURRENCY);
   const report: WsReport = { figures: [], setupFailures: [], runs: [] };
   try {
-    for (const [name, run] of [
-      ["one stream", oneStream],
-      ["per-user channels", perUser],
-    ] as const) {
+    type Run = [string, (ctx: ScenarioContext, client: Client) => Promise<WsRun>];
+    const [smallest, ...larger] = ctx.profile.wsSockets.map((n): Run => [`one stream, ${n} sockets`, (c, cl) => oneStream(c, cl, n)]);
+    // Per-user channels before the larger one-stream runs: thousands of sockets still closing
+    // (their close handshakes can take 15 s locally) slowed the per-user run about twofold.
+    const runs: Run[] = [...(smallest ? [smallest] : []), ["per-user channels", perUser], ...larger];
+    for (const [name, run] of runs) {
       try {
         const result = await run(ctx, client);
         report.runs.push(result);

@@ -1,12 +1,13 @@
 // @ts-check
 // The console page: opens a stream with /v1/client.js and shows its messages as they arrive
 // (messages.js), appends and deletes over HTTP, and shows the connection's status. The browser
-// (browse.js) and the fan-out panel (fanout.js) hang off it.
+// (browse.js), the fan-out panel (fanout.js) and who is present (presence.js) hang off it.
 import { openStream } from "/v1/client.js";
 import { addressPath, authHeaders, call, parseAddress, tokens } from "./api.js";
 import { setUpBrowser } from "./browse.js";
 import { diagnoseUpgrade, probeRead } from "./diagnose.js";
 import { setUpFanout } from "./fanout.js";
+import { setUpPresence } from "./presence.js";
 import { showData } from "./messages.js";
 
 /** @typedef {import("../v1/client.js").StreamHandle} StreamHandle */
@@ -40,6 +41,17 @@ let streamUrl = "";
 let contentType = "";
 
 const fanout = setUpFanout(element);
+const presence = setUpPresence(element);
+
+/**
+ * The panels that follow the open stream: fan-out at once; who is present once the stream's own
+ * socket has opened (a refused stream must not leave the presence panel's socket retrying).
+ * @param {string | null} key
+ */
+function watchPanels(key) {
+  fanout.watch(key);
+  if (key === null) void presence.watch(null);
+}
 const browser = setUpBrowser({ element, open: openByKey, announce });
 
 /** @param {string} text */
@@ -84,6 +96,7 @@ function enableStreamButtons(enabled) {
 function stop() {
   handle?.close();
   handle = null;
+  void presence.watch(null);
   input("append").disabled = true;
   input("close").disabled = true;
 }
@@ -91,7 +104,7 @@ function stop() {
 /** The stream is gone (deleted, expired or re-created): nothing on it can be done any more. */
 function markGone(/** @type {string} */ why) {
   stop();
-  fanout.watch(null);
+  watchPanels(null);
   enableStreamButtons(false);
   showBanner(`${streamKey} is gone: ${why}. Reading stopped and its offsets no longer apply; create it again to start over.`, "gone");
   announce(`${streamKey} is gone`);
@@ -106,7 +119,7 @@ function openByKey(key) {
 element("open-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   stop();
-  fanout.watch(null);
+  watchPanels(null);
   enableStreamButtons(false);
   showBanner(null);
   messagesEl.replaceChildren();
@@ -131,6 +144,8 @@ element("open-form").addEventListener("submit", async (event) => {
   /** Whether the current connection opened: a failure before that may be a refused upgrade. */
   let opened = false;
   let diagnosing = false;
+  /** The presence panel follows this stream (started at its first open). */
+  let following = false;
   /** @type {StreamHandle | null} */
   let opening = null;
   opening = openStream(streamUrl, {
@@ -153,6 +168,10 @@ element("open-form").addEventListener("submit", async (event) => {
         showBanner(`${streamKey} was closed by its writer: every message is shown, and it takes no more appends.`, "closed");
       }
       if (status.state === "connecting") opened = false;
+      if (status.state === "open" && !opened && !following) {
+        following = true;
+        void presence.watch(streamKey);
+      }
       if (status.state === "open") opened = true;
       if (status.state !== "reconnecting" || opened || diagnosing) return;
       // The browser hides why an upgrade failed; ask over HTTP, and stop on what a retry cannot fix.
@@ -169,12 +188,12 @@ element("open-form").addEventListener("submit", async (event) => {
   });
   handle = opening;
   enableStreamButtons(true);
-  fanout.watch(streamKey);
+  watchPanels(streamKey);
 });
 
 element("close").addEventListener("click", () => {
   stop();
-  fanout.watch(null);
+  watchPanels(null);
 });
 
 element("append-form").addEventListener("submit", async (event) => {
@@ -227,5 +246,5 @@ input("token").addEventListener("input", () => {
   tokens.stream = input("token").value.trim();
 });
 
-fanout.watch(null);
+watchPanels(null);
 void browser.refresh();

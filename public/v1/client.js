@@ -44,12 +44,16 @@
  * @property {number} [pongTimeoutMs] A connection that answers nothing for this long is dead.
  * @property {number} [initialBackoffMs]
  * @property {number} [maxBackoffMs]
+ * @property {boolean} [presence] Be present on the stream as the token's user (?presence=true).
+ * @property {string} [user] With auth off only: the user to be (?user=); with auth on the token names it.
  */
 
 /**
  * `offset` is where the next connection starts: the last streamNextOffset handed over.
  * @typedef {{ close(): void, readonly offset: string, readonly state: State }} StreamHandle
  */
+
+export { followPresence } from "./presence.js";
 
 const FINAL = new Set(["closed", "gone", "token-expired", "stopped"]);
 
@@ -93,7 +97,7 @@ export function openStream(url, options) {
     try {
       if (getToken) token = await getToken();
       if (FINAL.has(state)) return; // close() was called while the token was on its way
-      socket = new WebSocket(socketUrl(base, offset, token));
+      socket = new WebSocket(socketUrl(base, offset, token, options));
     } catch (error) {
       if (!FINAL.has(state)) retry({ error }); // getToken failed, or the runtime refused the URL
       return;
@@ -230,14 +234,16 @@ export function openStream(url, options) {
   };
 }
 
-/** @param {URL} base @param {string} offset @param {string | undefined} token */
-function socketUrl(base, offset, token) {
+/** @param {URL} base @param {string} offset @param {string | undefined} token @param {{ presence?: boolean, user?: string }} who */
+function socketUrl(base, offset, token, who) {
   const url = new URL(base);
   if (url.protocol === "http:") url.protocol = "ws:";
   if (url.protocol === "https:") url.protocol = "wss:";
   url.searchParams.set("offset", offset);
   url.searchParams.set("live", "ws");
   if (token) url.searchParams.set("token", token);
+  if (who.presence) url.searchParams.set("presence", "true");
+  if (who.user !== undefined) url.searchParams.set("user", who.user);
   return url.href;
 }
 

@@ -12,6 +12,7 @@ import { jwksKey, type Jwk } from "./jwks";
 import { StreamLimitsSchema } from "./reach";
 import { CLOCK_SKEW_SECONDS, MAX_TOKEN_LIFETIME_SECONDS, SCOPES, type Principal, type Scope } from "./token";
 import { UserIdSchema } from "./user";
+import { lenientInfo, PRESENCE_INFO_CLAIM } from "./presence-info";
 
 export const ISSUER_ALGORITHMS = ["RS256", "ES256", "EdDSA"] as const;
 type IssuerAlgorithm = (typeof ISSUER_ALGORITHMS)[number];
@@ -91,6 +92,7 @@ export async function verifyIssuerToken(token: string, project: string, issuer: 
     kid: null,
     user: user.data,
     jti: jti.success ? jti.data : null,
+    info: lenientInfo(claims.data[PRESENCE_INFO_CLAIM]),
   };
 }
 

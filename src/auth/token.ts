@@ -8,6 +8,7 @@ import type { ProjectAuth } from "../projects/project-do";
 import { SCOPES, type Scope } from "../contract/scopes";
 import { StreamLimitsSchema } from "./reach";
 import { USER_CLAIM, UserIdSchema } from "./user";
+import { PRESENCE_INFO_CLAIM, PresenceInfoSchema, type PresenceInfo } from "./presence-info";
 
 export { SCOPES, type Scope } from "../contract/scopes";
 
@@ -31,6 +32,8 @@ const ClaimsSchema = z.object({
   [USER_CLAIM]: UserIdSchema.optional(),
   /** The token's id, so it alone can be revoked. */
   jti: z.string().min(1).max(128).optional(),
+  /** Shown with the user in presence (auth/presence-info.ts). */
+  [PRESENCE_INFO_CLAIM]: PresenceInfoSchema.optional(),
 });
 
 export interface Principal {
@@ -50,6 +53,8 @@ export interface Principal {
   user: string | null;
   /** The token's id (`jti`), or null. */
   jti: string | null;
+  /** The user's presence info (auth/presence-info.ts), or null. */
+  info: PresenceInfo | null;
 }
 
 export const MAX_TOKEN_LENGTH = 4096;
@@ -83,7 +88,7 @@ export async function verifyToken(token: string, auth: ProjectAuth, now = Date.n
       const payload = await verify(token, key.secret, "HS256");
       if (payload.exp === undefined) return unauthorized(`token has no exp claim; tokens must expire within ${MAX_TOKEN_LIFETIME_SECONDS / 86_400} days`);
       const claims = ClaimsSchema.safeParse(payload);
-      if (!claims.success) return unauthorized(`token claims must include sub, scope and exp (and ${USER_CLAIM}, jti: 1-128 characters)`);
+      if (!claims.success) return unauthorized(`token claims must include sub, scope and exp (and ${USER_CLAIM}, jti: 1-128 characters; ${PRESENCE_INFO_CLAIM}: a JSON object of at most 1 KiB)`);
       if (claims.data.exp > Math.floor(now / 1000) + MAX_TOKEN_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) {
         return unauthorized(`token exp is more than ${MAX_TOKEN_LIFETIME_SECONDS / 86_400} days away; tokens live at most that long`);
       }
@@ -96,6 +101,7 @@ export async function verifyToken(token: string, auth: ProjectAuth, now = Date.n
         kid: key.kid,
         user: claims.data[USER_CLAIM] ?? null,
         jti: claims.data.jti ?? null,
+        info: claims.data[PRESENCE_INFO_CLAIM] ?? null,
       };
     } catch (error) {
       if (error instanceof Error && error.name === "JwtTokenExpired") return unauthorized("token expired");

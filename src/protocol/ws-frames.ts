@@ -36,6 +36,8 @@ export const CLOSE = {
    * reconnect with a fresh one.
    */
   tokenExpired: 4401,
+  /** The server lost this socket's position (never expected): reconnect from the last streamNextOffset. */
+  resume: 1012,
   /** The stream was deleted or expired (or re-created: the old offsets mean nothing in the new one). */
   streamGone: 4404,
   /** Retention trimmed the data this socket was to read next: reconnect (the upgrade answers 410 with Stream-Earliest-Offset) or from offset=-1. */

@@ -42,6 +42,8 @@ export const StreamCallSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("deleteColdSegments"), stream: Key, generation: z.number().int().min(0) }),
   /** Retention dropped a cold segment: its R2 object is deleted (deleting a missing key is a success). */
   z.object({ kind: z.literal("deleteColdSegment"), key: z.string().min(1).max(R2_KEY_MAX) }),
+  /** Presence events wait to be appended to the stream's presence log (made by the stream itself: presence/outgoing.ts). */
+  z.object({ kind: z.literal("flushPresence") }),
 ]);
 export type StreamCall = z.infer<typeof StreamCallSchema>;
 
@@ -60,6 +62,8 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
     }
     case "registerStream":
       throw new Error("registerStream is made by the stream's watchers");
+    case "flushPresence":
+      throw new Error("flushPresence is made by the stream's presence tracker");
     case "unregisterStream": {
       const { project, stream } = parseAddress(call.stream);
       return projectStub(env, project).unregisterStream(stream, call.generation);

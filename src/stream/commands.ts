@@ -4,6 +4,7 @@ import { Count } from "../contract/primitives";
 import { BytesSchema, type Segment } from "../contract/segments";
 import type { Failure } from "../errors";
 import { CloudEventsRequestSchema } from "../estuary/envelope";
+import { PresenceInfoSchema } from "../auth/presence-info";
 import { RetentionPolicySchema } from "../protocol/retention-policy";
 
 export const ProducerSchema = z.object({ id: z.string().min(1), epoch: Count, seq: Count });
@@ -78,6 +79,10 @@ export const SocketRequestSchema = z.object({
   jti: z.string().min(1).max(128).nullable().optional(),
   /** WS_MAX_PER_STREAM. */
   maxSockets: Count,
+  /** The reader asked to be present on the stream as its user (presence/tracker.ts). */
+  presence: z.boolean().optional(),
+  /** Its token's presence info (auth/presence-info.ts), kept with the user when they join. */
+  info: PresenceInfoSchema.nullable().optional(),
 });
 export type SocketRequest = z.infer<typeof SocketRequestSchema>;
 export const SOCKET_REQUEST_HEADER = "X-Stream-Socket";

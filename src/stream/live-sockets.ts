@@ -1,48 +1,24 @@
 // WebSocket live reads (live=ws) on the Hibernation API. Each socket's whole state (how far it has
-// been sent, the stream generation it reads, its token's expiry) is its attachment, so the object
-// may be evicted with sockets open: the next commit wakes it, and every socket continues from its
-// attachment. Memory holds only what coordinates work in flight. Every change in the number of open
-// sockets is passed on (`counted`), for the project's connection totals.
-import { z } from "zod";
-import { Count } from "../contract/primitives";
+// been sent, the stream generation it reads, its token's expiry) is its attachment, or its
+// attachment and the mark another socket's attachment holds (socket-positions.ts), so the object
+// may be evicted with sockets open: the next event wakes it, and every socket continues from where
+// it stands. Sending happens inside the append's event for a few sockets and after it answered for
+// many (socket-broadcast.ts). Every change in the number of open sockets is passed on (`counted`),
+// for the project's connection totals.
 import { errorResponse, fail, type Failure } from "../errors";
-import { authFrame, CLOSE, errorFrame, frameDataBytes, frameEncoding, MAX_AUTH_FRAME_BYTES, MAX_CLIENT_MESSAGE_BYTES, PING, PONG, renderFrame } from "../protocol/ws-frames";
-import { SOCKET_REQUEST_HEADER, SocketRequestSchema } from "./commands";
 import type { Revoked } from "../projects/token-revocations";
+import { authFrame, CLOSE, errorFrame, MAX_AUTH_FRAME_BYTES, MAX_CLIENT_MESSAGE_BYTES, PING, PONG } from "../protocol/ws-frames";
+import { SOCKET_REQUEST_HEADER, SocketRequestSchema, type SocketRequest } from "./commands";
 import type { Live, StreamLog } from "./log";
-import { renderPayload } from "./payload";
-import { authFrameToken, type RefreshGrant, type SocketIdentity } from "./socket-refresh";
-import type { StreamMeta } from "./repository";
 import { checkRetained, readStart } from "./retention";
-
-
-/** A socket's attachment (kept well under the platform's 16 KiB). */
-const SocketStateSchema = z.object({
-  /** Stream position up to which this socket has been sent data. */
-  position: Count,
-  /** The stream generation it reads: a re-created stream closes it. */
-  generation: Count,
-  /** Its token's expiry (ms since epoch), or null. */
-  expiresAt: z.number().int().nullable(),
-  /** The secret that signed its token (closeRevoked), or null: no token, a public read, or an issuer's token. */
-  kid: z.string().nullable().default(null),
-  /** The reader's user (auth/user.ts), or null; presence and revocation by user read it. */
-  user: z.string().nullable().default(null),
-  /** The id of the token granting the read (revocation by jti), or null. */
-  jti: z.string().nullable().default(null),
-  /** It has had its first frame (sent even when there is nothing to catch up on). */
-  greeted: z.boolean(),
-});
-type SocketState = z.infer<typeof SocketStateSchema>;
-
-interface Reader {
-  ws: WebSocket;
-  state: SocketState;
-}
+import { SocketBroadcast } from "./socket-broadcast";
+import { closeQuietly, sendQuietly } from "./socket-io";
+import { type Reader, SocketPositions } from "./socket-positions";
+import { authFrameToken, type RefreshGrant, type SocketIdentity } from "./socket-refresh";
 
 export class LiveSockets {
-  private syncing: Promise<void> | null = null;
-  private again = false;
+  private readonly positions: SocketPositions;
+  private readonly broadcast: SocketBroadcast;
   /** The earliest token expiry among open sockets; undefined until computed (after a wake-up). */
   private earliestExpiry: number | null | undefined;
 
@@ -53,9 +29,15 @@ export class LiveSockets {
     private readonly replan: () => void,
     /** Told the number of open sockets after anything that may have changed it. */
     private readonly counted: (open: number) => void,
+    /** WS_INLINE_BROADCAST_MAX: up to this many sockets, frames go out inside the append's event. */
+    inlineMax: number,
+    /** The tags a socket is accepted with (presence marks its sockets this way). */
+    private readonly tagsFor: (req: SocketRequest) => string[] = () => [],
   ) {
     // Keepalives never wake the object: the runtime answers them from the hibernated state.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+    this.positions = new SocketPositions(ctx);
+    this.broadcast = new SocketBroadcast(ctx, log, this.positions, inlineMax, counted);
   }
 
   /** Accepts an upgrade forwarded by the Worker, or answers why not (the usual JSON error). */
@@ -80,9 +62,9 @@ export class LiveSockets {
     }
 
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server);
-    const state: SocketState = { position: start, generation: meta.generation, expiresAt: req.expiresAt, kid: req.kid ?? null, user: req.user ?? null, jti: req.jti ?? null, greeted: false };
-    server.serializeAttachment(state);
+    this.ctx.acceptWebSocket(server, this.tagsFor(req));
+    const state = { position: start, generation: meta.generation, expiresAt: req.expiresAt, kid: req.kid ?? null, user: req.user ?? null, jti: req.jti ?? null, greeted: false };
+    this.positions.add(server, state);
     // Opening a socket is a read; while it stays open, StreamLog.status slides the TTL.
     this.log.touch(meta, Date.now());
     if (state.expiresAt !== null && this.earliestExpiry !== undefined) {
@@ -90,15 +72,21 @@ export class LiveSockets {
       this.replan();
     }
     this.counted(this.openCount());
-    // Catch-up (or the first, empty frame) goes out as soon as the 101 is answered.
-    this.wake();
+    // Catch-up (or the first, empty frame) goes out once the 101 is answered.
+    this.broadcast.wake();
     return new Response(null, { status: 101, webSocket: client });
   }
 
-  /** After every commit (and on accept): brings every socket up to the tail, single flight. */
+  /** After every commit: every socket is brought up to the tail. */
   wake(): void {
-    if (this.ctx.getWebSockets().length === 0) return;
-    this.ctx.waitUntil(this.sync());
+    this.broadcast.wake();
+  }
+
+  /** The instance started (the stream loaded): sockets a cut-short pass left behind continue. */
+  started(): void {
+    const meta = this.log.meta;
+    if (meta) this.positions.started(meta.tail, meta.generation);
+    this.broadcast.wake();
   }
 
   count(): number {
@@ -120,6 +108,7 @@ export class LiveSockets {
 
   /** The client closed the socket, or it failed (webSocketClose / webSocketError). */
   onClose(ws: WebSocket): void {
+    this.positions.leaving(ws);
     closeQuietly(ws, 1000, "closed by the client"); // The Hibernation API does not answer a client's Close frame itself.
     this.counted(this.openCount(ws));
   }
@@ -176,119 +165,29 @@ export class LiveSockets {
 
   /** Moves the socket's expiry to the new token's, or closes it (4401) when the refresh is refused. */
   private async refresh(ws: WebSocket, token: string, check: (socket: SocketIdentity, token: string) => Promise<RefreshGrant>): Promise<void> {
-    const before = SocketStateSchema.safeParse(ws.deserializeAttachment());
-    if (!before.success) return;
-    const grant = await check(before.data, token);
+    const before = this.positions.stateOf(ws);
+    if (!before) return;
+    const grant = await check(before, token);
     if (grant.ok && grant.expiresAt === null) return void sendQuietly(ws, authFrame(null));
     if (!grant.ok) {
       closeQuietly(ws, CLOSE.tokenExpired, closeReason(`refresh refused: ${grant.message}`));
       this.counted(this.openCount());
       return;
     }
-    // A pass in flight holds attachments read before this point and writes them back whole: let it
-    // finish, then rewrite this one from its current state, with nothing awaited in between.
-    while (this.syncing) await this.syncing;
-    const state = SocketStateSchema.safeParse(ws.deserializeAttachment());
-    if (!state.success || ws.readyState !== WebSocket.OPEN) return;
-    ws.serializeAttachment({ ...state.data, expiresAt: grant.expiresAt ?? state.data.expiresAt, kid: grant.kid, jti: grant.jti });
+    if (ws.readyState !== WebSocket.OPEN) return;
+    this.positions.refreshed(ws, { expiresAt: grant.expiresAt ?? before.expiresAt, kid: grant.kid, jti: grant.jti });
     this.earliestExpiry = undefined;
     this.replan();
     sendQuietly(ws, authFrame(grant.expiresAt));
   }
 
-  private sync(): Promise<void> {
-    if (this.syncing) {
-      this.again = true;
-      return this.syncing;
-    }
-    this.syncing = (async () => {
-      do {
-        this.again = false;
-        await this.syncOnce();
-      } while (this.again);
-    })().finally(() => {
-      this.syncing = null;
-    });
-    return this.syncing;
-  }
-
-  private async syncOnce(): Promise<void> {
-    const meta = this.log.meta;
-    if (!meta || meta.status !== "active") return;
-    const now = Date.now();
-    // Sockets at the same position get the same frames: each range is read and rendered once.
-    const groups = new Map<number, Reader[]>();
-    for (const reader of this.readers()) {
-      const { ws, state } = reader;
-      if (state.generation !== meta.generation) closeQuietly(ws, CLOSE.streamGone, "stream was re-created");
-      else if (state.expiresAt !== null && state.expiresAt <= now) closeQuietly(ws, CLOSE.tokenExpired, "token expired");
-      else if (state.position < meta.earliest) closeQuietly(ws, CLOSE.trimmed, "data trimmed by retention");
-      else if (state.position < meta.tail || !state.greeted || meta.closed) {
-        groups.set(state.position, [...(groups.get(state.position) ?? []), reader]);
-      }
-    }
-    for (const [position, readers] of groups) await this.sendFrom(meta, position, readers);
-    // A pass closes sockets whose stream closed or was re-created, or whose token expired.
-    this.counted(this.openCount());
-  }
-
-  /** Sends [position, tail) in frames to readers that all stand at `position`; closes them if the stream is closed. */
-  private async sendFrom(meta: StreamMeta, position: number, readers: readonly Reader[]): Promise<void> {
-    const encoding = frameEncoding(meta.contentType);
-    let from = position;
-    for (;;) {
-      const gathered = await this.log.reader.gather(meta, from, meta.tail, false, frameDataBytes(encoding));
-      if (!gathered.ok) {
-        // An unreadable cold segment would otherwise leave the sockets waiting for its bytes forever.
-        if (gathered.code === "segment_unavailable") for (const { ws } of readers) closeQuietly(ws, CLOSE.segmentUnavailable, "cold segment unavailable");
-        return;
-      }
-      const upToDate = gathered.next === meta.tail;
-      const frame = renderFrame(encoding, { body: renderPayload(meta.contentType, gathered.segments), next: gathered.next, upToDate, closed: meta.closed });
-      for (const { ws, state } of readers) {
-        if (!sendQuietly(ws, frame)) continue;
-        state.position = gathered.next;
-        state.greeted = true;
-        ws.serializeAttachment(state);
-        if (upToDate && meta.closed) closeQuietly(ws, CLOSE.streamClosed, "stream closed");
-      }
-      // A hole (never expected) must not spin: stop where the read stopped.
-      if (upToDate || gathered.next === from) return;
-      from = gathered.next;
-    }
-  }
-
-  private *readers(): Generator<Reader> {
-    for (const ws of this.ctx.getWebSockets()) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
-      const state = SocketStateSchema.safeParse(ws.deserializeAttachment());
-      if (state.success) yield { ws, state: state.data };
-      else closeQuietly(ws, CLOSE.streamGone, "socket state unreadable");
-    }
+  private readers(): Reader[] {
+    return this.positions.open();
   }
 }
 
 function refuse(failure: Failure): Response {
   return errorResponse(failure.code, failure.message, failure.headers, failure.details);
-}
-
-function parseJson(text: string | null): unknown {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-}
-
-/** A socket may close under us at any time (the client left): sending to it is then a no-op. */
-function sendQuietly(ws: WebSocket, frame: string): boolean {
-  try {
-    ws.send(frame);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A close reason is at most 123 bytes of UTF-8 (RFC 6455): longer ones are cut, not refused. */
@@ -298,10 +197,11 @@ function closeReason(text: string): string {
   return reason;
 }
 
-function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+function parseJson(text: string | null): unknown {
+  if (text === null) return null;
   try {
-    ws.close(code, reason);
+    return JSON.parse(text);
   } catch {
-    // Already closing or closed.
+    return null;
   }
 }

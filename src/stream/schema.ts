@@ -167,4 +167,18 @@ export const STREAM_MIGRATIONS: readonly Migration[] = [
     id: 14,
     sql: COLD_SEGMENTS_TABLE,
   },
+  {
+    id: 16,
+    sql: `
+      -- Presence (src/presence/): users present on this stream, or waiting out the grace period
+      -- before their leave (leave_at set). A leave deletes the row.
+      -- info: the token's presence info (JSON) of the connection that joined, or NULL.
+      CREATE TABLE presence_members (user TEXT PRIMARY KEY, since INTEGER NOT NULL, leave_at INTEGER, info TEXT) WITHOUT ROWID;
+      -- Presence events not yet appended to the stream's presence log, in order; batch is set once
+      -- a flush has numbered them (the batch number is the log append's Producer-Seq).
+      CREATE TABLE presence_outgoing (seq INTEGER PRIMARY KEY, event TEXT NOT NULL, batch INTEGER);
+      -- This object's producer id on its presence log and the next batch number.
+      CREATE TABLE presence_producer (id INTEGER PRIMARY KEY CHECK (id = 1), producer TEXT NOT NULL, next INTEGER NOT NULL);
+    `,
+  },
 ];

@@ -41,6 +41,12 @@ import { SliceBudget } from "./slice-budget";
 import { SocketReporter } from "./socket-report";
 import type { RetentionStatus, Trimmer } from "./trim";
 import { streamTrimmer } from "./retention-hold";
+import { isPresenceLog } from "../presence/log-address";
+import { PresenceQuerySchema, type PresenceQuery, type PresenceResult } from "../presence/snapshot";
+import { StreamPresence } from "../presence/stream-presence";
+
+/** The calls a stream makes to its project's registry and connection totals. */
+const PROJECT_CALLS = new Set<StreamCall["kind"]>(["registerStream", "unregisterStream", "reportSockets"]);
 
 export class StreamDO extends DurableObject<Env> {
   private readonly log: StreamLog;
@@ -54,6 +60,7 @@ export class StreamDO extends DurableObject<Env> {
   private readonly trimmer: Trimmer;
   private readonly slices = new SliceBudget();
   private readonly cold: ColdOffload;
+  private readonly presence: StreamPresence;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -65,7 +72,14 @@ export class StreamDO extends DurableObject<Env> {
     this.followers = new StreamFollowers(env, ctx, this.log.repo, () => this.alarms.plan());
     this.trimmer = streamTrimmer(env, this.log, this.followers, this.outbox);
     this.socketReport = new SocketReporter(ctx.storage, this.log, this.outbox, () => this.alarms.plan());
-    this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), (open) => this.socketReport.report(open));
+    // Presence (src/presence/): sockets that asked for it are tagged at accept; each change in the open sockets reconciles members.
+    const streamName = () => this.log.meta?.name.slice(this.log.meta.name.indexOf("/") + 1) ?? null;
+    this.presence = new StreamPresence(ctx, env, this.outbox, () => schema.exists, streamName, () => this.alarms.plan());
+    const counted = (open: number) => {
+      this.socketReport.report(open);
+      this.presence.counted(open);
+    };
+    this.sockets = new LiveSockets(ctx, this.log, () => this.alarms.plan(), counted, loadConfig(env).WS_INLINE_BROADCAST_MAX, (req) => this.presence.admit(req));
     this.cold = new ColdOffload(ctx.storage, this.log, env.COLD_SEGMENTS, loadConfig(env).COLD_AFTER_BYTES);
     this.alarms = new AlarmPlanner(ctx.storage, [
       () => this.log.expiry(),
@@ -75,12 +89,17 @@ export class StreamDO extends DurableObject<Env> {
       () => this.sockets.nextExpiry(),
       () => (this.sockets.openCount() > 0 ? this.estuary.renewAt() : null),
       () => this.cold.dueAt(),
+      () => this.presence.nextDue(),
     ]);
     if (schema.exists) {
       this.log.load();
       this.estuary.load();
+      // Before anything reads the sockets: where the caught-up ones stand, and a pass for the ones
+      // a cut-short pass left behind.
+      this.sockets.started();
       // Sockets survive hibernation but not a restart, which sends no close events: correct the count.
       this.socketReport.report(this.sockets.openCount());
+      this.presence.reconcile(); // After a restart, those who were present start their grace.
       this.followers.load();
       // Calls a migration queued (see schema.ts) need the alarm that makes them.
       if (this.outbox.nextDue() !== null) this.alarms.plan();
@@ -260,6 +279,15 @@ export class StreamDO extends DurableObject<Env> {
     this.sockets.closeRevoked(RevokedSchema.parse(target));
   }
 
+  /** Who is present on this stream (a page of users in user order, and how many in all). */
+  async presenceSnapshot(input: PresenceQuery): Promise<PresenceResult> {
+    const query = PresenceQuerySchema.parse(input);
+    const current = this.live(Date.now());
+    if (query.requirePublic && !(current.ok && current.meta.public)) return tokenRequired();
+    if (!current.ok) return current;
+    return { ok: true, ...this.presence.snapshot(query.after, query.limit) };
+  }
+
   /** The one HTTP entry: a WebSocket live read (live=ws), checked by the Worker and forwarded here. */
   override async fetch(request: Request): Promise<Response> {
     if (this.live(Date.now()).ok) await this.estuary.pullBeforeRead(Date.now());
@@ -278,11 +306,13 @@ export class StreamDO extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket): Promise<void> {
     this.sockets.onClose(ws);
+    this.presence.reconcile(ws);
     this.live(Date.now(), true); // It was connected until now: if it was the last, the TTL counts from here.
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.sockets.onClose(ws);
+    this.presence.reconcile(ws);
     this.live(Date.now(), true);
   }
 
@@ -291,6 +321,7 @@ export class StreamDO extends DurableObject<Env> {
     const now = Date.now();
     const current = this.live(now); // Before expireTokens: sockets closed now were open until now.
     this.sockets.expireTokens(now);
+    if (this.presence.alarm(now)) this.socketReport.report(this.sockets.openCount());
     await this.followers.recheck(current.ok ? current.meta : null);
     // Sockets whose next position was trimmed are closed by the pass a trim starts (live-sockets.ts).
     if (current.ok && (await this.trimmer.run(now)).rows > 0) this.sockets.wake();
@@ -327,8 +358,10 @@ export class StreamDO extends DurableObject<Env> {
     if (this.trimmer.appended(Date.now()) || this.cold.dueAt() !== null) this.alarms.plan();
   }
 
-
   private async sendCall(call: StreamCall): Promise<void> {
+    if (call.kind === "flushPresence") return this.presence.flush(this.ctx.id.name ?? this.log.meta?.name ?? "");
+    // A presence log stays out of its project's registry and connection totals (presence/log-address.ts).
+    if (PROJECT_CALLS.has(call.kind) && "stream" in call && isPresenceLog(call.stream)) return;
     if (call.kind === "registerStream") return this.followers.watchers.register(() => this.log.meta, call.stream, call.generation);
     return sendStreamCall(this.env, call);
   }

@@ -4,63 +4,9 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildApp } from "../../src/app";
-import type { StreamFrame as Frame } from "../../src/protocol/ws-frames";
 import type { StreamDO } from "../../src/stream/stream-do";
 import { call, expectError, streamObject } from "./worker";
-
-/** A client socket that queues what it receives, so a test can await frames one by one. */
-class Client {
-  private readonly queue: (Frame | string)[] = [];
-  private waiting: (() => void) | null = null;
-  readonly closed: Promise<{ code: number; reason: string }>;
-
-  constructor(readonly ws: WebSocket) {
-    ws.accept();
-    ws.addEventListener("message", (event) => {
-      const text = typeof event.data === "string" ? event.data : "";
-      this.queue.push(text === "pong" ? text : (JSON.parse(text) as Frame));
-      this.waiting?.();
-    });
-    this.closed = new Promise((resolve) => ws.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })));
-  }
-
-  async next(): Promise<Frame | string> {
-    while (this.queue.length === 0) await new Promise<void>((resolve) => (this.waiting = resolve));
-    return this.queue.shift() as Frame | string;
-  }
-
-  async frame(): Promise<Frame> {
-    const next = await this.next();
-    if (typeof next === "string") throw new Error(`expected a frame, got ${next}`);
-    return next;
-  }
-
-  /**
-   * Nothing else arrives before a marker appended now: frames come in order, so a duplicate of
-   * anything sent earlier would be here first.
-   */
-  async expectOnlyMarker(name: string, marker: unknown): Promise<void> {
-    const tail = await append(name, "application/json", JSON.stringify(marker));
-    expect(await this.frame()).toEqual({ data: [marker], streamNextOffset: tail, upToDate: true });
-  }
-}
-
-async function open(path: string): Promise<Client> {
-  const response = await call(path, { headers: { Upgrade: "websocket" } });
-  expect(response.status).toBe(101);
-  if (!response.webSocket) throw new Error("no WebSocket in the 101");
-  return new Client(response.webSocket);
-}
-
-async function create(name: string, contentType: string, body?: string): Promise<void> {
-  expect((await call(`/v1/stream/${name}`, { method: "PUT", headers: { "Content-Type": contentType }, body })).status).toBe(201);
-}
-
-async function append(name: string, contentType: string, body: string): Promise<string> {
-  const response = await call(`/v1/stream/${name}`, { method: "POST", headers: { "Content-Type": contentType }, body });
-  expect(response.status).toBe(204);
-  return response.headers.get("Stream-Next-Offset") ?? "";
-}
+import { append, Client, create, open } from "./ws-client";
 
 describe("WebSocket live reads", () => {
   it("refuses live=ws without an upgrade (426) and bad upgrades with the usual JSON errors, before any 101", async () => {

@@ -72,6 +72,13 @@ const ROUTES: Route[] = [
   { name: "stream connections", method: "GET", path: `/v1/connections/${A}/${ORDERS}`, needs: "read", ok: 200 },
   // A token limited to some streams is refused here too (403): the totals span the whole project.
   { name: "project connections", method: "GET", path: `/v1/connections/${A}`, needs: "read", ok: 200 },
+  { name: "presence snapshot", method: "GET", path: `/v1/presence/${A}/${ORDERS}`, needs: "read", ok: 200 },
+  // Nobody joined ORDERS, so its presence log does not exist yet: the least sufficient token gets as far as 404.
+  { name: "presence log catch-up", method: "GET", path: `/v1/presence/${A}/${ORDERS}/events?offset=-1`, needs: "read", ok: 404 },
+  { name: "presence log SSE", method: "GET", path: `/v1/presence/${A}/${ORDERS}/events?offset=-1&live=sse`, needs: "read", ok: 404 },
+  { name: "presence log WebSocket", method: "GET", path: `/v1/presence/${A}/${ORDERS}/events?offset=-1&live=ws`, needs: "read", ok: 404, upgrade: true, tokenInQuery: true },
+  // Made among the manage routes below: before that the least sufficient token gets as far as 404.
+  { name: "presence sink GET", method: "GET", path: `/v1/presence/${A}/${ORDERS}/sinks/${SINK}`, needs: "read", ok: 404 },
   { name: "subscription GET", method: "GET", path: DS, needs: "manage", ok: 200, protocol: true },
   // Nothing is pending yet, so the least sufficient token gets as far as NO_PENDING_WORK.
   { name: "subscription claim", method: "POST", path: `${DS}/claim`, headers: JSON_HEADERS, body: '{"worker":"w"}', needs: "read", ok: 409, protocol: true },
@@ -124,6 +131,9 @@ const ROUTES: Route[] = [
   { name: "subscription streams POST", method: "POST", path: `${DS}/streams`, headers: JSON_HEADERS, body: JSON.stringify({ streams: [`${A}/${ORDERS}`] }), needs: "manage", ok: 204, protocol: true },
   { name: "commit policy PUT", method: "PUT", path: `/v1/estuary/policy/${A}/${ORDERS}`, headers: JSON_HEADERS, body: '{"mode":"all"}', needs: "manage", ok: 200 },
   { name: "sink enable", method: "POST", path: `/v1/estuary/sinks/${A}/${ORDERS}/${SINK}/enable`, needs: "manage", ok: 200 },
+  { name: "presence sink create", method: "POST", path: `/v1/presence/${A}/${ORDERS}/sinks`, headers: JSON_HEADERS, body: JSON.stringify({ sink: { id: SINK, url: SINK_URL } }), needs: "manage", ok: 201 },
+  { name: "presence sink enable", method: "POST", path: `/v1/presence/${A}/${ORDERS}/sinks/${SINK}/enable`, needs: "manage", ok: 200 },
+  { name: "presence sink DELETE", method: "DELETE", path: `/v1/presence/${A}/${ORDERS}/sinks`, headers: JSON_HEADERS, body: JSON.stringify({ sinkId: SINK }), needs: "manage", ok: 204 },
   {
     name: "sink DELETE",
     method: "DELETE",

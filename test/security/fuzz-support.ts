@@ -589,6 +589,8 @@ const adminBody = fc
       streams: fc.array(fc.oneof(validName, headerValue(20)), { maxLength: 3 }),
       retention: fc.oneof(fc.constantFrom("max-age=86400", "max-age=0", "junk", null), headerValue(20), fc.jsonValue({ maxDepth: 1 })),
       user: fc.oneof(headerValue(20), fc.string({ unit: "binary", maxLength: 140 }), fc.jsonValue({ maxDepth: 1 })),
+      // A token's presence info: objects near the 1 KiB bound, and other JSON.
+      info: fc.oneof(fc.dictionary(headerValue(8), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }), fc.string({ minLength: 1_000, maxLength: 1_100 }).map((note) => ({ note })), fc.jsonValue({ maxDepth: 1 })),
     },
     { requiredKeys: [] },
   )
@@ -634,7 +636,7 @@ function segmentArb(targets: Targets) {
   );
 }
 
-const ROUTE_PREFIXES = ["/v1/stream/", "/v1/estuary/subscribe/", "/v1/estuary/subscribers/", "/v1/estuary/policy/", "/v1/estuary/sinks/", "/v1/estuary/", "/v1/connections/"];
+const ROUTE_PREFIXES = ["/v1/stream/", "/v1/estuary/subscribe/", "/v1/estuary/subscribers/", "/v1/estuary/policy/", "/v1/estuary/sinks/", "/v1/estuary/", "/v1/connections/", "/v1/presence/"];
 /** Subscription routes name subscriptions, not streams: random paths only (a DELETE of any id is a 204). */
 const RESERVED_PREFIX = "/v1/stream/__ds/subscriptions/";
 
@@ -654,6 +656,7 @@ export function pathArb(targets: Targets) {
     // The public routes, and near misses of them.
     fc.constantFrom("/v1/openapi.json", "/v1/openapi.json/", "/v1/openapi.json/x", "/v1/OPENAPI.JSON", "/v1/openapi", "/v1/./openapi.json"),
     fc.constantFrom("/health", "/health/", "/health/x", "/HEALTH", "/v1/health", "/v1/connections", "/v1/connections/"),
+    fc.constantFrom("/v1/presence", "/v1/presence/", "/v1/presence/x", "/v1/presence/x/y/events/z", "/v1/presence/x/y/", "/v1/presence/x/y%40presence", "/v1/stream/x/y@presence", "/v1/presence/x/y/sinks/", "/v1/presence/x/y/sinks/a/b", "/v1/presence/x/y/sinks/a/enable/x"),
     fc.constantFrom("/v1/stream/__ds", "/v1/stream/__ds/", "/v1/stream/__ds/jwks.json", "/v1/stream/__ds/jwks.json/x", "/v1/stream/__ds/subscriptions", "/v1/stream/__ds/x", "/v1/stream/__ds/__ds"),
     fc.array(segment, { maxLength: 4 }).map((segments) => `/${segments.join("/")}`),
   );
@@ -758,11 +761,13 @@ function coherentRequest(targets: Targets) {
       sometimes(fc.oneof(fc.constantFrom("https://app.example", "null", "http://127.0.0.1"), headerValue(30)), 1, 3),
       // A reader naming itself (auth off), or trying to (auth on: refused with 400).
       sometimes(fc.oneof(fc.constantFrom("alice", "", "a%00b"), fc.string({ unit: "binary", maxLength: 140 })), 1, 3),
+      // Joining presence, with or without a user, or with a value that is not true/false.
+      sometimes(fc.oneof(fc.constantFrom("true", "true", "false", "", "TRUE", "1"), headerValue(8)), 1, 3),
     )
-    .map(([name, offset, token, origin, user]): Route => ({
+    .map(([name, offset, token, origin, user, presence]): Route => ({
       method: "GET",
       path: `/v1/stream/${project}/${name}`,
-      query: `?offset=${encodeURIComponent(offset)}&live=ws${token !== null ? `&token=${encodeURIComponent(token)}` : ""}${user !== null ? `&user=${encodeURIComponent(user)}` : ""}`,
+      query: `?offset=${encodeURIComponent(offset)}&live=ws${token !== null ? `&token=${encodeURIComponent(token)}` : ""}${user !== null ? `&user=${encodeURIComponent(user)}` : ""}${presence !== null ? `&presence=${encodeURIComponent(presence)}` : ""}`,
       headers: origin !== null ? { Origin: origin } : {},
       body: [],
       upgrade: true,
@@ -803,6 +808,15 @@ function coherentRequest(targets: Targets) {
       headers: { "Content-Type": "application/json" },
       body: [JSON.stringify(method === "DELETE" ? { sinkId: id } : { sink: { id, url, envelope }, ...(from === null ? {} : { from }) })],
     }));
+  // The same sink bodies on a stream's presence log, and its sink state and enable routes.
+  const presenceSinkManage = sinkManage.map((route): Route => ({ ...route, path: route.path.replace("/v1/estuary/subscribe/", "/v1/presence/") + "/sinks" }));
+  const presenceSinkRead = fc.tuple(fc.constantFrom("GET", "GET", "POST", "OPTIONS"), scratch, sinkId).map(([method, name, id]): Route => ({
+    method,
+    path: `/v1/presence/${project}/${name}/sinks/${id}${method === "POST" ? "/enable" : ""}`,
+    query: "",
+    headers: {},
+    body: [],
+  }));
   const policyBody = fc.oneof(
     fc.constantFrom({ mode: "required" }, { mode: "all" }, { mode: "quorum", quorum: 1 }, { mode: "quorum", quorum: 3 }),
     fc.record({ mode: fc.oneof(fc.constantFrom("required", "quorum", "all", "most"), headerValue(8)), quorum: fc.jsonValue({ maxDepth: 0 }) }, { requiredKeys: [] }),
@@ -834,6 +848,25 @@ function coherentRequest(targets: Targets) {
     method,
     path: name === null ? `/v1/connections/${project}` : `/v1/connections/${project}/${name}`,
     query: "",
+    headers: {},
+    body: [],
+  }));
+  // Presence: the snapshot with paging queries, and the presence log in every read mode.
+  const presenceQuery = fc.oneof(
+    fc.constantFrom("", "?limit=1", "?limit=1000", "?limit=0", "?limit=1001", "?limit=x", "?after=alice", "?after=", "?after=%00", "?limit=2&after=u1"),
+    headerValue(20).map((value) => `?after=${encodeURIComponent(value)}`),
+  );
+  const presence = fc.tuple(fc.constantFrom("GET", "GET", "OPTIONS", "POST"), fc.oneof(scratch, pooled), presenceQuery).map(([method, name, query]): Route => ({
+    method,
+    path: `/v1/presence/${project}/${name}`,
+    query,
+    headers: {},
+    body: [],
+  }));
+  const presenceLog = fc.tuple(fc.oneof(scratch, pooled), readQuery).map(([name, query]): Route => ({
+    method: "GET",
+    path: `/v1/presence/${project}/${name}/events`,
+    query,
     headers: {},
     body: [],
   }));
@@ -916,6 +949,10 @@ function coherentRequest(targets: Targets) {
     { weight: 1, arbitrary: policy },
     { weight: 1, arbitrary: bulk },
     { weight: 1, arbitrary: connections },
+    { weight: 1, arbitrary: presence },
+    { weight: 1, arbitrary: presenceLog },
+    { weight: 1, arbitrary: presenceSinkManage },
+    { weight: 1, arbitrary: presenceSinkRead },
     { weight: 1, arbitrary: admin },
     { weight: 1, arbitrary: identity },
     { weight: 1, arbitrary: listing },

@@ -9,6 +9,7 @@ import { StreamLimitsSchema } from "../../auth/reach";
 import { MAX_TOKEN_LIFETIME_SECONDS, SCOPES } from "../../auth/token";
 import { parseRetention } from "../../protocol/retention-policy";
 import { UserIdSchema } from "../../auth/user";
+import { PresenceInfoSchema } from "../../auth/presence-info";
 
 export const ProjectNameSchema = z
   .string()
@@ -36,6 +37,7 @@ export const MintTokenSchema = z.object({
   ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_LIFETIME_SECONDS).default(3600),
   streams: StreamLimitsSchema.optional(),
   user: UserIdSchema.optional().meta({ description: "The user the token acts for: its `user` claim, the user of every connection opened with it." }),
+  info: PresenceInfoSchema.optional().meta({ description: "Shown with the user in a stream's presence (snapshot and join events): its `info` claim, a JSON object of at most 1 KiB." }),
 });
 
 const SecretValue = z.string().meta({ description: "The signing secret (HS256 key). Shown only in this response, never again." });

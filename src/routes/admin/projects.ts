@@ -2,6 +2,7 @@
 // Admin only (guard.ts). A secret value is returned once, when it is created, and never again.
 import { sign } from "hono/jwt";
 import { USER_CLAIM } from "../../auth/user";
+import { PRESENCE_INFO_CLAIM } from "../../auth/presence-info";
 import { projectStub } from "../../projects/stub";
 import { ApiError, type ErrorCode } from "../../errors";
 import type { AppContext } from "../../http/context";
@@ -67,7 +68,7 @@ export async function mintToken(c: AppContext): Promise<Response> {
   const exp = Math.floor(Date.now() / 1000) + body.ttlSeconds;
   // Every minted token has an id, so one leaked token can be revoked without its secret.
   const jti = crypto.randomUUID();
-  const claims = { sub: project, scope: body.scope.join(" "), exp, jti, ...(body.streams ? { streams: body.streams } : {}), ...(body.user ? { [USER_CLAIM]: body.user } : {}) };
+  const claims = { sub: project, scope: body.scope.join(" "), exp, jti, ...(body.streams ? { streams: body.streams } : {}), ...(body.user ? { [USER_CLAIM]: body.user } : {}), ...(body.info ? { [PRESENCE_INFO_CLAIM]: body.info } : {}) };
   const token = await sign(claims, key.secret, "HS256");
   return c.json({ token, expiresAt: new Date(exp * 1000).toISOString(), jti }, 201);
 }

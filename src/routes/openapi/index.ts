@@ -8,6 +8,7 @@ import { adminSection } from "./admin";
 import { buildDocument, jsonResponse, type Json, type Section } from "./build";
 import { connectionSection } from "./connections";
 import { estuarySection } from "./estuary";
+import { presenceSection } from "./presence";
 import { sinkSection } from "./sinks";
 import { streamSection } from "./streams";
 import { subscriptionSection } from "./subscriptions";
@@ -72,7 +73,7 @@ export function openApiDocument(): Json {
       description:
         'Append-only streams over HTTP (the Durable Streams protocol) and estuaries: per-subscriber streams fed exactly once from a source. Errors are always {"error":{"code","message"}}. With AUTH_MODE=off (local development) no route needs a token.',
     },
-    sections: [serviceSection(), streamSection(), subscriptionSection(), estuarySection(), sinkSection(), connectionSection(), adminSection()],
+    sections: [serviceSection(), streamSection(), subscriptionSection(), estuarySection(), sinkSection(), connectionSection(), presenceSection(), adminSection()],
     pathParams: {
       project: ProjectNameSchema.meta({ description: `The project: ${NAME_RULE}.` }),
       stream: z.string().meta({ description: `The stream (on estuary routes: the source stream): ${NAME_RULE}.` }),

@@ -3,6 +3,7 @@
 // error messages) and response headers (described only). The OpenAPI document is generated from
 // the same objects, so what is documented is what is validated.
 import { z } from "zod";
+import { PresenceParam } from "../presence/schemas";
 import { formatOffset, parseOffset, type OffsetQuery } from "../../protocol/offsets";
 import { MAX_AWAIT_COMMIT_MS } from "../../contract/fanout";
 import { OffsetString } from "../../contract/primitives";
@@ -63,7 +64,7 @@ export const CursorParam = z.string().meta({
   description: "The Stream-Cursor (or SSE streamCursor) of the previous live read, echoed so CDNs do not collapse consecutive polls.",
 });
 
-export const READ_QUERY = { offset: OffsetParam, live: LiveParam, cursor: CursorParam, token: TokenParam } as const;
+export const READ_QUERY = { offset: OffsetParam, live: LiveParam, cursor: CursorParam, token: TokenParam, presence: PresenceParam } as const;
 
 // --- request headers ------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import type { AppContext } from "../../http/context";
 import { originAllowed } from "../../http/security";
 import { SOCKET_REQUEST_HEADER, type SocketRequest } from "../../stream/commands";
 import type { ReadQuery } from "./headers";
+import { presenceRequested } from "../presence/join";
 
 export async function openWebSocket(c: AppContext, query: ReadQuery, access: Access): Promise<Response> {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
@@ -25,6 +26,8 @@ export async function openWebSocket(c: AppContext, query: ReadQuery, access: Acc
   }
   await enforceRateLimit(c, "upgrade", address.project);
 
+  const user = requestUser(c);
+  const presence = presenceRequested(c, user);
   const caller = c.get("caller");
   const granted = caller.kind === "token" && access.kind === "granted" ? caller.principal : null;
   const socket: SocketRequest = {
@@ -34,8 +37,10 @@ export async function openWebSocket(c: AppContext, query: ReadQuery, access: Acc
     // A public read is not granted by the token, so revoking its secret leaves the socket be.
     kid: granted?.kid ?? null,
     jti: granted?.jti ?? null,
-    user: requestUser(c),
+    user,
     maxSockets: loadConfig(c.env).WS_MAX_PER_STREAM,
+    presence,
+    info: presence && caller.kind === "token" ? caller.principal.info : null,
   };
   const forwarded = new Request(c.req.url, { headers: { Upgrade: "websocket", [SOCKET_REQUEST_HEADER]: JSON.stringify(socket) } });
   const answer = await streamStub(c.env, address.key).fetch(forwarded);

@@ -50,6 +50,23 @@ export class EstuarySourcesStore {
     );
   }
 
+  /**
+   * Before the rows that start below `position` are deleted (moved to a cold segment, or trimmed by
+   * retention): each source checked below it is checkpointed there with the tags those rows carry,
+   * since applied positions are otherwise derived from the tagged rows that are about to go.
+   * Run inside the transaction that deletes them.
+   */
+  checkpointBefore(position: number): void {
+    this.repo.write(
+      `UPDATE estuary_sources SET
+         applied_pos = MAX(applied_pos, COALESCE((SELECT MAX(c.source_to) FROM chunks c
+           WHERE c.start_pos >= estuary_sources.checked_pos AND c.start_pos < ?1 AND c.source = estuary_sources.source), 0)),
+         checked_pos = ?1
+       WHERE checked_pos < ?1`,
+      position,
+    );
+  }
+
   removeSource(source: string): void {
     this.repo.write("DELETE FROM estuary_sources WHERE source = ?", source);
   }

@@ -15,6 +15,8 @@ import { parseAddress } from "../protocol/stream-address";
 import type { AppliedPosition, StreamMeta } from "./repository";
 
 const Key = z.string().min(1).max(300);
+/** R2 keys are at most 1,024 bytes. */
+const R2_KEY_MAX = 1_024;
 
 export const StreamCallSchema = z.discriminatedUnion("kind", [
   /** A fork went away (or its creation did not complete): its source may drop the data it pinned. */
@@ -40,6 +42,8 @@ export const StreamCallSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("removeSink"), sink: z.string().min(1).max(500), generation: z.number().int().min(0) }),
   /** A deleted or expired stream's cold segments in R2 are removed (only that generation's). */
   z.object({ kind: z.literal("deleteColdSegments"), stream: Key, generation: z.number().int().min(0) }),
+  /** Retention dropped a cold segment: its R2 object is deleted (deleting a missing key is a success). */
+  z.object({ kind: z.literal("deleteColdSegment"), key: z.string().min(1).max(R2_KEY_MAX) }),
   /** Presence events wait to be appended to the stream's presence log (made by the stream itself: presence/outgoing.ts). */
   z.object({ kind: z.literal("flushPresence") }),
 ]);
@@ -77,6 +81,8 @@ export async function sendStreamCall(env: Env, call: StreamCall): Promise<void> 
       return;
     case "deleteColdSegments":
       return deleteColdGeneration(env.COLD_SEGMENTS, call.stream, call.generation);
+    case "deleteColdSegment":
+      return env.COLD_SEGMENTS.delete(call.key);
   }
 }
 

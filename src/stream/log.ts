@@ -52,7 +52,7 @@ export class StreamLog {
     private readonly socketsOpen: () => boolean,
   ) {
     this.repo = new StreamRepository(storage.sql);
-    this.reader = new StreamReader(this.repo, env);
+    this.reader = new StreamReader(this.repo, env, () => this.current);
     this.storageLimit = loadConfig(env).STREAM_STORAGE_LIMIT_BYTES;
   }
 

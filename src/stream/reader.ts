@@ -19,6 +19,8 @@ export class StreamReader {
   constructor(
     private readonly repo: StreamRepository,
     private readonly env: Env,
+    /** The stream as it is now, not as a read in flight found it (see gatherOwn). */
+    private readonly current: () => StreamMeta | null,
   ) {
     this.cold = new ColdReads(repo, env.COLD_SEGMENTS);
   }
@@ -93,7 +95,12 @@ export class StreamReader {
     const segment = this.cold.holding(from);
     if (!segment) return { from, ...gather(this.repo.chunksBetween(from, limit), from, limit, limits) };
     const rows = await this.cold.rows(segment, from, Math.min(limit, segment.end));
-    if (!Array.isArray(rows)) return rows;
+    if (!Array.isArray(rows)) {
+      // Retention may have dropped the segment (and its object) while the get was in flight: that
+      // is data gone on purpose, a 410 naming the new earliest, not an unreadable segment's 503.
+      const now = this.current();
+      return now && now.status !== "deleted" && from < now.earliest ? trimmedAway(now.earliest, now.tail) : rows;
+    }
     return { from, ...gather(rows, from, Math.min(limit, segment.end), limits) };
   }
 

@@ -9,18 +9,22 @@ import { fanoutStub } from "../fanout/stub";
 import { mapLimit } from "../map-limit";
 import { subscriptionStub } from "../subscriptions/stub";
 import { loadConfig } from "../config";
+import type { Outbox } from "../storage/outbox";
+import type { StreamCall } from "./calls";
 import type { StreamFollowers } from "./followers";
 import type { StreamLog } from "./log";
 import type { StreamMeta } from "./repository";
-import type { Outbox } from "../storage/outbox";
-import type { StreamCall } from "./calls";
 import { Trimmer } from "./trim";
 
 /** Calls to subscriptions per trim run: a tenth of WATCHER_CALLS_PER_INVOCATION, since a run also makes the other calls of its alarm. */
 export const HOLD_WATCHER_CALLS = 100;
 const HOLD_CONCURRENCY = 16;
 
-/** The stream's trimmer, with its configured budget and caps, held by this stream's followers. */
+/**
+ * The stream's trimmer, with its configured budget and caps, held by this stream's followers; the
+ * objects of the cold segments it drops are deleted through the stream's outbox, and so are the
+ * subscriptions told whose acked offset a trim passed.
+ */
 export function streamTrimmer(env: Env, log: StreamLog, followers: StreamFollowers, outbox: Outbox<StreamCall>): Trimmer {
   const config = loadConfig(env);
   const caps = { maxMs: config.RETENTION_HOLD_MAX_MS, maxBytes: config.RETENTION_HOLD_MAX_BYTES };
@@ -30,13 +34,14 @@ export function streamTrimmer(env: Env, log: StreamLog, followers: StreamFollowe
     asked = [];
     return subscribersHold(env, meta, followers.sinks.all(), followers.watchers.all(), (acked) => (asked = acked));
   };
+  const deleteObjects = (keys: readonly string[]) => outbox.add(keys.map((key) => ({ call: { kind: "deleteColdSegment", key } })));
   const followUp = (cut: number, lost: (from: number) => number | null) => {
     const stream = log.meta?.name;
     if (stream === undefined) return;
     const passed = asked.filter(({ acked }) => acked < cut);
     outbox.add(passed.map(({ watcher, acked }) => ({ call: { kind: "streamTrimmed", stream, ...watcher, earliest: cut, messages: lost(acked) } })));
   };
-  return new Trimmer(log, config.RETENTION_TRIM_ROWS, caps, holdOf, followUp);
+  return new Trimmer(log, config.RETENTION_TRIM_ROWS, caps, holdOf, deleteObjects, followUp);
 }
 
 interface AckedWatcher {

@@ -5,7 +5,7 @@
 // position the count is unknown (null). Written in the trim's transaction; the newest MARKS_KEPT
 // are kept, so a run costs at most three more row writes.
 import type { StreamRepository } from "./repository";
-import type { TrimRow } from "./trim-store";
+import type { TrimUnit } from "./trim-store";
 
 /** Marks kept: a laggard more than this many trim runs behind the earliest gets no message count. */
 export const MARKS_KEPT = 64;
@@ -28,11 +28,11 @@ export class TrimMarks {
   }
 
   /**
-   * Call inside the trim's transaction: `rows` (oldest first, starting at `earliest`) are deleted up to
+   * Call inside the trim's transaction: `rows` (rows and cold segments, oldest first, starting at `earliest`) are deleted up to
    * `cut`; `hold` is the subscribers' lowest position. Without a mark at `earliest` (trimmed before
    * marks were kept) nothing is recorded.
    */
-  record(earliest: number, cut: number, rows: readonly TrimRow[], hold: number | null): void {
+  record(earliest: number, cut: number, rows: readonly TrimUnit[], hold: number | null): void {
     const base = this.below(earliest);
     if (base === null) return;
     let messages = base;

@@ -1,8 +1,10 @@
 // Retention's trimming: a task of the object's alarm planner. Each run deletes, in one transaction
-// with the move of the stream's earliest position (StreamLog.trim), a prefix of whole stored rows
-// that the policy no longer keeps, ending at a message boundary, at most `rowsPerRun` rows; more
-// work makes the task due again at once. Because only whole rows go, a stream keeps up to one
-// row (one append's worth, at most ROW_BYTES) more than its policy asks. Required subscribers
+// with the move of the stream's earliest position (StreamLog.trim), a prefix of whole units the
+// policy no longer keeps, ending at a message boundary, at most `rowsPerRun` units; more work makes
+// the task due again at once. A unit is a cold segment (oldest first, before any hot row: its R2
+// object is deleted through the outbox, written in the same transaction) or a stored row. Because
+// only whole units go, a stream keeps up to one row (one append's worth, at most ROW_BYTES) or one
+// segment (at most SEGMENT_BYTES of whole rows) more than its policy asks. Required subscribers
 // (estuaries, data sinks: the lowest position the stream's fan-out object counts for them) hold
 // the trim at their position, up to the caps of HoldCaps. Producer state lives in its own table and
 // is never trimmed: a retry of a trimmed append is still a duplicate.
@@ -11,7 +13,7 @@ import { info } from "./meta";
 import type { StreamMeta } from "./repository";
 import type { RetentionPolicy } from "../protocol/retention-policy";
 import { TrimMarks } from "./trim-marks";
-import { TrimStore, type TrimRow } from "./trim-store";
+import { TrimStore, type TrimUnit } from "./trim-store";
 
 /**
  * A burst of appends shares one trim: the first append after a trim makes the task due this long
@@ -42,7 +44,7 @@ export type HoldLookup = (meta: StreamMeta) => Promise<number | null>;
 export type TrimFollowUp = (cut: number, lost: (from: number) => number | null) => void;
 
 export interface TrimOutcome {
-  /** Rows deleted by this run. */
+  /** Units (stored rows and cold segments) deleted by this run. */
   rows: number;
   /** Bytes of stream data they held. */
   bytes: number;
@@ -51,9 +53,13 @@ export interface TrimOutcome {
 /** What this object's trims did since it started (the status route shows it; the benchmark reads it). */
 export interface TrimTotals {
   runs: number;
+  /** Stored rows and cold segments deleted. */
   rows: number;
   bytes: number;
-  /** Billed row writes of those runs: each deleted row, and the stream row that moves the earliest offset. */
+  /**
+   * Billed row writes of those runs: each deleted row or segment row, and the stream row that moves
+   * the earliest offset (a segment's outbox row is written and deleted besides).
+   */
   rowsWritten: number;
 }
 
@@ -82,6 +88,9 @@ export class Trimmer {
     private readonly caps: HoldCaps,
     /** One call per run at most: the hold of the stream's subscribers. */
     private readonly holdOf: HoldLookup,
+    /** Owes R2 the deletion of dropped segments' objects; called inside the trim's transaction. */
+    private readonly deleteObjects: (keys: readonly string[]) => void,
+    /** Tells the subscriptions a trim passed (their acked offsets jump); called inside the trim's transaction. */
     private readonly followUp: TrimFollowUp = () => undefined,
   ) {
     this.store = new TrimStore(log.repo);
@@ -139,38 +148,42 @@ export class Trimmer {
     const meta = this.policyMeta();
     if (!meta) return { rows: 0, bytes: 0 };
     const policy = meta.retention;
-    const rows = this.store.oldest(this.rowsPerRun);
     const byPolicy = this.expendableRule(meta, policy, now);
-    const forced = (row: TrimRow) => row.appendedAt <= now - this.caps.maxMs || row.end <= meta.tail - this.caps.maxBytes;
+    const forced = (unit: TrimUnit) => unit.appendedAt <= now - this.caps.maxMs || unit.end <= meta.tail - this.caps.maxBytes;
     let held = false;
-    const expendable = (row: TrimRow) => {
-      if (!byPolicy(row)) return false;
-      if ((hold !== null && row.end <= hold) || forced(row)) return true;
+    const expendable = (unit: TrimUnit) => {
+      if (!byPolicy(unit)) return false;
+      if ((hold !== null && unit.end <= hold) || forced(unit)) return true;
       held = true;
       return false;
     };
     let cut = meta.earliest;
     let deleted = 0;
-    let firstKept: TrimRow | undefined;
-    for (const [index, row] of rows.entries()) {
-      if (!expendable(row)) {
-        firstKept = row;
+    let scanned = 0;
+    let first: TrimUnit | undefined;
+    let firstKept: TrimUnit | undefined;
+    const seen: TrimUnit[] = [];
+    for (const unit of this.store.oldest(this.rowsPerRun)) {
+      scanned++;
+      seen.push(unit);
+      first ??= unit;
+      if (!expendable(unit)) {
+        firstKept = unit;
         break;
       }
       // Only a message boundary may become the earliest position: a reader starts between messages.
-      if (row.messageEnd) {
-        cut = row.end;
-        deleted = index + 1;
+      if (unit.messageEnd) {
+        cut = unit.end;
+        deleted = scanned;
       }
     }
     let outcome: TrimOutcome = { rows: 0, bytes: 0 };
     if (cut > meta.earliest) {
-      const firstStart = rows[0]?.start ?? meta.earliest;
+      const firstStart = first?.start ?? meta.earliest;
       const written = this.log.repo.rowsWritten;
       this.log.trim(cut, () => {
-        this.marks.record(meta.earliest, cut, rows, hold);
-        this.store.keepAppliedPositions(cut);
-        this.store.deleteBelow(cut);
+        this.marks.record(meta.earliest, cut, seen, hold);
+        this.deleteObjects(this.store.deleteBelow(cut));
         this.followUp(cut, (from) => this.marks.lost(from, cut));
       });
       outcome = { rows: deleted, bytes: cut - firstStart };
@@ -179,24 +192,24 @@ export class Trimmer {
       this.totals.bytes += outcome.bytes;
       this.totals.rowsWritten += this.log.repo.rowsWritten - written;
     }
-    // Every row read was expendable and the budget was used up: the next step is due at once.
-    if (firstKept === undefined && rows.length === this.rowsPerRun) this.pendingAt = now;
+    // Every unit read was expendable and the budget was used up: the next step is due at once.
+    if (firstKept === undefined && scanned === this.rowsPerRun) this.pendingAt = now;
     // A subscriber holds what the policy would trim (or its hold is unknown): ask again later.
     else if (held || hold === null) this.pendingAt = now + HOLD_RECHECK_MS;
-    const oldestKept = firstKept ?? (cut > meta.earliest ? undefined : rows[0]);
+    const oldestKept = firstKept ?? (cut > meta.earliest ? undefined : first);
     this.ageDue = policy.maxAgeSeconds !== undefined && oldestKept ? oldestKept.appendedAt + policy.maxAgeSeconds * 1000 : null;
     // A held row is past its age already: the hold's recheck (pendingAt) wakes the next run, not its age.
     if (this.ageDue !== null && this.ageDue <= now) this.ageDue = null;
     return outcome;
   }
 
-  /** Whether the policy lets a row go: too old, entirely below the byte bound, or before the newest max-messages. */
-  private expendableRule(meta: StreamMeta, policy: RetentionPolicy, now: number): (row: TrimRow) => boolean {
+  /** Whether the policy lets a unit go: too old, entirely below the byte bound, or before the newest max-messages. */
+  private expendableRule(meta: StreamMeta, policy: RetentionPolicy, now: number): (unit: TrimUnit) => boolean {
     const bytesCut = policy.maxBytes !== undefined ? meta.tail - policy.maxBytes : Number.NEGATIVE_INFINITY;
     const ageCut = policy.maxAgeSeconds !== undefined ? now - policy.maxAgeSeconds * 1000 : Number.NEGATIVE_INFINITY;
     const keepFrom = policy.maxMessages !== undefined ? this.store.keepMessagesFrom(policy.maxMessages) : null;
     const messagesCut = keepFrom ?? Number.NEGATIVE_INFINITY;
-    return (row) => row.end <= bytesCut || row.appendedAt <= ageCut || row.end <= messagesCut;
+    return (unit) => unit.end <= bytesCut || unit.appendedAt <= ageCut || unit.end <= messagesCut;
   }
 
   /**
@@ -205,7 +218,7 @@ export class Trimmer {
    * would need a walk) makes one run owed.
    */
   private lookAfterStart(meta: StreamMeta, policy: RetentionPolicy): void {
-    const oldest = this.store.oldest(1)[0];
+    const [oldest] = this.store.oldest(1);
     this.ageDue = policy.maxAgeSeconds !== undefined && oldest ? oldest.appendedAt + policy.maxAgeSeconds * 1000 : null;
     const overBytes = policy.maxBytes !== undefined && oldest !== undefined && oldest.end <= meta.tail - policy.maxBytes;
     const maybeOverCount = policy.maxMessages !== undefined && oldest !== undefined;

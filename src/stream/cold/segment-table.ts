@@ -1,7 +1,9 @@
 // The cold_segments table (schema migration 14): one row per R2 object holding a sealed range of the
 // stream's rows. SQL text and row shapes for the cold tier live here; writes go through the stream's
 // repository so they count with its rows.
+import { EstuarySourcesStore } from "../../estuary/sources-store";
 import type { StreamRepository } from "../repository";
+import { decodeIndex } from "./segment-index";
 
 export interface ColdSegment {
   /** The range [start, end) of stream positions the object holds, in whole stored rows. */
@@ -60,6 +62,19 @@ function toSegment(row: SegmentRow): ColdSegment {
   };
 }
 
+/** A segment as retention weighs it (trim-store.ts): its range, messages and last append time. */
+export interface SegmentForTrim {
+  start: number;
+  end: number;
+  key: string;
+  messages: number;
+  /**
+   * ms since epoch. A segment offloaded before append times were copied has none: its offload
+   * time stands in, a bound from above, so an age bound never drops it early.
+   */
+  lastAppendAt: number;
+}
+
 export class SegmentTable {
   constructor(private readonly repo: StreamRepository) {}
 
@@ -88,6 +103,42 @@ export class SegmentTable {
     return row ? toSegment(row) : null;
   }
 
+  /** The `limit` oldest segments, oldest first, without their row layout. */
+  oldestForTrim(limit: number): SegmentForTrim[] {
+    return this.repo.sql
+      .exec<{ start_pos: number; end_pos: number; object_key: string; messages: number; last_at: number }>(
+        "SELECT start_pos, end_pos, object_key, messages, COALESCE(last_append_at, offloaded_at) AS last_at FROM cold_segments ORDER BY start_pos LIMIT ?",
+        limit,
+      )
+      .toArray()
+      .map((row) => ({ start: row.start_pos, end: row.end_pos, key: row.object_key, messages: row.messages, lastAppendAt: row.last_at }));
+  }
+
+  /** Whether a message ends where the segment starting at `start` ends (its last row's flag in the layout). */
+  endsWithMessage(start: number): boolean {
+    const row = this.repo.sql.exec<{ row_index: ArrayBuffer }>("SELECT row_index FROM cold_segments WHERE start_pos = ?", start).toArray()[0];
+    return row ? (decodeIndex(new Uint8Array(row.row_index)).at(-1)?.messageEnd ?? false) : false;
+  }
+
+  /** Each segment's start and message count, newest first (a walk by the primary key). */
+  newestFirst(): Iterable<{ start_pos: number; messages: number }> {
+    return this.repo.sql.exec<{ start_pos: number; messages: number }>("SELECT start_pos, messages FROM cold_segments ORDER BY start_pos DESC");
+  }
+
+  /**
+   * Retention drops the segments below `position` (a segment end: only whole segments); returns
+   * their object keys, for the outbox to delete. Run inside the trim's transaction. Estuary
+   * checkpoints need no update: the seal already moved them past every segment.
+   */
+  dropBelow(position: number): string[] {
+    const keys = this.repo.sql
+      .exec<{ object_key: string }>("SELECT object_key FROM cold_segments WHERE start_pos < ? ORDER BY start_pos", position)
+      .toArray()
+      .map((row) => row.object_key);
+    if (keys.length > 0) this.repo.write("DELETE FROM cold_segments WHERE start_pos < ?", position);
+    return keys;
+  }
+
   /** Bytes and segments in R2, for the status. */
   totals(): { bytes: number; segments: number } {
     return this.repo.sql.exec<{ bytes: number; segments: number }>("SELECT COALESCE(SUM(bytes), 0) AS bytes, COUNT(*) AS segments FROM cold_segments").one();
@@ -104,17 +155,13 @@ export class SegmentTable {
    * source behind `segment.end` is checkpointed there with the tags the dropped rows carried.
    */
   seal(segment: ColdSegment): void {
+    new EstuarySourcesStore(this.repo).checkpointBefore(segment.end);
+    // The rows' append times go with them: retention's age bound drops a whole segment by its last.
     this.repo.write(
-      `UPDATE estuary_sources SET
-         applied_pos = MAX(applied_pos, COALESCE((SELECT MAX(c.source_to) FROM chunks c
-           WHERE c.start_pos >= estuary_sources.checked_pos AND c.start_pos < ?1 AND c.source = estuary_sources.source), 0)),
-         checked_pos = ?1
-       WHERE checked_pos < ?1`,
-      segment.end,
-    );
-    this.repo.write(
-      `INSERT INTO cold_segments (start_pos, end_pos, object_key, bytes, messages, row_index, checksum, offloaded_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO cold_segments (start_pos, end_pos, object_key, bytes, messages, row_index, checksum, offloaded_at, first_append_at, last_append_at)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,
+         (SELECT MIN(appended_at) FROM chunks WHERE start_pos >= ?1 AND start_pos < ?2),
+         (SELECT MAX(appended_at) FROM chunks WHERE start_pos >= ?1 AND start_pos < ?2))`,
       segment.start,
       segment.end,
       segment.key,

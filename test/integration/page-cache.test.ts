@@ -2,13 +2,14 @@
 // log once, later readers get it without the object reading the log again; tail pages, live reads
 // and HEAD never come from the cache; a re-created stream never gets the old generation's bytes;
 // and a cached page reaches only callers who may read the stream.
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../src/app";
 import { PAGE_CACHE_HEADER } from "../../src/routes/streams/page-cache";
 import type { StreamLog } from "../../src/stream/log";
 import type { StreamDO } from "../../src/stream/stream-do";
+import { sendSettled } from "./settled-request";
 import { streamObject } from "./worker";
 
 const ADMIN = "page-cache-test-admin";
@@ -20,15 +21,7 @@ function body(fill: string): string {
   return fill.repeat(2.5 * 1024 * 1024);
 }
 
-/** A request through the app that waits for its background work (the cache put) before returning. */
-async function send(path: string, init: RequestInit = {}, bindings: object = env): Promise<Response> {
-  const ctx = createExecutionContext();
-  const response = await app.request(`https://streams.test${path}`, init, bindings, ctx);
-  const empty = init.method === "HEAD" || response.status === 204 || response.status === 304;
-  const text = empty ? null : await response.text();
-  await waitOnExecutionContext(ctx);
-  return new Response(text, response);
-}
+const send = sendSettled;
 
 /** Counts the object's log reads from now on (the work a cached page saves). */
 async function countLogReads(key: string): Promise<() => Promise<number>> {

@@ -3,10 +3,8 @@
 // a trimmed cold offset answers 410 (catch-up, cached page, a read that loses its segment mid-get),
 // never 503; and a crash on either side of the trim's transaction loses or leaks nothing.
 // Appends are 250,000 bytes (one row each); with COLD_AFTER_BYTES at 1 MiB a segment takes 4 rows.
-import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { buildApp } from "../../src/app";
 import { formatOffset } from "../../src/protocol/offsets";
 import type { Outbox } from "../../src/storage/outbox";
 import type { StreamCall } from "../../src/stream/calls";
@@ -15,6 +13,7 @@ import type { Trimmer } from "../../src/stream/trim";
 import { catchUp, concat, fill, generationOf, logOf, objectKeys, octets, runAlarms, segmentsOf } from "./cold-support";
 import { pendingCallsOf } from "./estuary-support";
 import { advanceClock, createWithPolicy, expectTrimmed, storedRows } from "./retention-support";
+import { sendSettled } from "./settled-request";
 import { call, restart } from "./worker";
 
 afterEach(() => {
@@ -145,15 +144,7 @@ describe("trimming across cold segments and hot rows", () => {
 });
 
 describe("reads of a trimmed cold range", () => {
-  const app = buildApp();
-  /** A request through the app that waits for its background work (the cache put) before returning. */
-  async function send(path: string): Promise<Response> {
-    const ctx = createExecutionContext();
-    const response = await app.request(`https://streams.test${path}`, {}, env, ctx);
-    const body = await response.arrayBuffer();
-    await waitOnExecutionContext(ctx);
-    return new Response(body, response);
-  }
+  const send = (path: string) => sendSettled(path);
 
   it("answer 410 with the earliest offset, also for a cached cold page, never 503", async () => {
     const stream = await coldStream("rc-410", "max-messages=10");

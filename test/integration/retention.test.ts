@@ -1,13 +1,14 @@
 // Retention (Stream-Retention): the policy on PUT and HEAD, trims by messages, bytes and age in
 // bounded steps of whole rows, 410 Gone for every read mode below the earliest, -1 from the
 // earliest, producer retries after a trim, forks of trimmed sources, and storage full.
-import { createExecutionContext, evictDurableObject, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { buildApp } from "../../src/app";
 import { fanoutStub } from "../../src/fanout/stub";
 import { formatOffset } from "../../src/protocol/offsets";
 import { advanceClock, appendEach, createWithPolicy, expectTrimmed, storedRows, text, trimFully } from "./retention-support";
+import { sendSettled } from "./settled-request";
 import { call, expectError, streamObject } from "./worker";
 
 afterEach(() => {
@@ -251,15 +252,7 @@ describe("default policies", () => {
 });
 
 describe("the Worker's catch-up page cache after a trim", () => {
-  const app = buildApp();
-  /** A request through the app that waits for its background work (the cache put) before returning. */
-  async function send(path: string): Promise<Response> {
-    const ctx = createExecutionContext();
-    const response = await app.request(`https://streams.test${path}`, {}, env, ctx);
-    const body = await response.arrayBuffer();
-    await waitOnExecutionContext(ctx);
-    return new Response(body, response);
-  }
+  const send = (path: string) => sendSettled(path);
 
   it("never serves a cached page of trimmed data: its offset answers 410, and -1 reads from the earliest", async () => {
     const MiB = 1024 * 1024;

@@ -2,7 +2,8 @@
 // shape for every status route that shows them, and how a new gap adds to the totals.
 import { z } from "zod";
 import { OffsetString } from "./primitives";
-import { formatOffset } from "../protocol/offsets";
+import type { Failure } from "../errors";
+import { formatOffset, parseOffset } from "../protocol/offsets";
 
 /** One gap: source positions [from, to) lost, with how many messages (null: the source could not say). */
 export interface GapRecord {
@@ -40,3 +41,26 @@ export function addGap(view: GapsView | null, gap: GapRecord): GapsView {
   };
 }
 
+/** The earliest offset a 410 names, or null for any other failure (a soft-deleted stream's 410 names none). */
+export function earliestOf(failure: Failure): number | null {
+  const raw = failure.code === "gone" ? failure.details?.earliestOffset : undefined;
+  const parsed = raw === undefined ? null : parseOffset(raw);
+  return parsed?.kind === "at" ? parsed.position : null;
+}
+
+/**
+ * What a subscriber reading a slice at `from` lost to retention: the gap up to the earliest offset,
+ * with the messages in it when the slice's 410 counted them (stream/trim-marks.ts); null when the
+ * failure is not a trim.
+ */
+export function gapOf(failure: Failure, from: number): { to: number; messages: number | null } | null {
+  const to = earliestOf(failure);
+  if (to === null || to <= from) return null;
+  const counted = failure.details?.lostMessages;
+  return { to, messages: counted === undefined ? null : Number(counted) };
+}
+
+/** A slice's 410 for a subscriber also names the messages it lost, when the trim's marks know. */
+export function withLostMessages(failure: Failure, messages: number | null): Failure {
+  return messages === null ? failure : { ...failure, details: { ...failure.details, lostMessages: String(messages) } };
+}

@@ -8,7 +8,7 @@ import type { Env } from "../env";
 import { fanoutStub } from "../fanout/stub";
 import { streamStub } from "../stream/stub";
 import { mapLimit } from "../map-limit";
-import { gapOf } from "../stream/retention";
+import { gapOf } from "../contract/gaps";
 
 /** A lease counts as pushing only until this fraction of it is left, so it is renewed before it ends. */
 const RENEW_AT_FRACTION_LEFT = 0.25;

@@ -3,7 +3,7 @@
 import type { Env } from "../env";
 import { streamStub } from "../stream/stub";
 import { FANOUT_SLICE_BYTES, type DeliveryError, type DeliveryOutcome, type FanoutCost, type Gap } from "../contract/fanout";
-import { gapOf } from "../stream/retention";
+import { gapOf } from "../contract/gaps";
 import type { Segment } from "../contract/segments";
 import { mapLimit } from "../map-limit";
 import { addCost, NO_COST } from "./cost";

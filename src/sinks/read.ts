@@ -2,7 +2,7 @@
 // new batch from the delivered position. Reads name the generation the sink was made for, so a
 // source deleted and created again under the same name is never read as if it were the old one.
 import type { Env } from "../env";
-import { gapOf } from "../stream/retention";
+import { gapOf } from "../contract/gaps";
 import { streamStub } from "../stream/stub";
 import { cutBatch, MAX_BATCH_BYTES, type Batch } from "./batch";
 import type { SinkRecord } from "./repository";

@@ -13,7 +13,8 @@ import { expiryOf, info, isExpired } from "./meta";
 import { renderPayload } from "./payload";
 import { StreamReader } from "./reader";
 import { StreamRepository, type AppliedPosition, type Chunk, type StreamMeta } from "./repository";
-import { checkRetained, earliestOf, readStart } from "./retention";
+import { earliestOf } from "../contract/gaps";
+import { checkRetained, readStart } from "./retention";
 import { storageFull } from "./storage-full";
 import { Waiters } from "./waiters";
 

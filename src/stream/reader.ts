@@ -10,7 +10,8 @@ import { ColdReads } from "./cold/cold-reads";
 import { isJsonMode } from "../protocol/content-type";
 import type { SliceRequest, SliceResult } from "./commands";
 import type { StreamMeta, StreamRepository } from "./repository";
-import { checkRetained, earliestOf, trimmedAway, withLostMessages } from "./retention";
+import { earliestOf, withLostMessages } from "../contract/gaps";
+import { checkRetained, trimmedAway } from "./retention";
 import { TrimMarks } from "./trim-marks";
 
 export class StreamReader {
